@@ -1,0 +1,31 @@
+"""The autograd-free neural-network stack: functional forward/backward pairs and Modules.
+
+Every layer has a pure functional pair (`*_forward(x, ...) -> (out, cache)`,
+`*_backward(dout, cache) -> gradients`) and a Module wrapper whose `backward` adds into its
+parameters' `grad` and returns the input gradient.
+"""
+from .module import Module, Parameter, Sequential
+from .init import kaiming_uniform
+from .linear import Linear, linear_forward, linear_backward
+from .conv import Conv2d, conv2d_forward, conv2d_backward, conv_output_size
+from .norm import GroupNorm, groupnorm_forward, groupnorm_backward
+from .activations import (SiLU, ReLU, GELU, silu_forward, silu_backward, relu_forward,
+                          relu_backward, gelu_forward, gelu_backward)
+from .resample import (Upsample2x, AvgPool2x, upsample2x_forward, upsample2x_backward,
+                       avgpool2x_forward, avgpool2x_backward)
+from .attention import SelfAttention2d, softmax_forward, softmax_backward
+from .shape import concat_channels, split_channels
+from .embedding import sinusoidal_embedding
+from .loss import mse_loss
+from . import optim, gradcheck
+
+__all__ = [
+    "Module", "Parameter", "Sequential", "kaiming_uniform",
+    "Linear", "Conv2d", "GroupNorm", "SiLU", "ReLU", "GELU", "Upsample2x", "AvgPool2x",
+    "SelfAttention2d", "concat_channels", "split_channels", "sinusoidal_embedding", "mse_loss",
+    "linear_forward", "linear_backward", "conv2d_forward", "conv2d_backward", "conv_output_size",
+    "groupnorm_forward", "groupnorm_backward", "silu_forward", "silu_backward", "relu_forward",
+    "relu_backward", "gelu_forward", "gelu_backward", "upsample2x_forward", "upsample2x_backward",
+    "avgpool2x_forward", "avgpool2x_backward", "softmax_forward", "softmax_backward",
+    "optim", "gradcheck",
+]

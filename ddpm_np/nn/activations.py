@@ -1,0 +1,73 @@
+"""Pointwise activations: SiLU, ReLU, GELU (tanh approximation), forward and backward."""
+import numpy as np
+
+from .module import Module
+
+
+def _sigmoid(x):
+    # exp(−|x|) never overflows (filterwarnings=error would catch it), and both branches
+    # of the logistic function are computed from it without masks.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+def silu_forward(x):
+    """SiLU(x) = x·σ(x). Cache: (x, σ(x))."""
+    s = _sigmoid(x)
+    return x * s, (x, s)
+
+
+def silu_backward(dout, cache):
+    """d SiLU/dx = σ(x)·(1 + x·(1 − σ(x)))."""
+    x, s = cache
+    return dout * (s * (1 + x * (1 - s)))
+
+
+def relu_forward(x):
+    """ReLU(x) = max(x, 0). Cache: the mask x > 0."""
+    mask = x > 0
+    return x * mask, mask
+
+
+def relu_backward(dout, cache):
+    return dout * cache
+
+
+_GELU_C = float(np.sqrt(2.0 / np.pi))  # a Python float keeps float32 arrays float32
+
+
+def gelu_forward(x):
+    """GELU, tanh form: ½x(1 + tanh(√(2/π)(x + 0.044715x³))). Cache: (x, tanh(u))."""
+    u = _GELU_C * (x + 0.044715 * x ** 3)
+    th = np.tanh(u)
+    return 0.5 * x * (1 + th), (x, th)
+
+
+def gelu_backward(dout, cache):
+    x, th = cache
+    du = _GELU_C * (1 + 3 * 0.044715 * x ** 2)
+    return dout * (0.5 * (1 + th) + 0.5 * x * (1 - th ** 2) * du)
+
+
+class _Pointwise(Module):
+    _fwd = _bwd = None
+
+    def forward(self, x):
+        out, self._cache = type(self)._fwd(x)
+        return out
+
+    def backward(self, dout):
+        return type(self)._bwd(dout, self._need_cache())
+
+
+class SiLU(_Pointwise):
+    _fwd, _bwd = staticmethod(silu_forward), staticmethod(silu_backward)
+
+
+class ReLU(_Pointwise):
+    _fwd, _bwd = staticmethod(relu_forward), staticmethod(relu_backward)
+
+
+class GELU(_Pointwise):
+    """GELU in its tanh approximation (Hendrycks & Gimpel 2016), as in GPT-2."""
+    _fwd, _bwd = staticmethod(gelu_forward), staticmethod(gelu_backward)

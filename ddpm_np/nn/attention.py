@@ -1,0 +1,65 @@
+"""Single-head self-attention over the H·W positions of a feature map (as in the DDPM UNet).
+
+    x ─┬─ GroupNorm ─ 1×1 qkv ─ softmax(q·kᵀ/√C)·v ─ 1×1 proj ─┐
+       └──────────────────────────────────────────────────────(+)── out
+
+A 1×1 convolution is a Linear layer applied to each position's channel vector, so both 1×1 convs
+are `Linear`s on the (N, H·W, C) token view.
+"""
+import numpy as np
+
+from .init import positive_int
+from .linear import Linear
+from .module import Module, check_dtype
+from .norm import GroupNorm
+
+
+def softmax_forward(s):
+    """Softmax over the last axis, shifted by the row max so exp never overflows."""
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_backward(dA, A):
+    """dS = A ⊙ (dA − Σ_j dA·A) for A = softmax(S) along the last axis."""
+    return A * (dA - (dA * A).sum(axis=-1, keepdims=True))
+
+
+class SelfAttention2d(Module):
+    """Residual single-head self-attention block; `zero_init` zeroes the output projection."""
+
+    def __init__(self, channels, num_groups=8, *, rng, dtype=np.float32, zero_init=False):
+        self.channels = positive_int(channels, "channels")
+        self.norm = GroupNorm(num_groups, channels, dtype=dtype)
+        self.qkv = Linear(channels, 3 * channels, rng=rng, dtype=dtype)
+        self.proj = Linear(channels, channels, rng=rng, dtype=dtype, zero_init=zero_init)
+
+    def forward(self, x):
+        check_dtype(x, self.qkv.W.dtype, "SelfAttention2d")
+        if x.ndim != 4 or x.shape[1] != self.channels:
+            raise ValueError(f"SelfAttention2d expects (N, {self.channels}, H, W), got {x.shape}")
+        N, C, H, W = x.shape
+        L = H * W
+        h = self.norm(x)
+        tok = np.ascontiguousarray(h.reshape(N, C, L).transpose(0, 2, 1))   # (N, L, C)
+        qkv = self.qkv(tok)                                                   # (N, L, 3C)
+        q, k, v = qkv[..., :C], qkv[..., C:2 * C], qkv[..., 2 * C:]
+        scale = 1.0 / float(np.sqrt(C))  # Python float: no upcast of float32
+        A = softmax_forward((q @ k.transpose(0, 2, 1)) * scale)              # (N, L, L)
+        o = A @ v                                                             # (N, L, C)
+        p = self.proj(o)                                                      # (N, L, C)
+        self._cache = (q, k, v, A, scale, x.shape)
+        return x + p.transpose(0, 2, 1).reshape(N, C, H, W)
+
+    def backward(self, dout):
+        q, k, v, A, scale, (N, C, H, W) = self._need_cache()
+        dp = dout.reshape(N, C, H * W).transpose(0, 2, 1)                     # (N, L, C)
+        do = self.proj.backward(dp)
+        dA = do @ v.transpose(0, 2, 1)
+        dv = A.transpose(0, 2, 1) @ do
+        dS = softmax_backward(dA, A) * scale
+        dq = dS @ k
+        dk = dS.transpose(0, 2, 1) @ q
+        dtok = self.qkv.backward(np.concatenate([dq, dk, dv], axis=-1))
+        dh = dtok.transpose(0, 2, 1).reshape(N, C, H, W)
+        return dout + self.norm.backward(dh)

@@ -1,0 +1,200 @@
+"""2-D convolution by im2col and one matrix product.
+
+Public layout is NCHW (what learners meet everywhere); inside, the input is copied once into a
+zero-padded channels-last (NHWC) buffer, because then every patch row of the im2col matrix is a
+run of contiguous memory and the gather is a fast copy:
+
+    xp    (N, Hp, Wp, C)            padded, channels last
+    cols  (N·Ho·Wo, kh·kw·C)        im2col rows, ordered (kh, kw, C)
+    Wm    (kh·kw·C, O)              W (O, C, kh, kw) reordered to match
+    y     = cols · Wm + b           "mk,ko->mo": the one GEMM of the forward pass
+
+Backward (two more GEMMs):
+    dW    = colsᵀ · dy              "mk,mo->ko"
+    dcols = dy · Wmᵀ                "mo,ko->mk", then col2im: a slice-add per kernel offset
+                                    (kh·kw iterations; no loop over batch or pixels)
+
+Memory: each Conv2d keeps a small workspace of reusable buffers: the padded input, `cols`
+(N·Ho·Wo·kh·kw·C elements, 4 bytes each in float32: 58 MB for batch 64, a 3×3 conv with 32 input
+channels at 28×28) and, after a backward, the padded output gradient and its patch matrix (about
+the same size again). The buffers are re-allocated only when the input shape changes;
+`Conv2d.free_workspace()` releases them (e.g. after training, before sampling at another batch).
+"""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .init import kaiming_uniform, positive_int
+from .module import Module, Parameter, check_dtype
+
+
+def conv_output_size(size: int, k: int, stride: int, padding: int) -> int:
+    """⌊(size + 2·padding − k)/stride⌋ + 1."""
+    return (size + 2 * padding - k) // stride + 1
+
+
+def _check_geometry(x_shape, W_shape, stride, padding):
+    if len(x_shape) != 4:
+        raise ValueError(f"conv2d expects input of shape (N, C, H, W), got {x_shape}")
+    N, C, H, Wd = x_shape
+    O, Cw, kh, kw = W_shape
+    if C != Cw:
+        raise ValueError(f"conv2d: input has {C} channels but the kernel expects {Cw}")
+    if stride < 1 or padding < 0:
+        raise ValueError(f"conv2d: stride must be ≥ 1 and padding ≥ 0, got {stride}, {padding}")
+    if kh > H + 2 * padding or kw > Wd + 2 * padding:
+        raise ValueError(f"conv2d: kernel {kh}×{kw} is larger than the padded input "
+                         f"{H + 2 * padding}×{Wd + 2 * padding}")
+
+
+def _buffer(workspace, name, shape, dtype):
+    """An uninitialised array from `workspace` (a dict), reused while shape and dtype match.
+
+    Fresh multi-megabyte arrays cost page faults on every call; reusing one buffer per layer makes
+    the im2col copy about 2.5× faster. Without a workspace a new array is returned.
+    """
+    if workspace is None:
+        return np.empty(shape, dtype)
+    buf = workspace.get(name)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = workspace[name] = np.empty(shape, dtype)
+    return buf
+
+
+def _im2col(xp, kh, kw, stride, Ho, Wo, out):
+    """Patch rows of a padded NHWC array: (N, Hp, Wp, C) -> (N·Ho·Wo, kh·kw·C), into `out`."""
+    N, C = xp.shape[0], xp.shape[3]
+    # windows: (N, Ho, Wo, C, kh, kw) view -> (N, Ho, Wo, kh, kw, C), gathered by one copy
+    win = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::stride, ::stride][:, :Ho, :Wo]
+    np.copyto(out.reshape(N, Ho, Wo, kh, kw, C), win.transpose(0, 1, 2, 4, 5, 3))
+    return out
+
+
+def _pad_nhwc(x_nhwc, top, left, bottom, right, out):
+    """Zero-pad the spatial axes of an NHWC array (or an NHWC view of NCHW data) into `out`."""
+    N, H, W, C = x_nhwc.shape
+    out[:, :top] = 0
+    out[:, top + H:] = 0
+    out[:, top:top + H, :left] = 0
+    out[:, top:top + H, left + W:] = 0
+    out[:, top:top + H, left:left + W] = x_nhwc
+    return out
+
+
+def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
+    """Cross-correlation y[n,o] = Σ_c W[o,c] ⋆ x[n,c] + b[o] with zero padding.
+
+    x: (N, C, H, W) ; W: (O, C, kh, kw) ; b: (O,)  ->  y: (N, O, Ho, Wo), dtype of x.
+    workspace: optional dict of reusable buffers (a Conv2d passes its own); the returned cache
+    then refers to them, so it is valid until the next call with the same workspace.
+    Cache: (cols, x.shape, W, stride, padding, workspace), cols the (N·Ho·Wo, kh·kw·C) matrix.
+    """
+    _check_geometry(x.shape, W.shape, stride, padding)
+    N, C, H, Wd = x.shape
+    O, _, kh, kw = W.shape
+    Ho = conv_output_size(H, kh, stride, padding)
+    Wo = conv_output_size(Wd, kw, stride, padding)
+    p = padding
+    # 1. NCHW -> zero-padded NHWC (one copy).
+    xp = _pad_nhwc(x.transpose(0, 2, 3, 1), p, p, p, p,
+                   _buffer(workspace, "xp", (N, H + 2 * p, Wd + 2 * p, C), x.dtype))
+    # 2. im2col (one gather copy): rows ordered (kh, kw, C) to match Wm below.
+    cols = _im2col(xp, kh, kw, stride, Ho, Wo,
+                   _buffer(workspace, "cols", (N * Ho * Wo, kh * kw * C), x.dtype))
+    # 3. the GEMM "mk,ko->mo": (M, K) · (K, O) -> (M, O).
+    Wm = W.transpose(2, 3, 1, 0).reshape(kh * kw * C, O)
+    y = cols @ Wm
+    y += b
+    # 4. (M, O) -> (N, Ho, Wo, O) -> (N, O, Ho, Wo).
+    out = np.ascontiguousarray(y.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2))
+    return out, (cols, x.shape, W, stride, padding, workspace)
+
+
+def conv2d_backward(dout, cache):
+    """Gradients (dx, dW, db) of conv2d_forward.
+
+    Math: dW = colsᵀ·dy ("mk,mo->ko"), db = Σ dy, and dx = ∂/∂x of Σ dy·y, computed as
+      - stride 1: a convolution of dy, zero-padded by (k−1−p), with the flipped kernel
+        (im2col of dy and one GEMM, "mk,kc->mc": measured 1.4–2.2× faster than col2im here);
+      - otherwise: dcols = dy·Wmᵀ and col2im, a slice-add per kernel offset.
+    """
+    cols, x_shape, W, stride, padding, ws = cache
+    N, C, H, Wd = x_shape
+    O, _, kh, kw = W.shape
+    _, _, Ho, Wo = dout.shape
+    if dout.shape != (N, O, Ho, Wo):
+        raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected {(N, O, Ho, Wo)}")
+    dy_nhwc = dout.transpose(0, 2, 3, 1)                           # (N, Ho, Wo, O) view
+    dy = np.ascontiguousarray(dy_nhwc).reshape(N * Ho * Wo, O)     # (M, O)
+    db = dy.sum(axis=0)
+    dW = (cols.T @ dy).reshape(kh, kw, C, O).transpose(3, 2, 0, 1)
+    q = kh - 1 - padding
+    if stride == 1 and q >= 0 and kw - 1 - padding >= 0:
+        r = kw - 1 - padding
+        dyp = _pad_nhwc(dy.reshape(N, Ho, Wo, O), q, r, q, r,
+                        _buffer(ws, "dyp", (N, Ho + 2 * q, Wo + 2 * r, O), dout.dtype))
+        dcols = _im2col(dyp, kh, kw, 1, H, Wd, _buffer(ws, "dcols", (N * H * Wd, kh * kw * O),
+                                                       dout.dtype))
+        Wf = W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * O, C)  # flipped
+        dx = (dcols @ Wf).reshape(N, H, Wd, C)
+    else:
+        Wm = W.transpose(2, 3, 1, 0).reshape(kh * kw * C, O)
+        dcols = np.matmul(dy, Wm.T, out=_buffer(ws, "dcols", (N * Ho * Wo, kh * kw * C),
+                                                dout.dtype)).reshape(N, Ho, Wo, kh, kw, C)
+        Hp, Wp = H + 2 * padding, Wd + 2 * padding
+        dxp = _buffer(ws, "dxp", (N, Hp, Wp, C), dout.dtype)
+        dxp.fill(0)
+        for i in range(kh):
+            for j in range(kw):
+                dxp[:, i:i + stride * (Ho - 1) + 1:stride,
+                    j:j + stride * (Wo - 1) + 1:stride, :] += dcols[:, :, :, i, j, :]
+        dx = dxp[:, padding:padding + H, padding:padding + Wd, :]
+    dx = np.ascontiguousarray(dx.transpose(0, 3, 1, 2))
+    return dx, np.ascontiguousarray(dW), db
+
+
+class Conv2d(Module):
+    """2-D convolution, NCHW, zero padding; W of shape (out, in, kh, kw), Kaiming-uniform init."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *,
+                 rng, dtype=np.float32, zero_init=False):
+        self.in_channels = positive_int(in_channels, "in_channels")
+        self.out_channels = positive_int(out_channels, "out_channels")
+        k = kernel_size if isinstance(kernel_size, tuple) else (kernel_size, kernel_size)
+        kh, kw = (positive_int(v, "kernel_size") for v in k)
+        self.stride = positive_int(stride, "stride")
+        if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+            raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
+        self.padding = int(padding)
+        self._workspace = {}  # reusable im2col buffers, see _buffer
+        shape = (self.out_channels, self.in_channels, kh, kw)
+        fan_in = self.in_channels * kh * kw
+        if zero_init:
+            self.W = Parameter(np.zeros(shape, dtype))
+            self.b = Parameter(np.zeros(self.out_channels, dtype))
+        else:
+            self.W = Parameter(kaiming_uniform(shape, fan_in, rng, dtype))
+            self.b = Parameter(kaiming_uniform((self.out_channels,), fan_in, rng, dtype))
+
+    def forward(self, x):
+        check_dtype(x, self.W.dtype, "Conv2d")
+        out, self._cache = conv2d_forward(x, self.W.data, self.b.data, self.stride, self.padding,
+                                          self._workspace)
+        return out
+
+    def backward(self, dout):
+        dx, dW, db = conv2d_backward(dout, self._need_cache())
+        self.W.grad += dW
+        self.b.grad += db
+        return dx
+
+    def free_workspace(self):
+        self._workspace.clear()
+        self._cache = None
+
+    def flops(self, x_shape) -> int:
+        """Multiply-adds ×2 of one forward pass for input shape (N, C, H, W)."""
+        N, C, H, Wd = x_shape
+        O, _, kh, kw = self.W.shape
+        Ho = conv_output_size(H, kh, self.stride, self.padding)
+        Wo = conv_output_size(Wd, kw, self.stride, self.padding)
+        return 2 * N * Ho * Wo * O * C * kh * kw

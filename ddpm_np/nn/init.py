@@ -1,0 +1,24 @@
+"""Weight initialisation.
+
+`kaiming_uniform` is the default of Linear and Conv2d (as in PyTorch's `nn.Linear`/`nn.Conv2d`):
+W ~ U(−b, b) with b = 1/√fan_in (Kaiming-uniform with a=√5), biases ~ U(−1/√fan_in, 1/√fan_in).
+`zero_init=True` gives zero weights and biases, the usual choice for the last layer of a residual
+branch (the branch then starts as the identity and the network as a shallower one).
+"""
+import numpy as np
+
+
+def kaiming_uniform(shape, fan_in: int, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
+    """U(−1/√fan_in, 1/√fan_in) samples of the given shape and dtype."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}; "
+                        "create one with np.random.default_rng(seed)")
+    bound = 1.0 / np.sqrt(fan_in)
+    return rng.uniform(-bound, bound, size=shape).astype(dtype)
+
+
+def positive_int(value, name: str) -> int:
+    """Validate a size argument: an int ≥ 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)

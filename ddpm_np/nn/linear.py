@@ -1,0 +1,54 @@
+"""Fully connected layer: y = x·W + b with W of shape (in_features, out_features)."""
+import numpy as np
+
+from .init import kaiming_uniform, positive_int
+from .module import Module, Parameter, check_dtype
+
+
+def linear_forward(x, W, b):
+    """y = x·W + b over the last axis.
+
+    x: (..., in) ; W: (in, out) ; b: (out,)  ->  y: (..., out), dtype of x.
+    Cache: (x, W).
+    """
+    return x @ W + b, (x, W)
+
+
+def linear_backward(dout, cache):
+    """Gradients (dx, dW, db) of y = x·W + b.
+
+    Math: dx = dy·Wᵀ,  dW = Σ_rows xᵀ·dy,  db = Σ_rows dy.
+    """
+    x, W = cache
+    x2 = x.reshape(-1, x.shape[-1])            # (M, in)
+    d2 = dout.reshape(-1, dout.shape[-1])      # (M, out)
+    return dout @ W.T, x2.T @ d2, d2.sum(axis=0)
+
+
+class Linear(Module):
+    """y = x·W + b on the last axis; Kaiming-uniform init (or zeros with `zero_init`)."""
+
+    def __init__(self, in_features, out_features, *, rng, dtype=np.float32, zero_init=False):
+        self.in_features = positive_int(in_features, "in_features")
+        self.out_features = positive_int(out_features, "out_features")
+        shape = (self.in_features, self.out_features)
+        if zero_init:
+            self.W = Parameter(np.zeros(shape, dtype))
+            self.b = Parameter(np.zeros(self.out_features, dtype))
+        else:
+            self.W = Parameter(kaiming_uniform(shape, self.in_features, rng, dtype))
+            self.b = Parameter(kaiming_uniform((self.out_features,), self.in_features, rng, dtype))
+
+    def forward(self, x):
+        check_dtype(x, self.W.dtype, "Linear")
+        if x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear expects input of shape (..., {self.in_features}), "
+                             f"got {x.shape}")
+        out, self._cache = linear_forward(x, self.W.data, self.b.data)
+        return out
+
+    def backward(self, dout):
+        dx, dW, db = linear_backward(dout, self._need_cache())
+        self.W.grad += dW
+        self.b.grad += db
+        return dx

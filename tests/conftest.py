@@ -1,0 +1,15 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Tests read datasets from ../shared/data unless the caller points elsewhere.
+_shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+if "DDPM_NP_DATA" not in os.environ and _shared.is_dir():
+    os.environ["DDPM_NP_DATA"] = str(_shared)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

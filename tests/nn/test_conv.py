@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from ddpm_np.nn import Conv2d, conv2d_forward, conv2d_backward
+from ddpm_np.nn.gradcheck import check_module
+
+from .naive import conv2d_naive, conv2d_naive_backward
+
+GEOMETRIES = [  # (N, C, O, H, W, k, stride, padding)
+    (1, 1, 1, 5, 7, 3, 1, 1),
+    (3, 4, 2, 5, 7, 3, 2, 1),
+    (3, 1, 4, 5, 7, 1, 1, 0),
+    (1, 4, 4, 5, 7, 1, 2, 1),
+    (3, 4, 1, 6, 6, 3, 2, 0),
+    (1, 4, 4, 5, 7, 3, 1, 0),
+]
+
+
+@pytest.mark.parametrize("N,C,O,H,W,k,stride,padding", GEOMETRIES)
+def test_conv_matches_naive_loops(rng, N, C, O, H, W, k, stride, padding):
+    x = rng.standard_normal((N, C, H, W))
+    Wt = rng.standard_normal((O, C, k, k))
+    b = rng.standard_normal(O)
+    y, cache = conv2d_forward(x, Wt, b, stride, padding)
+    np.testing.assert_allclose(y, conv2d_naive(x, Wt, b, stride, padding), rtol=1e-10, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    dx, dW, db = conv2d_backward(dy, cache)
+    ndx, ndW, ndb = conv2d_naive_backward(dy, x, Wt, stride, padding)
+    for name, a, e in (("dx", dx, ndx), ("dW", dW, ndW), ("db", db, ndb)):
+        np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("N,C,O,H,W,k,stride,padding", GEOMETRIES)
+def test_conv_gradcheck(rng, N, C, O, H, W, k, stride, padding):
+    conv = Conv2d(C, O, k, stride, padding, rng=rng, dtype=np.float64)
+    x = rng.standard_normal((N, C, H, W))
+    errors = check_module(conv, x, rng)
+    assert set(errors) == {"input0", "W", "b"}
+    for name, err in errors.items():
+        assert err < 1e-6, f"{name}: relative error {err:.2e}"
+
+
+def test_conv_float32_and_workspace_reuse(rng):
+    conv = Conv2d(3, 5, 3, padding=1, rng=rng)
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    x_copy = x.copy()
+    y1 = conv(x)
+    assert y1.dtype == np.float32
+    dx = conv.backward(np.ones_like(y1))
+    assert dx.dtype == np.float32 and conv.W.grad.dtype == np.float32
+    np.testing.assert_array_equal(x, x_copy)
+    y2 = conv(x[:1].copy())        # another batch size re-allocates the workspace
+    y3 = conv(x)
+    np.testing.assert_array_equal(y1, y3)
+    np.testing.assert_array_equal(y2, y1[:1])
+
+
+def test_conv_bad_input(rng):
+    conv = Conv2d(3, 4, 3, rng=rng)
+    with pytest.raises(ValueError, match="channels"):
+        conv(np.zeros((1, 2, 8, 8), np.float32))
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        conv(np.zeros((2, 8, 8), np.float32))
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        conv(np.zeros((1, 3, 2, 2), np.float32))
+    with pytest.raises(TypeError, match="dtype"):
+        conv(np.zeros((1, 3, 8, 8), np.float64))
+    for bad in (dict(kernel_size=0), dict(stride=0), dict(padding=-1)):
+        kw = dict(in_channels=3, out_channels=4, kernel_size=3) | bad
+        with pytest.raises(ValueError, match="|".join(bad)):
+            Conv2d(**kw, rng=rng)
+    with pytest.raises(ValueError, match="out_channels"):
+        Conv2d(3, 0, 3, rng=rng)
