@@ -1,0 +1,17 @@
+"""The diffusion math of Ho et al. 2020 (plus cosine schedule, DDIM, x0/v targets, the bound).
+
+Symbols (t is 1-based, index 0 of schedule arrays is a sentinel; see schedule.py):
+    β_t betas · α_t alphas · ᾱ_t alpha_bars · β̃_t beta_tildes · σ_t sigmas
+    ε eps · ε_θ eps_theta · x̂_0 x0_hat · μ̃_t mu_tilde · μ_θ mu_theta · x_t xt · x_{t−1} x_prev
+
+A "model" is any callable eps_model(xt, t) -> eps_theta with t of shape (N,).
+"""
+from .schedule import NoiseSchedule, check_t, gather
+from .forward import q_sample, q_step, q_chain, q_posterior, posterior_coefficients
+from .param import (x0_from_eps, eps_from_x0, v_from_eps_x0, x0_from_v, eps_from_v,
+                    mu_theta_from_eps, eps_from_output, as_eps_model, PARAMETERIZATIONS)
+from .losses import sample_training_batch, loss_simple, diffusion_loss, loss_weights
+from .samplers import ddpm_step, ddim_step, ddpm_sample, ddim_sample, ddim_timesteps
+from .vlb import (vlb_terms, nll_bits_per_dim, gaussian_kl,
+                  discretized_gaussian_log_likelihood)
+from .analytic import gaussian_eps_model, gaussian_mixture_eps_model

@@ -1,0 +1,169 @@
+"""Reverse-process samplers: DDPM ancestral sampling (Algorithm 2) and DDIM.
+
+A model is any callable `eps_model(xt, t) -> eps_theta` with t an int array of shape (N,).
+
+Algorithm 2 (Ho et al. 2020):
+    x_T ~ N(0, I)
+    for t = T, …, 1:
+        z ~ N(0, I) if t > 1 else z = 0
+        x_{t−1} = 1/√α_t·(x_t − β_t/√(1−ᾱ_t)·ε_θ(x_t, t)) + σ_t·z
+    return x_0
+"""
+from __future__ import annotations
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .forward import q_posterior
+from .param import eps_from_x0, mu_theta_from_eps, x0_from_eps
+from .schedule import NoiseSchedule, check_t, gather
+
+
+def _clip(x0_hat, clip_x0):
+    if clip_x0 is None:
+        return x0_hat
+    if not clip_x0 > 0:
+        raise ValueError(f"clip_x0 must be > 0 or None, got {clip_x0!r}")
+    return np.clip(x0_hat, -clip_x0, clip_x0)
+
+
+def ddpm_step(eps_theta, xt, t, schedule: NoiseSchedule, z=None, sigma="beta_tilde",
+              clip_x0=None):
+    """One ancestral step x_t → x_{t−1} (Algorithm 2, line 4); no noise where t = 1.
+
+    eps_theta, xt, z: (N, ...) ; t: int or (N,) in 1..T ; sigma: "beta_tilde" (σ_t² = β̃_t) or
+    "beta" (σ_t² = β_t) ; clip_x0: clip x̂_0 to [−c, c] and use μ̃_t(x_t, x̂_0) of eq. 7, which
+    equals μ_θ of eq. 11 when nothing is clipped. z may be None only where every t is 1.
+    Math: x_{t−1} = μ_θ(x_t, t) + σ_t·z,  μ_θ = (x_t − β_t/√(1−ᾱ_t)·ε_θ)/√α_t   (eq. 11)
+    Returns (x_prev, x0_hat).
+    """
+    if eps_theta.shape != xt.shape:
+        raise ValueError(f"eps_theta shape {eps_theta.shape} != xt shape {xt.shape}")
+    t = check_t(t, schedule.T)
+    sig = gather(schedule.sigmas(sigma), t, xt)
+    # 1. x̂_0 from ε_θ (eq. 15), clipped if asked
+    x0_hat = x0_from_eps(xt, t, eps_theta, schedule)
+    # 2. the mean: eq. 11 directly, or μ̃ at the clipped x̂_0 (eq. 7)
+    if clip_x0 is None:
+        mu = mu_theta_from_eps(xt, t, eps_theta, schedule)
+    else:
+        x0_hat = _clip(x0_hat, clip_x0)
+        mu, _ = q_posterior(x0_hat, xt, t, schedule)
+    # 3. add σ_t·z except at t = 1 (the last step returns the mean)
+    if np.all(t == 1):
+        return mu, x0_hat
+    if z is None or z.shape != xt.shape:
+        raise ValueError(f"ddpm_step needs z of shape {xt.shape} when t > 1")
+    mask = gather((np.arange(schedule.T + 1) > 1).astype(np.float64), t, xt)
+    return mu + mask * sig * z, x0_hat
+
+
+def ddim_step(eps_theta, xt, t, t_prev, schedule: NoiseSchedule, eta=0.0, z=None, clip_x0=None):
+    """One DDIM step x_t → x_{t_prev} (Song et al. 2021, eq. 12), 0 ≤ t_prev < t.
+
+    t_prev = 0 lands on x_0 (ᾱ_0 = 1). eta = 0: deterministic; eta = 1 with t_prev = t − 1 is the
+    DDPM step with σ_t² = β̃_t.
+    Math: σ = η·√((1−ᾱ_prev)/(1−ᾱ_t))·√(1 − ᾱ_t/ᾱ_prev)
+          x_prev = √ᾱ_prev·x̂_0 + √(1−ᾱ_prev−σ²)·ε_θ + σ·z
+    Returns (x_prev, x0_hat).
+    """
+    if eps_theta.shape != xt.shape:
+        raise ValueError(f"eps_theta shape {eps_theta.shape} != xt shape {xt.shape}")
+    if eta < 0:
+        raise ValueError(f"eta must be ≥ 0, got {eta}")
+    t = check_t(t, schedule.T)
+    t_prev = check_t(t_prev, schedule.T, allow_zero=True)
+    if np.any(t_prev >= t):
+        raise ValueError("ddim_step needs t_prev < t")
+    ab = schedule.alpha_bars
+    ab_t, ab_prev = gather(ab, t, xt), gather(ab, t_prev, xt)
+    # 1. x̂_0, and ε re-derived from it when clipping changed it
+    x0_hat = x0_from_eps(xt, t, eps_theta, schedule)
+    if clip_x0 is not None:
+        x0_hat = _clip(x0_hat, clip_x0)
+        eps_theta = eps_from_x0(xt, t, x0_hat, schedule)
+    # 2. σ of eq. 16
+    sig = eta * np.sqrt((1 - ab_prev) / (1 - ab_t) * (1 - ab_t / ab_prev))
+    # 3. the "direction pointing to x_t" and the noise
+    x_prev = np.sqrt(ab_prev) * x0_hat + np.sqrt(np.maximum(1 - ab_prev - sig ** 2, 0)) * eps_theta
+    if eta > 0:
+        if z is None or z.shape != xt.shape:
+            raise ValueError(f"ddim_step with eta > 0 needs z of shape {xt.shape}")
+        x_prev = x_prev + sig * z
+    return x_prev, x0_hat
+
+
+def ddim_timesteps(T: int, steps: int) -> np.ndarray:
+    """Evenly spaced, strictly decreasing time steps from T down to ≥ 1 (`steps` of them)."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= T:
+        raise ValueError(f"steps must be an integer in 1..T={T}, got {steps!r}")
+    return np.unique(np.round(np.linspace(1, T, steps)).astype(np.int64))[::-1]
+
+
+def _trajectory_every(n_steps, every):
+    return max(1, n_steps // 10) if every is None else every
+
+
+def _run(step_fn, ts, shape, rng, dtype, x_T, progress, return_trajectory, every, desc):
+    """Shared loop: start from x_T ~ N(0, I), apply `step_fn(x, t, i) -> (x, x0_hat)`."""
+    if x_T is None:
+        x = rng.standard_normal(shape).astype(dtype)
+    else:
+        if x_T.shape != tuple(shape):
+            raise ValueError(f"x_T shape {x_T.shape} != requested shape {tuple(shape)}")
+        x = x_T.astype(dtype, copy=True)
+    traj = {"t": [], "xt": [], "x0_hat": []}
+    for i, t in enumerate(tqdm(ts, desc=desc, disable=not progress, leave=False)):
+        x_new, x0_hat = step_fn(x, int(t), i)
+        if return_trajectory and (i % every == 0):
+            traj["t"].append(int(t))
+            traj["xt"].append(x.copy())
+            traj["x0_hat"].append(x0_hat.copy())
+        x = x_new
+    if not return_trajectory:
+        return x
+    traj["t"].append(0)
+    traj["xt"].append(x.copy())
+    traj["x0_hat"].append(x.copy())
+    return x, {k: np.array(v) for k, v in traj.items()}
+
+
+def ddpm_sample(eps_model, shape, schedule: NoiseSchedule, rng: np.random.Generator,
+                sigma="beta_tilde", clip_x0=None, dtype=np.float32, x_T=None, progress=True,
+                return_trajectory=False, trajectory_every=None):
+    """Ancestral sampling with all T steps (Algorithm 2).
+
+    Returns x_0 of `shape`, or (x_0, trajectory) where trajectory holds arrays "t" (K,),
+    "xt" and "x0_hat" (K, *shape), every `trajectory_every`-th step (default T/10) and the end.
+    """
+    schedule.sigmas(sigma)  # validate the option early
+    n = shape[0]
+
+    def step(x, t, _):
+        eps = eps_model(x, np.full(n, t, dtype=np.int64))
+        z = rng.standard_normal(x.shape).astype(x.dtype) if t > 1 else None
+        return ddpm_step(eps, x, t, schedule, z, sigma, clip_x0)
+
+    ts = np.arange(schedule.T, 0, -1)
+    return _run(step, ts, shape, rng, dtype, x_T, progress, return_trajectory,
+                _trajectory_every(len(ts), trajectory_every), "DDPM")
+
+
+def ddim_sample(eps_model, shape, schedule: NoiseSchedule, rng: np.random.Generator, steps=50,
+                eta=0.0, clip_x0=None, dtype=np.float32, x_T=None, progress=True,
+                return_trajectory=False, trajectory_every=None):
+    """DDIM sampling on `steps` evenly spaced time steps (Song et al. 2021), last one onto x_0.
+
+    Returns like `ddpm_sample`.
+    """
+    ts = ddim_timesteps(schedule.T, steps)
+    t_prevs = np.append(ts[1:], 0)
+    n = shape[0]
+
+    def step(x, t, i):
+        eps = eps_model(x, np.full(n, t, dtype=np.int64))
+        z = rng.standard_normal(x.shape).astype(x.dtype) if eta > 0 else None
+        return ddim_step(eps, x, t, int(t_prevs[i]), schedule, eta, z, clip_x0)
+
+    return _run(step, ts, shape, rng, dtype, x_T, progress, return_trajectory,
+                _trajectory_every(len(ts), trajectory_every), f"DDIM-{len(ts)}")
