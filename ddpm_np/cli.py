@@ -1,19 +1,130 @@
-"""`ddpm-np ...` / `python -m ddpm_np ...`: a thin argparse layer over the library."""
+"""`ddpm-np ...` / `python -m ddpm_np ...`: a thin argparse layer over the library.
+
+User errors (bad arguments, missing or foreign checkpoints, unwritable paths) print one line
+`ddpm-np: error: ...` and exit with status 2; Ctrl-C during training saves a checkpoint first.
+"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+
+TOY = ("gaussian", "two-gaussians", "spiral", "double-well", "moons")
 
 
 class CLIError(Exception):
     """A user error: printed as one line, exit status 2, no traceback."""
 
 
+def positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _writable_dir(path: Path):
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CLIError(f"cannot create output folder {path}: {e.strerror}") from None
+    if not os.access(path, os.W_OK):
+        raise CLIError(f"output folder {path} is not writable")
+
+
+def _writable_file(path: Path):
+    _writable_dir(path.parent if str(path.parent) else Path("."))
+    if path.is_dir():
+        raise CLIError(f"output path {path} is a folder; give a file name such as samples.npy")
+
+
+# -- commands --------------------------------------------------------------------------------
+
 def _cmd_bench(args):
     from .bench import bench_conv
-    if args.what == "conv":
-        bench_conv(batch=args.batch, repeats=args.repeats)
+    bench_conv(batch=args.batch, repeats=args.repeats)
 
+
+def _cmd_demo(args):
+    from .demo2d import run_toy_demo
+    out = Path(args.out) if args.out else Path("runs") / args.name
+    _writable_dir(out)
+    run_toy_demo(args.name, out, quick=args.quick, seed=args.seed, steps=args.steps,
+                 progress=not args.no_progress)
+
+
+def _cmd_train(args):
+    import numpy as np
+    from .checkpoint import CheckpointError, load_checkpoint
+    from .data import toy2d
+    from .demo2d import N_TRAIN, STEPS, toy_schedule
+    from .models import MLP
+    from .train import ArrayDataset, TrainConfig, Trainer
+
+    def toy_data(name, seed):
+        x = toy2d.sample(name, N_TRAIN, np.random.default_rng(seed).spawn(4)[0])
+        return ArrayDataset(x, description={"dataset": name, "n": N_TRAIN, "seed": seed})
+
+    if args.resume:
+        try:
+            _, meta = load_checkpoint(args.resume)
+        except CheckpointError as e:
+            raise CLIError(str(e)) from None
+        d = meta.get("data", {})
+        if d.get("dataset") not in TOY:
+            raise CLIError(f"cannot resume: checkpoint's dataset {d.get('dataset')!r} is unknown")
+        trainer = Trainer.resume(args.resume, toy_data(d["dataset"], d["seed"]),
+                                 out_dir=Path(args.out) if args.out else None, steps=args.steps)
+        print(f"resuming {args.resume} at step {trainer.step}/{trainer.config.steps}")
+    else:
+        if not args.dataset:
+            raise CLIError("give --dataset NAME (or --resume CHECKPOINT)")
+        out = Path(args.out) if args.out else Path("runs") / f"train-{args.dataset}"
+        _writable_dir(out)
+        cfg = TrainConfig(steps=args.steps or STEPS[args.dataset], batch_size=args.batch_size,
+                          lr=args.lr, seed=args.seed, checkpoint_every=args.checkpoint_every,
+                          parameterization=args.parameterization)
+        rng = np.random.default_rng(args.seed)
+        model = MLP(dim=2, hidden=args.hidden, num_blocks=args.blocks, rng=rng.spawn(4)[1])
+        trainer = Trainer(model, toy_schedule(args.T), toy_data(args.dataset, args.seed), cfg,
+                          out, meta={"command": "train"})
+    _writable_dir(trainer.out_dir)
+    trainer.run(progress=not args.no_progress)
+    print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
+
+
+def _cmd_sample(args):
+    import numpy as np
+    from .checkpoint import CheckpointError
+    from .diffusion import as_eps_model, ddim_sample, ddpm_sample
+    from .train import load_for_sampling
+    try:
+        model, schedule, meta = load_for_sampling(args.checkpoint)
+    except CheckpointError as e:
+        raise CLIError(str(e)) from None
+    out = Path(args.out)
+    _writable_file(out)
+    if args.steps is not None and args.sampler == "ddpm":
+        raise CLIError("--steps applies to --sampler ddim (DDPM always takes all T steps)")
+    if args.steps is not None and args.steps > schedule.T:
+        raise CLIError(f"--steps {args.steps} exceeds the model's T = {schedule.T}")
+    eps_model = as_eps_model(model, schedule, meta["train_config"].get("parameterization", "eps"))
+    shape = (args.n,) + tuple(meta.get("sample_shape", [model.config().get("dim", 2)]))
+    rng = np.random.default_rng(args.seed)
+    if args.sampler == "ddpm":
+        x = ddpm_sample(eps_model, shape, schedule, rng, progress=not args.no_progress)
+    else:
+        x = ddim_sample(eps_model, shape, schedule, rng, steps=args.steps or 50, eta=args.eta,
+                        progress=not args.no_progress)
+    np.save(out, x)
+    print(f"wrote {args.n} samples ({args.sampler}) to {out}")
+
+
+# -- parser ----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -22,16 +133,53 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
+    p = sub.add_parser("demo", help="train, sample, measure and draw a 2-D demo")
+    p.add_argument("name", choices=TOY, help="which distribution")
+    p.add_argument("--quick", action="store_true", help="a tiny run that takes seconds")
+    p.add_argument("--out", help="output folder (default runs/NAME)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--steps", type=positive_int, help="training steps (default per demo)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("train", help="train an MLP on a 2-D dataset (or resume a run)")
+    p.add_argument("--dataset", choices=TOY)
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint")
+    p.add_argument("--out", help="output folder (default runs/train-DATASET)")
+    p.add_argument("--steps", type=positive_int, help="total training steps")
+    p.add_argument("--batch-size", type=positive_int, default=256)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--hidden", type=positive_int, default=128)
+    p.add_argument("--blocks", type=positive_int, default=3)
+    p.add_argument("--T", type=positive_int, default=200, help="diffusion steps (default 200)")
+    p.add_argument("--parameterization", choices=("eps", "x0", "v"), default="eps")
+    p.add_argument("--checkpoint-every", type=positive_int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("sample", help="draw samples from a trained checkpoint")
+    p.add_argument("--checkpoint", required=True, help="path to checkpoint.npz")
+    p.add_argument("--n", type=positive_int, required=True, help="number of samples")
+    p.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddpm")
+    p.add_argument("--steps", type=positive_int, help="DDIM steps (default 50)")
+    p.add_argument("--eta", type=float, default=0.0, help="DDIM η (0 = deterministic)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="samples.npy", help="output .npy (default samples.npy)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_sample)
+
     p = sub.add_parser("bench", help="print speed figures (convolution vs this machine's GEMM)")
     p.add_argument("what", nargs="?", default="conv", choices=["conv"],
                    help="what to benchmark (default: conv)")
-    p.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
-    p.add_argument("--repeats", type=int, default=5, help="timed repeats, best kept (default 5)")
+    p.add_argument("--batch", type=positive_int, default=64, help="batch size (default 64)")
+    p.add_argument("--repeats", type=positive_int, default=5, help="timed repeats, best kept")
     p.set_defaults(func=_cmd_bench)
     return parser
 
 
 def main(argv=None) -> int:
+    from .train import TrainingDiverged, TrainingInterrupted
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -39,6 +187,12 @@ def main(argv=None) -> int:
     except CLIError as e:
         print(f"ddpm-np: error: {e}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as e:
+        print(f"ddpm-np: {e}", file=sys.stderr)
+        return 130
+    except TrainingDiverged as e:
+        print(f"ddpm-np: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("ddpm-np: interrupted", file=sys.stderr)
         return 130

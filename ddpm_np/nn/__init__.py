@@ -4,7 +4,7 @@ Every layer has a pure functional pair (`*_forward(x, ...) -> (out, cache)`,
 `*_backward(dout, cache) -> gradients`) and a Module wrapper whose `backward` adds into its
 parameters' `grad` and returns the input gradient.
 """
-from .module import Module, Parameter, Sequential
+from .module import Module, Parameter, Sequential, check_dtype
 from .init import kaiming_uniform
 from .linear import Linear, linear_forward, linear_backward
 from .conv import Conv2d, conv2d_forward, conv2d_backward, conv_output_size
@@ -20,7 +20,7 @@ from .loss import mse_loss
 from . import optim, gradcheck
 
 __all__ = [
-    "Module", "Parameter", "Sequential", "kaiming_uniform",
+    "Module", "Parameter", "Sequential", "check_dtype", "kaiming_uniform",
     "Linear", "Conv2d", "GroupNorm", "SiLU", "ReLU", "GELU", "Upsample2x", "AvgPool2x",
     "SelfAttention2d", "concat_channels", "split_channels", "sinusoidal_embedding", "mse_loss",
     "linear_forward", "linear_backward", "conv2d_forward", "conv2d_backward", "conv_output_size",

@@ -153,18 +153,28 @@ def warmup_cosine_lr(step: int, base_lr: float, warmup_steps: int = 0,
 class EMA:
     """Exponential moving average of parameters: θ̄ ← d·θ̄ + (1 − d)·θ after each step.
 
-    Sample with the averaged weights by `swap(params)` (twice to swap back) or `copy_to(params)`.
+    With `warmup` the k-th update uses d_k = min(decay, (1 + k)/(10 + k)), so that early in a run
+    the average is not dominated by the initial weights (with d = 0.999 they would still weigh
+    5% after 3,000 steps). Sample with the averaged weights by `swap(params)` (twice to swap
+    back) or `copy_to(params)`.
     """
 
-    def __init__(self, params, decay: float = 0.999):
+    def __init__(self, params, decay: float = 0.999, warmup: bool = True):
         if not 0 <= decay < 1:
             raise ValueError(f"EMA decay must be in [0, 1), got {decay}")
         self.params = list(params)
         self.decay = float(decay)
+        self.warmup = warmup
+        self.num_updates = 0
         self.shadow = [p.data.copy() for p in self.params]
 
+    def current_decay(self) -> float:
+        k = self.num_updates
+        return min(self.decay, (1 + k) / (10 + k)) if self.warmup else self.decay
+
     def update(self):
-        d = self.decay
+        d = self.current_decay()
+        self.num_updates += 1
         for s, p in zip(self.shadow, self.params):
             s *= d
             s += (1 - d) * p.data
@@ -179,9 +189,12 @@ class EMA:
             p.data, self.shadow[i] = self.shadow[i], p.data
 
     def state_dict(self) -> dict:
-        return {f"shadow.{i}": s.copy() for i, s in enumerate(self.shadow)}
+        state = {f"shadow.{i}": s.copy() for i, s in enumerate(self.shadow)}
+        state["num_updates"] = np.array(self.num_updates)
+        return state
 
     def load_state_dict(self, state: dict):
+        self.num_updates = int(state.get("num_updates", self.num_updates))
         for i, s in enumerate(self.shadow):
             key = f"shadow.{i}"
             if key not in state or np.shape(state[key]) != s.shape:

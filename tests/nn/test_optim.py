@@ -70,7 +70,7 @@ def test_ema_decay_zero_copies_and_swap():
     p.data[...] = [5.0, 6.0]
     ema.update()
     np.testing.assert_array_equal(ema.shadow[0], [5.0, 6.0])
-    ema9 = EMA([p], decay=0.9)
+    ema9 = EMA([p], decay=0.9, warmup=False)
     p.data[...] = [15.0, 16.0]
     ema9.update()
     np.testing.assert_allclose(ema9.shadow[0], [0.9 * 5 + 0.1 * 15, 0.9 * 6 + 0.1 * 16])
@@ -82,6 +82,15 @@ def test_ema_decay_zero_copies_and_swap():
     np.testing.assert_allclose(p.data, [6.0, 7.0])
     with pytest.raises(ValueError, match="decay"):
         EMA([p], decay=1.0)
+
+
+def test_ema_warmup_decay():
+    p = param([0.0], [0])
+    ema = EMA([p], decay=0.999)
+    assert ema.current_decay() == pytest.approx(0.1)      # (1 + 0)/(10 + 0)
+    for _ in range(8982):
+        ema.update()
+    assert ema.current_decay() == pytest.approx(0.999)   # (1 + 8982)/(10 + 8982) = 0.999
 
 
 def test_clip_grad_norm():

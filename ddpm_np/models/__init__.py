@@ -1,0 +1,20 @@
+"""Networks: the timestep embedding, the MLP for 2-D data (and the UNet for images)."""
+from .embedding import TimeEmbedding
+from .mlp import MLP
+
+MODELS = {"mlp": MLP}
+
+
+def build_model(kind: str, config: dict, rng, dtype=None):
+    """Rebuild a model from its kind and `config()` (as stored in checkpoints)."""
+    import numpy as np
+    if kind not in MODELS:
+        raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(MODELS)}")
+    return MODELS[kind](**config, rng=rng, dtype=dtype or np.float32)
+
+
+def model_kind(model) -> str:
+    for kind, cls in MODELS.items():
+        if type(model) is cls:
+            return kind
+    raise ValueError(f"{type(model).__name__} is not a registered model")

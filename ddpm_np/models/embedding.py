@@ -1,0 +1,51 @@
+"""Timestep (and class) embedding: sinusoidal(t) → Linear → SiLU → Linear (Ho et al. 2020, App. B)."""
+import numpy as np
+
+from ..nn import Linear, Module, Parameter, SiLU, sinusoidal_embedding
+from ..nn.init import positive_int
+
+
+class TimeEmbedding(Module):
+    """temb = Linear(SiLU(Linear(sinusoidal(t, emb_dim)))) [+ class_emb[y]], shape (N, dim).
+
+    `num_classes` adds a learned embedding table with one extra row, index `num_classes`, for
+    "no label" (classifier-free guidance drops labels to it). backward(dtemb) returns None: t and
+    y are integers and have no gradient.
+    """
+
+    def __init__(self, emb_dim, dim, num_classes=None, *, rng, dtype=np.float32):
+        self.emb_dim = positive_int(emb_dim, "emb_dim")
+        self.lin1 = Linear(emb_dim, dim, rng=rng, dtype=dtype)
+        self.act = SiLU()
+        self.lin2 = Linear(dim, dim, rng=rng, dtype=dtype)
+        self.num_classes = num_classes
+        if num_classes is not None:
+            positive_int(num_classes, "num_classes")
+            self.class_emb = Parameter(rng.standard_normal((num_classes + 1, dim)).astype(dtype))
+
+    def forward(self, t, y=None):
+        dtype = self.lin1.W.dtype
+        h = self.lin2(self.act(self.lin1(sinusoidal_embedding(t, self.emb_dim, dtype=dtype))))
+        if self.num_classes is not None:
+            if y is None:
+                y = np.full(len(h), self.num_classes)
+            y = np.asarray(y)
+            if y.shape != (len(h),) or y.dtype.kind not in "iu" or y.min() < 0 \
+                    or y.max() > self.num_classes:
+                raise ValueError(f"class labels must be ints in 0..{self.num_classes} of shape "
+                                 f"({len(h)},) ({self.num_classes} = no label)")
+            h = h + self.class_emb.data[y]
+        elif y is not None:
+            raise ValueError("this model is unconditional: it takes no class labels")
+        self._cache = y
+        return h
+
+    def backward(self, dtemb):
+        y = self._need_cache() if self.num_classes is not None else None
+        if y is not None:
+            # scatter-add of rows: one bincount per column beats np.add.at
+            for c in range(dtemb.shape[1]):
+                self.class_emb.grad[:, c] += np.bincount(
+                    y, weights=dtemb[:, c], minlength=self.num_classes + 1).astype(dtemb.dtype)
+        self.lin1.backward(self.act.backward(self.lin2.backward(dtemb)))
+        return None

@@ -1,0 +1,134 @@
+"""Figures. Every function writes one file and returns its path (matplotlib, Agg backend)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _save(fig, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _limits(*arrays, pad=0.3):
+    a = np.concatenate([np.asarray(x).reshape(-1, 2) for x in arrays])
+    lo, hi = np.percentile(a, 0.5, axis=0), np.percentile(a, 99.5, axis=0)
+    span = (hi - lo).max() / 2 + pad
+    c = (hi + lo) / 2
+    return (c[0] - span, c[0] + span), (c[1] - span, c[1] + span)
+
+
+def scatter_compare(data, samples, path, title=""):
+    """Data and samples side by side and overlaid, on the same axes."""
+    xl, yl = _limits(data, samples)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.3))
+    for ax, pts, c, name in ((axes[0], data, "tab:blue", "data"),
+                             (axes[1], samples, "tab:orange", "samples")):
+        ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.5, c=c)
+        ax.set_title(f"{name} (n={len(pts)})")
+    axes[2].scatter(data[:, 0], data[:, 1], s=3, alpha=0.35, c="tab:blue", label="data")
+    axes[2].scatter(samples[:, 0], samples[:, 1], s=3, alpha=0.35, c="tab:orange",
+                    label="samples")
+    axes[2].legend(markerscale=4, loc="upper right")
+    axes[2].set_title("overlaid")
+    for ax in axes:
+        ax.set_xlim(xl), ax.set_ylim(yl), ax.set_aspect("equal")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def process_strip(frames, ts, path, title, label_fmt="t = {}"):
+    """A row of scatter plots, one per time step (forward or reverse process)."""
+    n = len(frames)
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.8))
+    lim = (-4, 4)
+    for ax, f, t in zip(np.atleast_1d(axes), frames, ts):
+        ax.scatter(f[:, 0], f[:, 1], s=1.5, alpha=0.4)
+        ax.set_xlim(lim), ax.set_ylim(lim), ax.set_aspect("equal")
+        ax.set_title(label_fmt.format(t), fontsize=10)
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def loss_curve(steps, losses, path, title="training loss"):
+    """Raw loss per step and its moving average, log scale."""
+    steps, losses = np.asarray(steps), np.asarray(losses)
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    ax.plot(steps, losses, lw=0.5, alpha=0.35, label="per step")
+    w = max(1, len(losses) // 50)
+    if len(losses) >= w:
+        ma = np.convolve(losses, np.ones(w) / w, mode="valid")
+        ax.plot(steps[w - 1:], ma, lw=2, label=f"moving average ({w} steps)")
+    ax.set_yscale("log")
+    ax.set_xlabel("step"), ax.set_ylabel("loss (MSE)")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3, which="both")
+    return _save(fig, path)
+
+
+def marginals(data, samples, path, density_fns=None, title="marginals"):
+    """Histograms of each coordinate of samples and data, with the true marginal densities."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for d, ax in enumerate(axes):
+        lo, hi = np.percentile(np.r_[data[:, d], samples[:, d]], [0.1, 99.9])
+        bins = np.linspace(lo - 0.3, hi + 0.3, 60)
+        ax.hist(data[:, d], bins, density=True, alpha=0.4, label="data")
+        ax.hist(samples[:, d], bins, density=True, alpha=0.4, label="samples")
+        if density_fns is not None:
+            g = np.linspace(bins[0], bins[-1], 400)
+            ax.plot(g, density_fns[d](g), "k", lw=1.5, label="true density")
+        ax.set_title(f"x{d + 1}")
+        ax.legend()
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def energy_histogram(u_data, u_samples, path, kT, title="energy histogram"):
+    """Histogram of U(x) for true and generated samples (log density), Boltzmann reference."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    hi = np.percentile(np.r_[u_data, u_samples], 99.5)
+    bins = np.linspace(0, hi, 50)
+    ax.hist(u_data, bins, density=True, alpha=0.45, label="true samples")
+    ax.hist(u_samples, bins, density=True, alpha=0.45, label="generated")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"U(x)  (kT = {kT})"), ax.set_ylabel("density")
+    ax.set_title(title)
+    ax.legend()
+    return _save(fig, path)
+
+
+def reverse_gif(frames, ts, path, data=None, fps=12):
+    """Animated GIF of the reverse process (one frame per stored x_t), data in the background."""
+    from matplotlib.animation import FuncAnimation, PillowWriter
+    fig, ax = plt.subplots(figsize=(4, 4))
+    lim = (-4, 4)
+    if data is not None:
+        ax.scatter(data[:, 0], data[:, 1], s=1, c="lightgray")
+    sc = ax.scatter(frames[0][:, 0], frames[0][:, 1], s=2, c="tab:orange", alpha=0.6)
+    title = ax.set_title("")
+    ax.set_xlim(lim), ax.set_ylim(lim), ax.set_aspect("equal")
+    ax.set_xticks([]), ax.set_yticks([])
+
+    def update(i):
+        sc.set_offsets(frames[i])
+        title.set_text(f"reverse process, t = {ts[i]}")
+        return sc, title
+
+    n = len(frames)
+    order = list(range(n)) + [n - 1] * fps  # hold the last frame a second
+    anim = FuncAnimation(fig, lambda k: update(order[k]), frames=len(order), blit=False)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    anim.save(path, writer=PillowWriter(fps=fps))
+    plt.close(fig)
+    return path

@@ -1,0 +1,256 @@
+"""The training loop: Algorithm 1 of Ho et al. 2020, step by step, with the usual care.
+
+    repeat
+        x_0 ~ q(x_0)                                     data.batch(rng, B)
+        t ~ Uniform({1, …, T}), ε ~ N(0, I)              sample_training_batch
+        gradient step on ∇_θ ‖ε − ε_θ(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t)‖²
+    until converged
+
+around it: Adam, linear warm-up then cosine decay of the learning rate, gradient clipping, an EMA
+of the weights (used for sampling), a tqdm bar (loss, lr, steps/s), a loss log, atomic
+checkpoints every k steps and at the end, exact resume (model, optimizer, EMA, step, generator
+state: an interrupted-and-resumed run gives bit-identical weights), Ctrl-C = save and stop, and a
+clear stop on a non-finite loss that keeps the last good checkpoint.
+"""
+from __future__ import annotations
+
+import dataclasses
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .checkpoint import CheckpointError, load_checkpoint, prefixed, save_checkpoint, section
+from .diffusion import NoiseSchedule, diffusion_loss, sample_training_batch
+from .diffusion.param import check_parameterization
+from .models import build_model, model_kind
+from .nn.optim import EMA, Adam, clip_grad_norm, warmup_cosine_lr
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradient became NaN/Inf."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """Ctrl-C: a checkpoint was saved; the message says how to resume."""
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of a run (all stored in the checkpoint)."""
+    steps: int = 5000
+    batch_size: int = 256
+    lr: float = 2e-3
+    warmup_steps: int = 100
+    cosine_decay: bool = True        # decay to min_lr at `steps`, else constant after warm-up
+    min_lr: float = 1e-5
+    grad_clip: float = 1.0           # max global gradient norm (0 = off)
+    weight_decay: float = 0.0
+    ema_decay: float = 0.999
+    parameterization: str = "eps"    # what the network predicts: eps | x0 | v
+    label_dropout: float = 0.1       # class-conditional models: P(label → "no label")
+    checkpoint_every: int = 1000
+    seed: int = 0
+
+    def validate(self):
+        for name in ("steps", "batch_size", "checkpoint_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if not 0 <= self.label_dropout <= 1:
+            raise ValueError(f"label_dropout must be in [0, 1], got {self.label_dropout}")
+        check_parameterization(self.parameterization)
+        return self
+
+
+class ArrayDataset:
+    """Minibatches drawn with replacement from a fixed array (and optional integer labels)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray | None = None, description: dict | None = None):
+        if y is not None and len(y) != len(x):
+            raise ValueError(f"{len(x)} examples but {len(y)} labels")
+        self.x, self.y = x, y
+        self.description = description or {}
+
+    def batch(self, rng: np.random.Generator, batch_size: int):
+        idx = rng.integers(0, len(self.x), size=batch_size)
+        return self.x[idx], (None if self.y is None else self.y[idx])
+
+
+class Trainer:
+    """Owns a run: model, optimizer, EMA, generator, step counter and loss log."""
+
+    def __init__(self, model, schedule: NoiseSchedule, data, config: TrainConfig,
+                 out_dir=None, meta: dict | None = None):
+        self.model, self.schedule, self.data = model, schedule, data
+        self.config = config.validate()
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.meta = dict(meta or {})
+        self.rng = np.random.default_rng(config.seed)
+        self.names = [n for n, _ in model.named_parameters()]
+        params = model.parameters()
+        self.opt = Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        self.ema = EMA(params, config.ema_decay)
+        self.step = 0
+        self.log = {"step": [], "loss": [], "lr": [], "grad_norm": []}
+        self.conditional = getattr(model, "num_classes", None) is not None
+
+    # -- one step of Algorithm 1 -------------------------------------------------------------
+    def train_step(self) -> float:
+        cfg, model = self.config, self.model
+        k = self.step + 1
+        x0, y = self.data.batch(self.rng, cfg.batch_size)
+        t, eps, xt = sample_training_batch(x0, self.schedule, self.rng)
+        if self.conditional:
+            drop = self.rng.random(len(y)) < cfg.label_dropout
+            out = model(xt, t, np.where(drop, model.num_classes, y))
+        else:
+            out = model(xt, t)
+        loss, dout = diffusion_loss(out, x0, eps, t, self.schedule, cfg.parameterization)
+        if not np.isfinite(loss):
+            raise TrainingDiverged(f"loss became {loss} at step {k}")
+        model.zero_grad()
+        model.backward(dout)
+        gnorm = clip_grad_norm(model.parameters(), cfg.grad_clip) if cfg.grad_clip else float(
+            np.sqrt(sum(np.sum(p.grad.astype(np.float64) ** 2) for p in model.parameters())))
+        if not np.isfinite(gnorm):
+            raise TrainingDiverged(f"gradient norm became {gnorm} at step {k}")
+        self.opt.lr = warmup_cosine_lr(k, cfg.lr, cfg.warmup_steps,
+                                       cfg.steps if cfg.cosine_decay else None, cfg.min_lr)
+        self.opt.step()
+        self.ema.update()
+        self.step = k
+        for key, v in (("step", k), ("loss", loss), ("lr", self.opt.lr), ("grad_norm", gnorm)):
+            self.log[key].append(v)
+        return loss
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self, progress: bool = True, on_checkpoint=None, stop_at: int | None = None
+            ) -> "Trainer":
+        """Train until `config.steps` (or an earlier `stop_at`, leaving the run resumable);
+        checkpoint every `checkpoint_every` steps and where it stops.
+
+        Ctrl-C finishes the current step, saves, and raises TrainingInterrupted (whose message
+        gives the resume command); a non-finite loss raises TrainingDiverged without saving.
+        """
+        cfg = self.config
+        stop = threading.Event()
+        old_handler = None
+        if threading.current_thread() is threading.main_thread():
+            def handler(signum, frame):
+                if stop.is_set():           # a second Ctrl-C stops at once
+                    raise KeyboardInterrupt
+                stop.set()
+            old_handler = signal.signal(signal.SIGINT, handler)
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, desc="train",
+                   dynamic_ncols=True)
+        t0, s0 = time.perf_counter(), self.step
+        end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
+        try:
+            while self.step < end:
+                try:
+                    loss = self.train_step()
+                except TrainingDiverged as e:
+                    last = self.checkpoint_path()
+                    kept = (f"; the last good checkpoint {last} is kept" if last and last.exists()
+                            else "; no checkpoint was written")
+                    raise TrainingDiverged(f"{e}{kept}. Lower the learning rate or enable "
+                                           "gradient clipping.") from None
+                bar.update(1)
+                if self.step % 10 == 0 or self.step == cfg.steps:
+                    rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
+                    bar.set_postfix(loss=f"{loss:.4f}", lr=f"{self.opt.lr:.2e}",
+                                    it_s=f"{rate:.1f}")
+                if self.step % cfg.checkpoint_every == 0 or self.step == end:
+                    self.save()
+                    if on_checkpoint is not None:
+                        on_checkpoint(self)
+                if stop.is_set():
+                    path = self.save()
+                    raise TrainingInterrupted(
+                        f"interrupted at step {self.step}/{cfg.steps}; checkpoint saved to "
+                        f"{path}. Resume with: ddpm-np train --resume {path}")
+        finally:
+            bar.close()
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+        return self
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def checkpoint_path(self) -> Path | None:
+        return None if self.out_dir is None else self.out_dir / "checkpoint.npz"
+
+    def save(self, path=None) -> Path | None:
+        path = Path(path) if path is not None else self.checkpoint_path()
+        if path is None:
+            return None
+        arrays = {}
+        arrays.update(prefixed("model", self.model.state_dict()))
+        arrays.update(prefixed("ema", dict(zip(self.names, self.ema.shadow))))
+        arrays.update(prefixed("opt", self.opt.state_dict()))
+        if hasattr(self.model, "buffers"):
+            arrays.update(prefixed("buffer", self.model.buffers()))
+        arrays.update(prefixed("log", {k: np.asarray(v) for k, v in self.log.items()}))
+        meta = dict(self.meta, step=self.step,
+                    model={"kind": model_kind(self.model), "config": self.model.config()},
+                    schedule=self.schedule.to_dict(), train_config=dataclasses.asdict(self.config),
+                    rng_state=self.rng.bit_generator.state,
+                    data=getattr(self.data, "description", {}))
+        save_checkpoint(path, arrays, meta)
+        return path
+
+    @classmethod
+    def resume(cls, path, data, out_dir=None, steps: int | None = None) -> "Trainer":
+        """Rebuild a Trainer from a checkpoint; `steps` may extend the run."""
+        arrays, meta = load_checkpoint(path)
+        cfg = TrainConfig(**meta["train_config"])
+        if steps is not None:
+            cfg.steps = steps
+        model = model_from_checkpoint(arrays, meta, weights="model")
+        schedule = NoiseSchedule.from_dict(meta["schedule"])
+        extra = {k: v for k, v in meta.items() if k not in (
+            "step", "model", "schedule", "train_config", "rng_state", "data", "format", "version")}
+        trainer = cls(model, schedule, data, cfg, out_dir or Path(path).parent, extra)
+        trainer.opt.load_state_dict(section(arrays, "opt"))
+        ema = section(arrays, "ema")
+        ema_state = {f"shadow.{i}": ema[n] for i, n in enumerate(trainer.names)}
+        trainer.ema.load_state_dict(dict(ema_state, num_updates=int(meta["step"])))
+        trainer.step = int(meta["step"])
+        trainer.rng.bit_generator.state = meta["rng_state"]
+        trainer.log = {k: list(v.tolist()) for k, v in section(arrays, "log").items()}
+        return trainer
+
+
+def model_from_checkpoint(arrays: dict, meta: dict, weights: str = "ema"):
+    """Build the model a checkpoint describes and load its `weights` ("ema" or "model")."""
+    try:
+        model = build_model(meta["model"]["kind"], meta["model"]["config"],
+                            rng=np.random.default_rng(0))
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"checkpoint describes no model this version can build ({e})") \
+            from None
+    state = section(arrays, weights)
+    try:
+        model.load_state_dict(state)
+        if hasattr(model, "load_buffers"):
+            model.load_buffers(section(arrays, "buffer"))
+    except (KeyError, ValueError) as e:
+        raise CheckpointError(f"checkpoint weights do not fit the model: {e}") from None
+    return model
+
+
+def load_for_sampling(path):
+    """(model with EMA weights, schedule, meta) from a checkpoint file."""
+    arrays, meta = load_checkpoint(path)
+    if "schedule" not in meta or "model" not in meta:
+        raise CheckpointError(f"{path} lacks the model or schedule description")
+    return model_from_checkpoint(arrays, meta, "ema"), NoiseSchedule.from_dict(meta["schedule"]), \
+        meta

@@ -1,0 +1,96 @@
+"""The command line: every demo with --quick, train/resume/sample, and one-line errors."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ddpm_np.cli import main
+
+DEMOS = ["gaussian", "two-gaussians", "spiral", "double-well"]
+
+
+@pytest.mark.parametrize("name", DEMOS)
+def test_quick_demo_writes_everything(tmp_path, name, capsys):
+    out = tmp_path / name
+    assert main(["demo", name, "--quick", "--out", str(out), "--no-progress"]) == 0
+    expected = {"checkpoint.npz", "checkpoint.json", "samples.npy", "metrics.json",
+                "samples.png", "forward.png", "reverse.png", "loss.png", "reverse.gif"}
+    if name in ("gaussian", "two-gaussians"):
+        expected.add("marginals.png")
+    if name == "double-well":
+        expected.add("energy.png")
+    assert expected <= {p.name for p in out.iterdir()}
+    metrics = json.loads((out / "metrics.json").read_text())
+    numbers = [v for v in metrics.values() if isinstance(v, float)]
+    assert numbers and all(np.isfinite(numbers))
+    assert np.load(out / "samples.npy").shape == (500, 2)
+    assert str(out) in capsys.readouterr().out
+
+
+def test_train_resume_and_sample(tmp_path, capsys):
+    out = tmp_path / "run"
+    common = ["--no-progress", "--hidden", "16", "--blocks", "1", "--T", "50"]
+    assert main(["train", "--dataset", "moons", "--steps", "20", "--out", str(out)] + common) == 0
+    ckpt = out / "checkpoint.npz"
+    assert main(["train", "--resume", str(ckpt), "--steps", "30", "--no-progress"]) == 0
+    assert json.loads((out / "checkpoint.json").read_text())["step"] == 30
+    for sampler in (["--sampler", "ddpm"], ["--sampler", "ddim", "--steps", "10"]):
+        s = tmp_path / f"{sampler[1]}.npy"
+        assert main(["sample", "--checkpoint", str(ckpt), "--n", "7", "--out", str(s),
+                     "--no-progress", "--seed", "3"] + sampler) == 0
+        assert np.load(s).shape == (7, 2)
+    a, b = tmp_path / "a.npy", tmp_path / "b.npy"
+    for p in (a, b):
+        main(["sample", "--checkpoint", str(ckpt), "--n", "5", "--out", str(p), "--no-progress"])
+    np.testing.assert_array_equal(np.load(a), np.load(b))
+
+
+def _err(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err       # one clear line, no traceback
+    return err[0]
+
+
+def test_error_paths_are_one_line(tmp_path, capsys):
+    assert main(["sample", "--checkpoint", str(tmp_path / "none.npz"), "--n", "3"]) == 2
+    assert "does not exist" in _err(capsys)
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    assert main(["sample", "--checkpoint", str(tmp_path / "bad.npz"), "--n", "3"]) == 2
+    assert "corrupt" in _err(capsys)
+    np.savez(tmp_path / "other.npz", W=np.zeros(3))
+    assert main(["sample", "--checkpoint", str(tmp_path / "other.npz"), "--n", "3"]) == 2
+    assert "not a ddpm_np checkpoint" in _err(capsys)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["demo", "gaussian", "--quick", "--out", str(blocker / "sub")]) == 2
+    assert "cannot create output folder" in _err(capsys)
+    assert main(["train"]) == 2
+    assert "--dataset" in _err(capsys)
+
+
+def test_foreign_model_checkpoint(tmp_path, capsys):
+    from ddpm_np.checkpoint import save_checkpoint
+    save_checkpoint(tmp_path / "c.npz", {"model/x": np.zeros(1)},
+                    {"model": {"kind": "transformer", "config": {}},
+                     "schedule": {"betas": [0.1]}, "train_config": {}})
+    assert main(["sample", "--checkpoint", str(tmp_path / "c.npz"), "--n", "2"]) == 2
+    assert "transformer" in _err(capsys)
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["demo", "ring"], "invalid choice"),
+    (["sample", "--checkpoint", "x.npz", "--n", "0"], "positive integer"),
+    (["demo", "spiral", "--steps", "-3"], "positive integer"),
+])
+def test_argparse_errors(argv, match, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    assert match in capsys.readouterr().err
+
+
+def test_module_entry_point_help():
+    r = subprocess.run([sys.executable, "-m", "ddpm_np", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "demo" in r.stdout and "sample" in r.stdout

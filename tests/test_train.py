@@ -1,0 +1,122 @@
+"""The training loop: exact resume, NaN handling, atomic checkpoints, Ctrl-C."""
+import json
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+from ddpm_np.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ddpm_np.data import toy2d
+from ddpm_np.demo2d import toy_schedule
+from ddpm_np.models import MLP
+from ddpm_np.train import (ArrayDataset, TrainConfig, Trainer, TrainingDiverged,
+                           TrainingInterrupted, load_for_sampling)
+
+
+def make_trainer(out_dir, steps=30, seed=0, **cfg):
+    rng = np.random.default_rng(seed)
+    x = toy2d.sample("two-gaussians", 500, rng)
+    model = MLP(hidden=16, num_blocks=2, emb_dim=8, fourier_features=4, rng=rng)
+    config = TrainConfig(steps=steps, batch_size=32, checkpoint_every=10, warmup_steps=5,
+                         seed=seed, **cfg)
+    return Trainer(model, toy_schedule(50), ArrayDataset(x, description={"dataset": "x"}),
+                   config, out_dir)
+
+
+def test_resume_is_bit_identical(tmp_path):
+    full = make_trainer(tmp_path / "full").run(progress=False)
+    part = make_trainer(tmp_path / "part").run(progress=False, stop_at=17)  # "interrupted"
+    resumed = Trainer.resume(tmp_path / "part" / "checkpoint.npz", part.data)
+    assert resumed.step == 17
+    resumed.run(progress=False)
+    for (n, a), (_, b) in zip(full.model.named_parameters(), resumed.model.named_parameters()):
+        np.testing.assert_array_equal(a.data, b.data, err_msg=n)
+    for a, b in zip(full.ema.shadow, resumed.ema.shadow):
+        np.testing.assert_array_equal(a, b)
+    assert full.log["loss"] == resumed.log["loss"]
+
+
+def test_same_seed_same_run(tmp_path):
+    a = make_trainer(None, steps=15).run(progress=False)
+    b = make_trainer(None, steps=15).run(progress=False)
+    assert a.log["loss"] == b.log["loss"]
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+    tr = make_trainer(tmp_path, steps=30)
+    tr.config.steps = 10
+    tr.run(progress=False)
+    good = (tmp_path / "checkpoint.npz").read_bytes()
+    tr.config.steps = 30
+    tr.data.x = tr.data.x.copy()
+    tr.data.x[:] = np.nan
+    with pytest.raises(TrainingDiverged, match=r"step 11.*last good checkpoint"):
+        tr.run(progress=False)
+    assert (tmp_path / "checkpoint.npz").read_bytes() == good
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, {"a": np.arange(3)}, {"step": 1})
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, {"a": np.arange(5)}, {"step": 2})
+    assert path.read_bytes() == before                     # the old file is intact
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    arrays, meta = load_checkpoint(path)
+    assert meta["step"] == 1 and list(arrays["a"]) == [0, 1, 2]
+
+
+def test_checkpoint_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_checkpoint(tmp_path / "junk.npz")
+    np.savez(tmp_path / "plain.npz", a=np.zeros(2))
+    with pytest.raises(CheckpointError, match="not a ddpm_np checkpoint"):
+        load_checkpoint(tmp_path / "plain.npz")
+
+
+def test_checkpoint_contents_and_sampling_load(tmp_path):
+    tr = make_trainer(tmp_path, steps=10).run(progress=False)
+    meta = json.loads((tmp_path / "checkpoint.json").read_text())
+    assert meta["step"] == 10 and meta["model"]["kind"] == "mlp"
+    model, schedule, _ = load_for_sampling(tmp_path / "checkpoint.npz")
+    assert schedule.T == 50
+    for a, b in zip(model.parameters(), tr.ema.shadow):
+        np.testing.assert_array_equal(a.data, b)
+    np.testing.assert_array_equal(model.B, tr.model.B)
+
+
+def test_ctrl_c_saves_and_says_how_to_resume(tmp_path):
+    tr = make_trainer(tmp_path, steps=10_000)
+    orig = tr.train_step
+    calls = []
+
+    def step_then_interrupt():
+        loss = orig()
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return loss
+    tr.train_step = step_then_interrupt
+    assert threading.current_thread() is threading.main_thread()
+    with pytest.raises(TrainingInterrupted, match=r"step 3/10000.*--resume"):
+        tr.run(progress=False)
+    _, meta = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert meta["step"] == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(steps=0).validate()
+    with pytest.raises(ValueError, match="parameterization"):
+        TrainConfig(parameterization="score").validate()
