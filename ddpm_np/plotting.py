@@ -132,3 +132,31 @@ def reverse_gif(frames, ts, path, data=None, fps=12):
     anim.save(path, writer=PillowWriter(fps=fps))
     plt.close(fig)
     return path
+
+
+def tile(x, nrow: int, pad: int = 2) -> np.ndarray:
+    """(N, 1, H, W) images in [−1, 1] → one (rows·(H+pad), nrow·(W+pad)) array in [0, 1]."""
+    x = np.clip((np.asarray(x, np.float64)[:, 0] + 1) / 2, 0, 1)
+    n, H, W = x.shape
+    rows = -(-n // nrow)
+    out = np.ones((rows * (H + pad) + pad, nrow * (W + pad) + pad))
+    for i in range(n):
+        r, c = divmod(i, nrow)
+        out[pad + r * (H + pad):pad + r * (H + pad) + H, pad + c * (W + pad):pad + c * (W + pad) + W] = x[i]
+    return out
+
+
+def image_grid(x, path, nrow: int = 8, title: str = "", by_rows: bool = False, row_labels=None):
+    """Save a grid of images (white = 1); `row_labels` names each row (e.g. the digit)."""
+    img = tile(x, nrow)
+    fig, ax = plt.subplots(figsize=(max(3, img.shape[1] / 28), max(3, img.shape[0] / 28) + 0.4))
+    ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    if row_labels is not None:
+        H = x.shape[2] + 2
+        ax.set_yticks([2 + H * i + H / 2 - 1 for i in range(len(row_labels))])
+        ax.set_yticklabels(row_labels)
+    else:
+        ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+    return _save(fig, path)

@@ -1,8 +1,9 @@
-"""Networks: the timestep embedding, the MLP for 2-D data (and the UNet for images)."""
+"""Networks: the timestep embedding, the MLP for 2-D data and the UNet for images."""
 from .embedding import TimeEmbedding
 from .mlp import MLP
+from .unet import UNet, ResBlock
 
-MODELS = {"mlp": MLP}
+MODELS = {"mlp": MLP, "unet": UNet}
 
 
 def build_model(kind: str, config: dict, rng, dtype=None):

@@ -1,0 +1,230 @@
+"""A small UNet for ε_θ(x_t, t[, y]) on images, with hand-written backward.
+
+Default (MNIST, 28×28, base 32, channel_mults (1, 2, 4), attention at 7×7), ~1.1 M parameters:
+
+    t ─ sinusoidal(64) ─ Linear(64,128) ─ SiLU ─ Linear(128,128) (+ class_emb[y]) ─ temb ─ SiLU ─┐
+                                                                      (into every ResBlock) ◄─┘
+    x (1×28×28) ─ conv_in 1→32
+      ─ ResBlock(32,32) ──────────────────────────────────────────────┐ skip s0 (32×28×28)
+      ─ conv 3×3 stride 2 (28→14)                                      │
+      ─ ResBlock(32,64) ─────────────────────────────────┐ skip s1     │
+      ─ conv 3×3 stride 2 (14→7)                          │ (64×14×14)  │
+      ─ ResBlock(64,128) ─ SelfAttention2d(128) ─ ResBlock(128,128)   │
+      ─ nearest ×2 + conv(128,128) ─ concat s1 ─ ResBlock(192,64)      │
+      ─ nearest ×2 + conv(64,64) ─ concat s0 ─ ResBlock(96,32)  ◄──────┘
+      ─ GroupNorm ─ SiLU ─ conv 32→1 (zero-initialised) ─ ε_θ
+
+    ResBlock(in,out)(h) = skip(h) + conv₂(SiLU(GN(conv₁(SiLU(GN(h))) + Linear(SiLU(temb))[:, :, None, None])))
+    skip = 1×1 conv when in ≠ out, else identity; conv₂ starts at zero (the block starts as skip).
+
+Backward walks this diagram in reverse: each concatenation splits its gradient in two and the
+skip half is added to the gradient arriving at the skip's source.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..nn import (Conv2d, GroupNorm, Linear, Module, SelfAttention2d, SiLU, Upsample2x,
+                  check_dtype, concat_channels, split_channels)
+from ..nn.init import positive_int
+from .embedding import TimeEmbedding
+
+
+class ResBlock(Module):
+    """GN→SiLU→conv3×3, + per-channel Linear(SiLU(temb)), GN→SiLU→conv3×3, residual."""
+
+    def __init__(self, cin, cout, temb_dim, groups, *, rng, dtype):
+        self.norm1, self.act1 = GroupNorm(min(groups, cin), cin, dtype=dtype), SiLU()
+        self.conv1 = Conv2d(cin, cout, 3, padding=1, rng=rng, dtype=dtype)
+        self.temb_proj = Linear(temb_dim, cout, rng=rng, dtype=dtype)
+        self.norm2, self.act2 = GroupNorm(min(groups, cout), cout, dtype=dtype), SiLU()
+        self.conv2 = Conv2d(cout, cout, 3, padding=1, rng=rng, dtype=dtype, zero_init=True)
+        self.skip = Conv2d(cin, cout, 1, rng=rng, dtype=dtype) if cin != cout else None
+
+    def forward(self, x, temb_act):
+        h = self.conv1(self.act1(self.norm1(x)))
+        h = h + self.temb_proj(temb_act)[:, :, None, None]
+        h = self.conv2(self.act2(self.norm2(h)))
+        self._cache = True
+        return (self.skip(x) if self.skip is not None else x) + h
+
+    def backward(self, dout):
+        """Returns (dx, dtemb_act)."""
+        self._need_cache()
+        dh = self.norm2.backward(self.act2.backward(self.conv2.backward(dout)))
+        dtemb_act = self.temb_proj.backward(dh.sum(axis=(2, 3)))
+        dx = self.norm1.backward(self.act1.backward(self.conv1.backward(dh)))
+        dx += self.skip.backward(dout) if self.skip is not None else dout
+        return dx, dtemb_act
+
+
+class Upsample(Module):
+    """Nearest ×2 then conv 3×3 (c→c)."""
+
+    def __init__(self, c, *, rng, dtype):
+        self.up = Upsample2x()
+        self.conv = Conv2d(c, c, 3, padding=1, rng=rng, dtype=dtype)
+
+    def forward(self, x):
+        self._cache = True
+        return self.conv(self.up(x))
+
+    def backward(self, dout):
+        self._need_cache()
+        return self.up.backward(self.conv.backward(dout))
+
+
+class UNet(Module):
+    """ε_θ(x_t, t, y=None) for images (N, C, H, W); H, W divisible by 2^(len(channel_mults)−1).
+
+    `attention_resolutions`: feature-map sizes (e.g. (7,)) that get a SelfAttention2d after their
+    ResBlocks (the middle counts as the smallest size). `num_classes` enables class conditioning
+    (label `num_classes` = none, for classifier-free guidance).
+    """
+
+    def __init__(self, in_channels=1, base_channels=32, channel_mults=(1, 2, 4), num_res_blocks=1,
+                 attention_resolutions=(7,), num_classes=None, image_size=28, emb_dim=64,
+                 groups=8, *, rng, dtype=np.float32):
+        self.in_channels = positive_int(in_channels, "in_channels")
+        self.base_channels = positive_int(base_channels, "base_channels")
+        self.channel_mults = tuple(int(m) for m in channel_mults)
+        if len(self.channel_mults) < 2 or min(self.channel_mults) < 1:
+            raise ValueError(f"channel_mults needs ≥ 2 positive entries, got {channel_mults}")
+        self.num_res_blocks = positive_int(num_res_blocks, "num_res_blocks")
+        self.attention_resolutions = tuple(int(r) for r in attention_resolutions)
+        self.num_classes = num_classes
+        self.image_size = positive_int(image_size, "image_size")
+        self.emb_dim, self.groups = emb_dim, groups
+        levels = len(self.channel_mults) - 1
+        if self.image_size % (2 ** levels):
+            raise ValueError(f"image_size {image_size} is not divisible by 2^{levels}")
+        chs = [self.base_channels * m for m in self.channel_mults]
+        tdim = 4 * self.base_channels
+        kw = dict(rng=rng, dtype=dtype)
+        self.temb = TimeEmbedding(emb_dim, tdim, num_classes, **kw)
+        self.temb_act = SiLU()
+        self.conv_in = Conv2d(in_channels, chs[0], 3, padding=1, **kw)
+        # down path: per level, ResBlocks (+ attention), then a stride-2 conv
+        self.down_blocks, self.down_attn, self.downsamples = [], [], []
+        cur, res = chs[0], self.image_size
+        for i in range(levels):
+            blocks = [ResBlock(cur if j == 0 else chs[i], chs[i], tdim, groups, **kw)
+                      for j in range(self.num_res_blocks)]
+            self.down_blocks.append(blocks)
+            self.down_attn.append(self._attn(chs[i], res, kw))
+            self.downsamples.append(Conv2d(chs[i], chs[i], 3, stride=2, padding=1, **kw))
+            cur, res = chs[i], res // 2
+        # middle
+        self.mid1 = ResBlock(cur, chs[-1], tdim, groups, **kw)
+        self.mid_attn = self._attn(chs[-1], res, kw)
+        self.mid2 = ResBlock(chs[-1], chs[-1], tdim, groups, **kw)
+        cur = chs[-1]
+        # up path: per level (reversed), upsample, concat the level's skip, ResBlocks
+        self.upsamples, self.up_blocks, self.up_attn = [], [], []
+        for i in reversed(range(levels)):
+            res *= 2
+            self.upsamples.append(Upsample(cur, **kw))
+            blocks = [ResBlock(cur + chs[i] if j == 0 else chs[i], chs[i], tdim, groups, **kw)
+                      for j in range(self.num_res_blocks)]
+            self.up_blocks.append(blocks)
+            self.up_attn.append(self._attn(chs[i], res, kw))
+            cur = chs[i]
+        self.norm_out, self.act_out = GroupNorm(min(groups, cur), cur, dtype=dtype), SiLU()
+        self.conv_out = Conv2d(cur, in_channels, 3, padding=1, zero_init=True, **kw)
+        self.chs = chs
+
+    def _attn(self, c, res, kw):
+        if res in self.attention_resolutions:
+            return SelfAttention2d(c, num_groups=min(self.groups, c), **kw)
+        return None
+
+    def named_children(self):
+        # nested lists (blocks per level) are flattened into dotted names: down_blocks.0.1.conv1
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}", item
+                    elif isinstance(item, list):
+                        for j, sub in enumerate(item):
+                            yield f"{name}.{i}.{j}", sub
+
+    def config(self) -> dict:
+        return dict(in_channels=self.in_channels, base_channels=self.base_channels,
+                    channel_mults=list(self.channel_mults), num_res_blocks=self.num_res_blocks,
+                    attention_resolutions=list(self.attention_resolutions),
+                    num_classes=self.num_classes, image_size=self.image_size,
+                    emb_dim=self.emb_dim, groups=self.groups)
+
+    def forward(self, xt, t, y=None):
+        check_dtype(xt, self.conv_in.W.dtype, "UNet")
+        s = self.image_size
+        if xt.shape[1:] != (self.in_channels, s, s):
+            raise ValueError(f"UNet expects x_t of shape (N, {self.in_channels}, {s}, {s}), "
+                             f"got {xt.shape}")
+        temb_act = self.temb_act(self.temb(t, y))
+        h = self.conv_in(xt)
+        skips = []
+        for blocks, attn, down in zip(self.down_blocks, self.down_attn, self.downsamples):
+            for block in blocks:
+                h = block(h, temb_act)
+            if attn is not None:
+                h = attn(h)
+            skips.append(h)
+            h = down(h)
+        h = self.mid1(h, temb_act)
+        if self.mid_attn is not None:
+            h = self.mid_attn(h)
+        h = self.mid2(h, temb_act)
+        split_at = []
+        for up, blocks, attn in zip(self.upsamples, self.up_blocks, self.up_attn):
+            h = up(h)
+            split_at.append(h.shape[1])
+            h = concat_channels(h, skips.pop())
+            for block in blocks:
+                h = block(h, temb_act)
+            if attn is not None:
+                h = attn(h)
+        self._cache = split_at
+        return self.conv_out(self.act_out(self.norm_out(h)))
+
+    def backward(self, d_eps):
+        split_at = self._need_cache()
+        dh = self.norm_out.backward(self.act_out.backward(self.conv_out.backward(d_eps)))
+        dtemb_act = np.zeros((d_eps.shape[0], self.temb.lin2.out_features), d_eps.dtype)
+        dskips = []
+        for up, blocks, attn, c in zip(reversed(self.upsamples), reversed(self.up_blocks),
+                                       reversed(self.up_attn), reversed(split_at)):
+            if attn is not None:
+                dh = attn.backward(dh)
+            for block in reversed(blocks):
+                dh, dta = block.backward(dh)
+                dtemb_act += dta
+            dh, dskip = split_channels(dh, c)
+            dskips.append(dskip)
+            dh = up.backward(dh)
+        dh, dta = self.mid2.backward(dh)
+        dtemb_act += dta
+        if self.mid_attn is not None:
+            dh = self.mid_attn.backward(dh)
+        dh, dta = self.mid1.backward(dh)
+        dtemb_act += dta
+        # dskips were collected from the top level (28×28) down; the down path is walked upward
+        for blocks, attn, down, dskip in zip(reversed(self.down_blocks), reversed(self.down_attn),
+                                             reversed(self.downsamples), reversed(dskips)):
+            dh = down.backward(dh) + dskip
+            if attn is not None:
+                dh = attn.backward(dh)
+            for block in reversed(blocks):
+                dh, dta = block.backward(dh)
+                dtemb_act += dta
+        dx = self.conv_in.backward(dh)
+        self.temb.backward(self.temb_act.backward(dtemb_act))
+        return dx
+
+    def free_workspace(self):
+        for m in self.modules():
+            if isinstance(m, Conv2d):
+                m.free_workspace()
