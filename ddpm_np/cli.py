@@ -124,6 +124,27 @@ def _cmd_sample(args):
     print(f"wrote {args.n} samples ({args.sampler}) to {out}")
 
 
+def _cmd_train_classifier(args):
+    import numpy as np
+    from .data.mnist import DatasetError, load_mnist, to_model_range
+    from .metrics import CLASSIFIER_WEIGHTS, weights_path
+    from .models.classifier import train_classifier
+    try:
+        x, y = load_mnist("train", data_dir=args.data_dir)
+        xt, yt = load_mnist("test", data_dir=args.data_dir)
+    except DatasetError as e:
+        raise CLIError(str(e)) from None
+    out = Path(args.out) if args.out else weights_path(CLASSIFIER_WEIGHTS)
+    _writable_file(out)
+    rng = np.random.default_rng(args.seed)
+    model = train_classifier(to_model_range(x), y.astype(np.int64), rng, epochs=args.epochs,
+                             progress=not args.no_progress)
+    probs, _ = model.predict(to_model_range(xt))
+    acc = float(np.mean(probs.argmax(1) == yt))
+    model.save(out)
+    print(f"test accuracy {acc:.4f}; weights written to {out}")
+
+
 # -- parser ----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,6 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="samples.npy", help="output .npy (default samples.npy)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("train-classifier",
+                       help="train the MNIST classifier used by the sample metrics")
+    p.add_argument("--epochs", type=positive_int, default=3)
+    p.add_argument("--out", help="weights file (default: the package's shipped weights)")
+    p.add_argument("--data-dir", help="folder with the MNIST IDX files (default $DDPM_NP_DATA/mnist)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_train_classifier)
 
     p = sub.add_parser("bench", help="print speed figures (convolution vs this machine's GEMM)")
     p.add_argument("what", nargs="?", default="conv", choices=["conv"],

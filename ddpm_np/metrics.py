@@ -40,3 +40,52 @@ def mixture_weights(x, means) -> np.ndarray:
     x, means = np.asarray(x, np.float64), np.asarray(means, np.float64)
     k = np.argmin(((x[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
     return np.bincount(k, minlength=len(means)) / len(x)
+
+
+# -- images ------------------------------------------------------------------------------------
+
+def frechet_distance(feat_a, feat_b) -> float:
+    """‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2(Σ_a Σ_b)^½) between Gaussian fits of two feature sets
+    (the FID formula of Heusel et al. 2017, here on our classifier's penultimate features)."""
+    from scipy.linalg import sqrtm
+    a, b = np.asarray(feat_a, np.float64), np.asarray(feat_b, np.float64)
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    ca, cb = np.cov(a.T), np.cov(b.T)
+    covmean = sqrtm(ca @ cb)
+    if np.iscomplexobj(covmean):
+        covmean = covmean.real      # tiny imaginary parts from round-off
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(ca + cb - 2 * covmean))
+
+
+CLASSIFIER_WEIGHTS = "mnist_classifier.npz"
+
+
+def weights_path(name: str):
+    from pathlib import Path
+    return Path(__file__).resolve().parent / "weights" / name
+
+
+def load_classifier(path=None):
+    """The shipped MNIST classifier (or one saved at `path`)."""
+    from .models.classifier import Classifier
+    model = Classifier(rng=np.random.default_rng(0))
+    model.load(path or weights_path(CLASSIFIER_WEIGHTS))
+    return model
+
+
+def classifier_metrics(samples, classifier, ref_features, requested=None) -> dict:
+    """Fréchet distance to reference features, predicted-class histogram and its KL to uniform,
+    mean confidence, and (with `requested` labels) the share classified as requested.
+
+    samples: (N, 1, 28, 28) float32 in [−1, 1]."""
+    probs, feats = classifier.predict(np.clip(samples, -1, 1).astype(np.float32))
+    pred = probs.argmax(1)
+    hist = np.bincount(pred, minlength=probs.shape[1]) / len(pred)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = float(np.sum(np.where(hist > 0, hist * np.log(hist * len(hist)), 0.0)))
+    out = {"frechet_distance": frechet_distance(feats, ref_features),
+           "class_histogram": hist.tolist(), "kl_to_uniform": kl,
+           "mean_confidence": float(probs.max(1).mean())}
+    if requested is not None:
+        out["share_as_requested"] = float(np.mean(pred == np.asarray(requested)))
+    return out

@@ -1,0 +1,80 @@
+"""A small CNN classifier for 28×28 digits, trained with the project's own stack; its
+penultimate features drive the Fréchet distance of `ddpm_np.metrics`.
+
+    x ─ conv 1→32 ─ ReLU ─ avgpool ─ conv 32→64 ─ ReLU ─ avgpool ─ conv 64→64 ─ ReLU
+      ─ flatten (64·7·7) ─ Linear(3136, 128) ─ ReLU ─ [features] ─ Linear(128, 10) ─ logits
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..nn import AvgPool2x, Conv2d, Linear, Module, ReLU, Sequential, check_dtype
+
+
+class Classifier(Module):
+    def __init__(self, num_classes: int = 10, *, rng, dtype=np.float32):
+        kw = dict(rng=rng, dtype=dtype)
+        self.body = Sequential(Conv2d(1, 32, 3, padding=1, **kw), ReLU(), AvgPool2x(),
+                               Conv2d(32, 64, 3, padding=1, **kw), ReLU(), AvgPool2x(),
+                               Conv2d(64, 64, 3, padding=1, **kw), ReLU())
+        self.fc = Linear(64 * 7 * 7, 128, **kw)
+        self.fc_act = ReLU()
+        self.head = Linear(128, num_classes, **kw)
+
+    def config(self) -> dict:
+        return {"num_classes": self.head.out_features}
+
+    def features(self, x):
+        """Penultimate activations (N, 128): what the Fréchet distance compares."""
+        check_dtype(x, self.fc.W.dtype, "Classifier")
+        if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
+            raise ValueError(f"Classifier expects (N, 1, 28, 28) images, got {x.shape}")
+        h = self.body(x)
+        self._cache = h.shape
+        return self.fc_act(self.fc(h.reshape(len(x), -1)))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+    def backward(self, dlogits):
+        shape = self._need_cache()
+        dh = self.fc.backward(self.fc_act.backward(self.head.backward(dlogits)))
+        return self.body.backward(dh.reshape(shape))
+
+    def predict(self, x, batch_size: int = 500):
+        """(probabilities (N, 10), features (N, 128)) in batches, float64."""
+        probs, feats = [], []
+        for i in range(0, len(x), batch_size):
+            f = self.features(x[i:i + batch_size])
+            z = self.head(f).astype(np.float64)
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            probs.append(e / e.sum(axis=1, keepdims=True))
+            feats.append(f.astype(np.float64))
+        return np.concatenate(probs), np.concatenate(feats)
+
+
+def train_classifier(images, labels, rng, epochs: int = 3, batch_size: int = 128, lr: float = 1e-3,
+                     progress: bool = True, log=print) -> Classifier:
+    """Adam on softmax cross-entropy; images (N, 1, 28, 28) float32 in [−1, 1]."""
+    from tqdm.auto import tqdm
+    from ..nn.loss import softmax_cross_entropy
+    from ..nn.optim import Adam, warmup_cosine_lr
+    model = Classifier(rng=rng)
+    opt = Adam(model.parameters(), lr=lr)
+    n = len(images)
+    steps_per_epoch = n // batch_size
+    total = epochs * steps_per_epoch
+    bar = tqdm(total=total, desc="classifier", disable=not progress)
+    for epoch in range(epochs):
+        perm = rng.permutation(n)
+        for i in range(steps_per_epoch):
+            idx = perm[i * batch_size:(i + 1) * batch_size]
+            loss, dlogits = softmax_cross_entropy(model(images[idx]), labels[idx])
+            model.zero_grad()
+            model.backward(dlogits)
+            opt.lr = warmup_cosine_lr(opt.step_count + 1, lr, 100, total, lr * 0.01)
+            opt.step()
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}", epoch=epoch + 1)
+    bar.close()
+    return model
