@@ -73,12 +73,12 @@ def read_idx(path, kind: str, expected_count: int | None = None) -> np.ndarray:
         raise DatasetError(f"{path}: cannot read ({e}); delete it so it can be fetched again") \
             from None
     header_len = 4 * (1 + ndim)
+    if len(raw) >= 4 and (magic := int(np.frombuffer(raw[:4], ">i4")[0])) != magic_expected:
+        raise DatasetError(f"{path}: bad magic number 0x{magic:08x}, expected "
+                           f"0x{magic_expected:08x} ({kind} IDX file)")
     if len(raw) < header_len:
         raise DatasetError(f"{path}: truncated (only {len(raw)} bytes)")
     header = np.frombuffer(raw[:header_len], dtype=">i4")
-    if header[0] != magic_expected:
-        raise DatasetError(f"{path}: bad magic number 0x{header[0]:08x}, expected "
-                           f"0x{magic_expected:08x} ({kind} IDX file)")
     n = int(header[1])
     if expected_count is not None and n != expected_count:
         raise DatasetError(f"{path}: holds {n} {kind}, expected {expected_count}")

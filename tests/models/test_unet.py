@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from ddpm_np.models import UNet
+from ddpm_np.nn.gradcheck import check_module, random_direction_check
+
+
+def tiny_unet(rng, **kw):
+    net = UNet(in_channels=1, base_channels=4, channel_mults=(1, 2), image_size=8, emb_dim=4,
+               groups=2, rng=rng, dtype=np.float64, **kw)
+    for m in net.modules():   # zero-initialised layers would hide the gradients behind them
+        if hasattr(m, "W") and not m.W.data.any():
+            m.W.data[:] = 0.3 * rng.standard_normal(m.W.shape)
+    return net
+
+
+@pytest.mark.parametrize("attention,num_classes,blocks", [((4,), 3, 1), ((8,), None, 2)])
+def test_tiny_unet_elementwise_gradcheck(rng, attention, num_classes, blocks):
+    net = tiny_unet(rng, attention_resolutions=attention, num_classes=num_classes,
+                    num_res_blocks=blocks)
+    x = rng.standard_normal((2, 1, 8, 8))
+    t = np.array([3, 700])
+    inputs = (x, t) if num_classes is None else (x, t, np.array([1, num_classes]))
+    errors = check_module(net, inputs, rng, max_per_param=12)
+    assert len(errors) == 1 + len(net.parameters())
+    for name, err in errors.items():
+        assert err < 1e-6, f"{name}: relative error {err:.2e}"
+
+
+def test_default_unet_random_direction_check(rng):
+    net = UNet(num_classes=10, rng=rng, dtype=np.float64)
+    for m in net.modules():
+        if hasattr(m, "W") and not m.W.data.any():
+            m.W.data[:] = 0.05 * rng.standard_normal(m.W.shape)
+    x = rng.standard_normal((2, 1, 28, 28))
+    errors = random_direction_check(net, (x, np.array([5, 900]), np.array([3, 10])), rng)
+    for name, err in errors.items():
+        assert err < 1e-6, f"{name}: relative error {err:.2e}"
+
+
+def test_default_unet_shapes_size_and_dtype(rng):
+    net = UNet(rng=rng)
+    # the reference layout of the issue: about 1.1 M parameters
+    assert 1_000_000 < net.num_parameters() < 1_250_000
+    x = rng.standard_normal((3, 1, 28, 28)).astype(np.float32)
+    out = net(x, np.array([1, 2, 3]))
+    assert out.shape == x.shape and out.dtype == np.float32
+    dx = net.backward(np.ones_like(out))
+    assert dx.shape == x.shape and dx.dtype == np.float32
+    assert all(p.grad.dtype == np.float32 for p in net.parameters())
+    with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\)"):
+        net(x[:, :, :14, :14].copy(), np.array([1, 2, 3]))
+    with pytest.raises(ValueError, match="unconditional"):
+        net(x, np.array([1, 2, 3]), np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="divisible"):
+        UNet(image_size=30, rng=rng)
