@@ -69,3 +69,67 @@ def bench_conv(batch: int = 64, repeats: int = 5, out=print) -> list[dict]:
     out(f"float32 GEMM again after the convs: {peak2:.0f} GFLOP/s "
         "(a large change means the machine was busy)")
     return rows
+
+
+def conv_flops_of_last_forward(model) -> int:
+    """2·multiply-adds of every Conv2d in `model`'s most recent forward pass (whole batch)."""
+    from .nn import Conv2d
+    total = 0
+    for m in model.modules():
+        if isinstance(m, Conv2d) and m._cache is not None:
+            cols = m._cache[0]
+            total += 2 * cols.shape[0] * cols.shape[1] * m.W.shape[0]
+    return total
+
+
+def bench_unet(batch: int = 64, repeats: int = 3, out=print, sample_steps: int = 20) -> dict:
+    """One training step of the default UNet (forward, backward, Adam), its GFLOP/s against the
+    GEMM rate, peak traced memory, and the time per sampling step (DDIM-50 and DDPM-1000 times
+    follow by multiplication: every step is one forward pass)."""
+    import tracemalloc
+
+    from .diffusion import NoiseSchedule, sample_training_batch
+    from .models import UNet
+    from .nn.loss import mse_loss
+    from .nn.optim import Adam
+
+    rng = np.random.default_rng(0)
+    peak_gemm = gemm_gflops(rng=rng)
+    model = UNet(num_classes=10, rng=rng)
+    opt = Adam(model.parameters(), lr=1e-4)
+    sched = NoiseSchedule.linear(1000)
+    x0 = rng.uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, batch)
+
+    def step():
+        t, eps, xt = sample_training_batch(x0, sched, rng)
+        out_ = model(xt, t, y)
+        _, d = mse_loss(out_, eps)
+        model.zero_grad()
+        model.backward(d)
+        opt.step()
+
+    tracemalloc.start()
+    step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    t_step = best_time(step, repeats, warmup=1)
+    fwd_flops = conv_flops_of_last_forward(model)
+    flops = 3 * fwd_flops          # forward + the two backward GEMMs of every conv
+    xt = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
+    tt = np.full(batch, 500)
+    t_fwd = best_time(lambda: model(xt, tt, y), repeats)
+    r = dict(batch=batch, step_s=t_step, images_per_s=batch / t_step,
+             gflops=flops / t_step / 1e9, gemm_gflops=peak_gemm,
+             fraction=flops / t_step / 1e9 / peak_gemm, peak_mib=peak / 2 ** 20,
+             mflop_per_image=fwd_flops / batch / 1e6, forward_s=t_fwd,
+             ddim50_s=50 * t_fwd, ddpm1000_s=1000 * t_fwd)
+    out(f"float32 GEMM (2048^3): {peak_gemm:.0f} GFLOP/s")
+    out(f"UNet (1.18 M parameters, {r['mflop_per_image']:.0f} MFLOP/image forward), batch {batch}:")
+    out(f"  training step (fwd + bwd + Adam): {t_step:.2f} s, {r['images_per_s']:.0f} images/s, "
+        f"{r['gflops']:.0f} GFLOP/s = {r['fraction']:.0%} of GEMM")
+    out(f"  peak traced memory of a step: {r['peak_mib']:.0f} MiB")
+    out(f"  sampling: {t_fwd:.2f} s per step for {batch} images -> DDIM-50 ≈ "
+        f"{r['ddim50_s']:.0f} s, DDPM-1000 ≈ {r['ddpm1000_s'] / 60:.1f} min "
+        "(unconditional; guidance doubles the batch)")
+    return r

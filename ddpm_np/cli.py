@@ -45,8 +45,11 @@ def _writable_file(path: Path):
 # -- commands --------------------------------------------------------------------------------
 
 def _cmd_bench(args):
-    from .bench import bench_conv
-    bench_conv(batch=args.batch, repeats=args.repeats)
+    from .bench import bench_conv, bench_unet
+    if args.what == "conv":
+        bench_conv(batch=args.batch, repeats=args.repeats)
+    else:
+        bench_unet(batch=args.batch, repeats=args.repeats)
 
 
 def _cmd_demo(args):
@@ -199,8 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_train_classifier)
 
-    p = sub.add_parser("bench", help="print speed figures (convolution vs this machine's GEMM)")
-    p.add_argument("what", nargs="?", default="conv", choices=["conv"],
+    p = sub.add_parser("bench", help="print speed figures (convolution or UNet vs this machine's GEMM)")
+    p.add_argument("what", nargs="?", default="conv", choices=["conv", "unet"],
                    help="what to benchmark (default: conv)")
     p.add_argument("--batch", type=positive_int, default=64, help="batch size (default 64)")
     p.add_argument("--repeats", type=positive_int, default=5, help="timed repeats, best kept")
