@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 TOY = ("gaussian", "two-gaussians", "spiral", "double-well", "moons")
+IMAGE = ("mnist",)
 
 
 class CLIError(Exception):
@@ -53,9 +54,24 @@ def _cmd_bench(args):
 
 
 def _cmd_demo(args):
-    from .demo2d import run_toy_demo
     out = Path(args.out) if args.out else Path("runs") / args.name
     _writable_dir(out)
+    if args.name == "mnist":
+        from .data.mnist import DatasetError
+        from .mnist_eval import run_mnist_demo
+        from .mnist_run import train_mnist
+        checkpoint = args.checkpoint or "mnist"
+        try:
+            if args.train:
+                trainer = train_mnist(out, steps=args.steps, seed=args.seed,
+                                      data_dir=args.data_dir, progress=not args.no_progress)
+                checkpoint = trainer.checkpoint_path()
+            run_mnist_demo(out, checkpoint, guidance=args.guidance, steps=args.sample_steps,
+                           seed=args.seed, data_dir=args.data_dir, progress=not args.no_progress)
+        except DatasetError as e:
+            raise CLIError(str(e)) from None
+        return
+    from .demo2d import run_toy_demo
     run_toy_demo(args.name, out, quick=args.quick, seed=args.seed, steps=args.steps,
                  progress=not args.no_progress)
 
@@ -72,12 +88,31 @@ def _cmd_train(args):
         x = toy2d.sample(name, N_TRAIN, np.random.default_rng(seed).spawn(4)[0])
         return ArrayDataset(x, description={"dataset": name, "n": N_TRAIN, "seed": seed})
 
+    if args.dataset == "mnist":
+        from .data.mnist import DatasetError
+        from .mnist_run import train_mnist
+        out = Path(args.out) if args.out else Path("runs") / "train-mnist"
+        _writable_dir(out)
+        try:
+            trainer = train_mnist(out, steps=args.steps, seed=args.seed, data_dir=args.data_dir,
+                                  progress=not args.no_progress)
+        except DatasetError as e:
+            raise CLIError(str(e)) from None
+        print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
+        return
     if args.resume:
         try:
             _, meta = load_checkpoint(args.resume)
         except CheckpointError as e:
             raise CLIError(str(e)) from None
         d = meta.get("data", {})
+        if d.get("dataset") == "mnist":
+            from .mnist_run import train_mnist
+            folder = Path(args.resume).parent
+            trainer = train_mnist(folder, steps=args.steps, data_dir=args.data_dir,
+                                  progress=not args.no_progress)
+            print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
+            return
         if d.get("dataset") not in TOY:
             raise CLIError(f"cannot resume: checkpoint's dataset {d.get('dataset')!r} is unknown")
         trainer = Trainer.resume(args.resume, toy_data(d["dataset"], d["seed"]),
@@ -105,8 +140,9 @@ def _cmd_sample(args):
     from .checkpoint import CheckpointError
     from .diffusion import as_eps_model, ddim_sample, ddpm_sample
     from .train import load_for_sampling
+    from .mnist_eval import resolve_checkpoint, sample_images
     try:
-        model, schedule, meta = load_for_sampling(args.checkpoint)
+        model, schedule, meta = load_for_sampling(resolve_checkpoint(args.checkpoint))
     except CheckpointError as e:
         raise CLIError(str(e)) from None
     out = Path(args.out)
@@ -115,9 +151,28 @@ def _cmd_sample(args):
         raise CLIError("--steps applies to --sampler ddim (DDPM always takes all T steps)")
     if args.steps is not None and args.steps > schedule.T:
         raise CLIError(f"--steps {args.steps} exceeds the model's T = {schedule.T}")
+    rng = np.random.default_rng(args.seed)
+    conditional = getattr(model, "num_classes", None) is not None
+    if (args.digit is not None or args.guidance) and not conditional:
+        raise CLIError("--digit and --guidance need a class-conditional model")
+    if args.digit is not None and not 0 <= args.digit < model.num_classes:
+        raise CLIError(f"--digit must lie in 0..{model.num_classes - 1}")
+    if "sample_shape" in meta:          # an image model
+        labels = None
+        if conditional:
+            labels = (np.full(args.n, args.digit) if args.digit is not None
+                      else np.arange(args.n) % model.num_classes)
+        x = sample_images(model, schedule, args.n, rng, labels, args.guidance, args.sampler,
+                          args.steps or 50, progress=not args.no_progress, eta=args.eta)
+        np.save(out, x)
+        if args.grid:
+            from .plotting import image_grid
+            image_grid(x, args.grid, nrow=10, title=f"{args.sampler}, guidance {args.guidance}")
+        print(f"wrote {args.n} samples ({args.sampler}) to {out}"
+              + (f" and a grid to {args.grid}" if args.grid else ""))
+        return
     eps_model = as_eps_model(model, schedule, meta["train_config"].get("parameterization", "eps"))
     shape = (args.n,) + tuple(meta.get("sample_shape", [model.config().get("dim", 2)]))
-    rng = np.random.default_rng(args.seed)
     if args.sampler == "ddpm":
         x = ddpm_sample(eps_model, shape, schedule, rng, progress=not args.no_progress)
     else:
@@ -125,6 +180,27 @@ def _cmd_sample(args):
                         progress=not args.no_progress)
     np.save(out, x)
     print(f"wrote {args.n} samples ({args.sampler}) to {out}")
+
+
+def _cmd_evaluate(args):
+    import json
+    from .checkpoint import CheckpointError
+    from .data.mnist import DatasetError
+    from .mnist_eval import evaluate, resolve_checkpoint
+    from .train import load_for_sampling
+    try:
+        model, schedule, meta = load_for_sampling(resolve_checkpoint(args.checkpoint))
+        m = evaluate(model, schedule, n=args.n, guidance=args.guidance, steps=args.steps,
+                     seed=args.seed, bpd_images=args.bpd_images, data_dir=args.data_dir,
+                     progress=not args.no_progress)
+    except (CheckpointError, DatasetError) as e:
+        raise CLIError(str(e)) from None
+    m["checkpoint_step"] = meta.get("step")
+    text = json.dumps(m, indent=1)
+    if args.out:
+        _writable_file(Path(args.out))
+        Path(args.out).write_text(text)
+    print(text)
 
 
 def _cmd_train_classifier(args):
@@ -157,17 +233,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("demo", help="train, sample, measure and draw a 2-D demo")
-    p.add_argument("name", choices=TOY, help="which distribution")
+    p = sub.add_parser("demo", help="train (or load), sample, measure and draw a demo: 2-D data or mnist")
+    p.add_argument("name", choices=TOY + IMAGE, help="which distribution or dataset")
     p.add_argument("--quick", action="store_true", help="a tiny run that takes seconds")
     p.add_argument("--out", help="output folder (default runs/NAME)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--steps", type=positive_int, help="training steps (default per demo)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--train", action="store_true",
+                   help="mnist: retrain from scratch instead of using the shipped model")
+    p.add_argument("--guidance", type=float, default=2.0, help="mnist: guidance weight")
+    p.add_argument("--sample-steps", type=positive_int, default=50, help="mnist: DDIM steps")
+    p.add_argument("--data-dir", help="mnist: folder with the IDX files")
+    p.add_argument("--checkpoint", help="mnist: draw from this checkpoint instead of the "
+                                        "shipped model")
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("train", help="train an MLP on a 2-D dataset (or resume a run)")
-    p.add_argument("--dataset", choices=TOY)
+    p = sub.add_parser("train", help="train a model on a 2-D dataset or mnist (or resume a run)")
+    p.add_argument("--dataset", choices=TOY + IMAGE)
+    p.add_argument("--data-dir", help="mnist: folder with the IDX files "
+                                      "(default $DDPM_NP_DATA/mnist, else a cache folder)")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint")
     p.add_argument("--out", help="output folder (default runs/train-DATASET)")
     p.add_argument("--steps", type=positive_int, help="total training steps")
@@ -183,15 +268,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("sample", help="draw samples from a trained checkpoint")
-    p.add_argument("--checkpoint", required=True, help="path to checkpoint.npz")
+    p.add_argument("--checkpoint", required=True,
+                   help="path to checkpoint.npz, or 'mnist' for the shipped model")
     p.add_argument("--n", type=positive_int, required=True, help="number of samples")
     p.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddpm")
     p.add_argument("--steps", type=positive_int, help="DDIM steps (default 50)")
     p.add_argument("--eta", type=float, default=0.0, help="DDIM η (0 = deterministic)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="samples.npy", help="output .npy (default samples.npy)")
+    p.add_argument("--digit", type=int, help="class to draw (conditional models)")
+    p.add_argument("--guidance", type=float, default=0.0,
+                   help="classifier-free guidance weight w (0 = plain conditional)")
+    p.add_argument("--grid", help="also save the images as a PNG grid here")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("evaluate", help="MNIST metrics of a checkpoint's samples")
+    p.add_argument("--checkpoint", default="mnist", help="path, or 'mnist' (shipped model)")
+    p.add_argument("--n", type=positive_int, default=1000)
+    p.add_argument("--bpd-images", type=int, default=200,
+                   help="test images for bits/dim (0 = skip)")
+    p.add_argument("--guidance", type=float, default=2.0)
+    p.add_argument("--steps", type=positive_int, default=50, help="DDIM steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="write the metrics JSON here too")
+    p.add_argument("--data-dir")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("train-classifier",
                        help="train the MNIST classifier used by the sample metrics")

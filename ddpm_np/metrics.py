@@ -44,17 +44,23 @@ def mixture_weights(x, means) -> np.ndarray:
 
 # -- images ------------------------------------------------------------------------------------
 
+def _sqrt_psd(a):
+    w, v = np.linalg.eigh(a)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
 def frechet_distance(feat_a, feat_b) -> float:
     """‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2(Σ_a Σ_b)^½) between Gaussian fits of two feature sets
-    (the FID formula of Heusel et al. 2017, here on our classifier's penultimate features)."""
-    from scipy.linalg import sqrtm
+    (the FID formula of Heusel et al. 2017, here on our classifier's penultimate features).
+    Tr((Σ_a Σ_b)^½) is computed as Σ√λ of the symmetric PSD matrix Σ_a^½ Σ_b Σ_a^½ (same
+    eigenvalues), which stays exact for singular covariances (fewer samples than features)."""
     a, b = np.asarray(feat_a, np.float64), np.asarray(feat_b, np.float64)
     mu_a, mu_b = a.mean(0), b.mean(0)
-    ca, cb = np.cov(a.T), np.cov(b.T)
-    covmean = sqrtm(ca @ cb)
-    if np.iscomplexobj(covmean):
-        covmean = covmean.real      # tiny imaginary parts from round-off
-    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(ca + cb - 2 * covmean))
+    ca, cb = np.atleast_2d(np.cov(a.T)), np.atleast_2d(np.cov(b.T))
+    sa = _sqrt_psd(ca)
+    lam = np.linalg.eigvalsh(sa @ cb @ sa)
+    tr_sqrt = float(np.sum(np.sqrt(np.clip(lam, 0, None))))
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(ca) + np.trace(cb) - 2 * tr_sqrt)
 
 
 CLASSIFIER_WEIGHTS = "mnist_classifier.npz"

@@ -160,3 +160,20 @@ def image_grid(x, path, nrow: int = 8, title: str = "", by_rows: bool = False, r
         ax.set_yticks([])
     ax.set_title(title, fontsize=9)
     return _save(fig, path)
+
+
+def image_gif(frames, ts, path, nrow: int = 10, scale: int = 2, hold: int = 10,
+              duration_ms: int = 80):
+    """Animated GIF of image grids, one frame per stored step (frames: (K, N, 1, H, W))."""
+    from PIL import Image
+    images = []
+    for f in frames:
+        img = (tile(f, nrow) * 255).astype(np.uint8)
+        im = Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale),
+                                         Image.NEAREST)
+        images.append(im)
+    images += [images[-1]] * hold
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+    return path

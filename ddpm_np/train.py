@@ -254,3 +254,14 @@ def load_for_sampling(path):
         raise CheckpointError(f"{path} lacks the model or schedule description")
     return model_from_checkpoint(arrays, meta, "ema"), NoiseSchedule.from_dict(meta["schedule"]), \
         meta
+
+
+def export_for_sampling(src, dst, **extra_meta):
+    """Write a small sampling-only checkpoint: the EMA weights, buffers and metadata of `src`
+    (no live weights, optimizer state or generator state; it cannot resume training)."""
+    arrays, meta = load_checkpoint(src)
+    keep = {k: v for k, v in arrays.items() if k.startswith(("ema/", "buffer/", "log/"))}
+    meta = {k: v for k, v in meta.items() if k not in ("rng_state", "format", "version")}
+    meta.update(extra_meta, sampling_only=True)
+    save_checkpoint(dst, keep, meta)
+    return Path(dst)

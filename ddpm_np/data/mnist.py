@@ -45,6 +45,7 @@ DATASETS = {
 SPLITS = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", 60_000),
           "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", 10_000)}
 ENV_VAR = "DDPM_NP_DATA"
+OFFLINE_VAR = "DDPM_NP_OFFLINE"   # set (to anything) to never try a download
 
 
 class DatasetError(Exception):
@@ -131,12 +132,15 @@ def load_mnist(split: str = "train", data_dir=None, download: bool = True,
                dataset: str = "mnist", progress: bool = True, mirrors=None):
     """(images uint8 (N, 28, 28), labels uint8 (N,)) of the train (60,000) or test (10,000) split.
 
-    `mirrors` overrides the dataset's list of base URLs (tests use a local server).
+    `mirrors` overrides the dataset's list of base URLs (tests use a local server);
+    `$DDPM_NP_OFFLINE` set turns downloading off.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    if os.environ.get(OFFLINE_VAR):
+        download = False
     folder = Path(data_dir) if data_dir is not None else default_folder(dataset)
     img_name, lbl_name, count = SPLITS[split]
     info = DATASETS[dataset]

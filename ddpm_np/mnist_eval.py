@@ -1,0 +1,147 @@
+"""MNIST sampling, evaluation and figures: what `ddpm-np demo mnist` and `ddpm-np sample` call.
+
+Metrics (classifier = `ddpm_np/weights/mnist_classifier.npz`): Fréchet distance between the
+classifier's penultimate features of the samples and of the 10,000 test images, beside its noise
+floor (the same distance for as many real *training* images); the predicted-class histogram and
+its KL to uniform; mean confidence; for conditional sampling the share classified as the
+requested digit; and test-set bits/dim from the variational bound (discretized decoder).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import plotting
+from .data.mnist import load_mnist, to_model_range
+from .diffusion import ddim_sample, ddpm_sample, nll_bits_per_dim, q_sample
+from .metrics import classifier_metrics, frechet_distance, load_classifier, weights_path
+from .mnist_run import guided_eps_model
+
+PRETRAINED = "mnist.npz"
+CLIP = 1.0   # images live in [−1, 1]: clip x̂_0 there at every step (as Ho et al.'s sampler does)
+
+
+def resolve_checkpoint(name_or_path) -> Path:
+    """`mnist` names the shipped pretrained model; anything else is a path."""
+    if str(name_or_path) == "mnist":
+        return weights_path(PRETRAINED)
+    return Path(name_or_path)
+
+
+def sample_images(model, schedule, n, rng, labels=None, guidance=0.0, sampler="ddim", steps=50,
+                  batch_size=100, progress=True, eta=0.0):
+    """n images (n, 1, 28, 28) in [−1, 1], in batches (bounded memory). labels: (n,) or None."""
+    out = []
+    for i in tqdm(range(0, n, batch_size), desc="sampling", disable=not progress or
+                  n <= batch_size, leave=False):
+        m = min(batch_size, n - i)
+        y = None if labels is None else np.asarray(labels[i:i + m])
+        if y is None and model.num_classes is not None:
+            eps_model = guided_eps_model(model, None)
+        elif y is None:
+            eps_model = model
+        else:
+            eps_model = guided_eps_model(model, y, guidance)
+        shape = (m, 1, 28, 28)
+        if sampler == "ddpm":
+            x = ddpm_sample(eps_model, shape, schedule, rng, clip_x0=CLIP,
+                            progress=progress and n <= batch_size)
+        else:
+            x = ddim_sample(eps_model, shape, schedule, rng, steps=steps, eta=eta, clip_x0=CLIP,
+                            progress=progress and n <= batch_size)
+        out.append(x)
+    return np.clip(np.concatenate(out), -1, 1)
+
+
+def reference_features(classifier, n_floor: int, rng, data_dir=None):
+    """(test features, Fréchet noise floor for n_floor real training images)."""
+    xt, _ = load_mnist("test", data_dir=data_dir)
+    _, test_feats = classifier.predict(to_model_range(xt))
+    xtr, _ = load_mnist("train", data_dir=data_dir)
+    idx = rng.choice(len(xtr), n_floor, replace=False)
+    _, train_feats = classifier.predict(to_model_range(xtr[idx]))
+    return test_feats, frechet_distance(train_feats, test_feats)
+
+
+def evaluate(model, schedule, n=1000, guidance=2.0, steps=50, seed=0, bpd_images=200,
+             bpd_timesteps=50, data_dir=None, progress=True) -> dict:
+    """All MNIST metrics for `n` class-conditional samples (n/10 per digit) at `guidance`."""
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    labels = np.repeat(np.arange(10), -(-n // 10))[:n]
+    x = sample_images(model, schedule, n, rng, labels if model.num_classes else None, guidance,
+                      "ddim", steps, progress=progress)
+    t_sample = time.perf_counter() - t0
+    clf = load_classifier()
+    test_feats, floor = reference_features(clf, n, rng, data_dir)
+    m = classifier_metrics(x, clf, test_feats, labels if model.num_classes else None)
+    m.update(frechet_noise_floor=floor, frechet_ratio=m["frechet_distance"] / floor, n=n,
+             guidance=guidance, sampler=f"DDIM-{steps}", sample_seconds=t_sample)
+    if bpd_images:
+        xt, _ = load_mnist("test", data_dir=data_dir)
+        x0 = to_model_range(xt[rng.choice(len(xt), bpd_images, replace=False)])
+        eps_model = guided_eps_model(model, None) if model.num_classes else model
+        bpd, se, _ = nll_bits_per_dim(eps_model, x0, schedule, rng, decoder="discretized",
+                                      num_timesteps=bpd_timesteps)
+        m.update(test_bits_per_dim=bpd, test_bits_per_dim_stderr=se,
+                 bits_per_dim_note=f"{bpd_images} test images, {bpd_timesteps} random t per "
+                                   "image (unbiased estimate of the sum over t)")
+    return m
+
+
+def figures(model, schedule, out_dir, guidance=2.0, steps=50, seed=0, data_dir=None,
+            progress=True) -> list:
+    """Sample grid (a row per digit), reverse strip (x_t and x̂_0), forward strip on real
+    digits, and an animated GIF of the reverse process."""
+    out_dir = Path(out_dir)
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(10), 10) if model.num_classes else None
+    eps_model = guided_eps_model(model, y, guidance) if model.num_classes else model
+    x, traj = ddim_sample(eps_model, (100, 1, 28, 28), schedule, rng, steps=steps,
+                          clip_x0=CLIP, progress=progress, return_trajectory=True, trajectory_every=1)
+    x = np.clip(x, -1, 1)
+    paths = [plotting.image_grid(x, out_dir / "samples_grid.png", nrow=10,
+                                 title=f"DDIM-{steps} samples, guidance {guidance}",
+                                 row_labels=[str(d) for d in range(10)] if y is not None else None)]
+    pick = np.arange(0, 100, 10)[:6] + 3          # one sample of six digits
+    ks = np.unique(np.linspace(0, len(traj["t"]) - 1, 8).round().astype(int))
+    strip = np.concatenate([np.concatenate([traj["xt"][k][pick], traj["x0_hat"][k][pick]])
+                            for k in ks])          # rows: per step, x_t then x̂_0
+    rows = strip.reshape(len(ks), 2, len(pick), 1, 28, 28).transpose(2, 1, 0, 3, 4, 5)
+    paths.append(plotting.image_grid(np.clip(rows.reshape(-1, 1, 28, 28), -1, 1),
+                                     out_dir / "reverse_strip.png", nrow=len(ks),
+                                     title="reverse process, t = " + ", ".join(
+                                         str(traj["t"][k]) for k in ks)
+                                     + "  (per digit: x_t, then x̂_0 below)"))
+    xt_real, _ = load_mnist("test", data_dir=data_dir)
+    x0 = to_model_range(xt_real[:6])
+    ts = [0, 50, 100, 200, 400, 600, 800, 1000]
+    fwd = np.stack([q_sample(x0, t, rng.standard_normal(x0.shape).astype(np.float32), schedule)
+                    for t in ts], 1)           # (6, len(ts), 1, 28, 28)
+    paths.append(plotting.image_grid(np.clip(fwd.reshape(-1, 1, 28, 28), -1, 1),
+                                     out_dir / "forward_strip.png", nrow=len(ts),
+                                     title="forward process q(x_t | x_0), t = "
+                                     + ", ".join(map(str, ts))))
+    paths.append(plotting.image_gif(np.clip(traj["xt"], -1, 1), traj["t"],
+                                    out_dir / "reverse.gif", nrow=10))
+    return paths
+
+
+def run_mnist_demo(out_dir, checkpoint="mnist", guidance=2.0, steps=50, seed=0, data_dir=None,
+                   progress=True, log=print) -> dict:
+    """Draw digits from a checkpoint (default: the shipped model) and write the figures."""
+    from .train import load_for_sampling
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
+    paths = figures(model, schedule, out_dir, guidance, steps, seed, data_dir, progress)
+    info = {"checkpoint": str(checkpoint), "step": meta.get("step"), "guidance": guidance,
+            "sampler": f"DDIM-{steps}", "seconds": time.perf_counter() - t0}
+    (out_dir / "demo.json").write_text(json.dumps(info, indent=1))
+    log(f"drew {len(paths)} figures in {info['seconds']:.0f} s to {out_dir}/")
+    return info

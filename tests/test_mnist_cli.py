@@ -1,0 +1,73 @@
+"""MNIST through the command line, on a tiny UNet (the real one trains for hours)."""
+import json
+
+import numpy as np
+import pytest
+
+from ddpm_np.cli import main
+from ddpm_np.data.mnist import DatasetError, load_mnist
+from ddpm_np.diffusion import NoiseSchedule
+from ddpm_np.models import UNet
+from ddpm_np.train import ArrayDataset, TrainConfig, Trainer, export_for_sampling
+
+
+def have_mnist():
+    try:
+        load_mnist("test", download=False)
+        return True
+    except DatasetError:
+        return False
+
+
+needs_mnist = pytest.mark.skipif(not have_mnist(), reason="MNIST files not available")
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny")
+    rng = np.random.default_rng(0)
+    model = UNet(base_channels=4, channel_mults=(1, 2), attention_resolutions=(), num_classes=10,
+                 emb_dim=8, groups=2, rng=rng)
+    x = rng.uniform(-1, 1, (32, 1, 28, 28)).astype(np.float32)
+    data = ArrayDataset(x, rng.integers(0, 10, 32), {"dataset": "tiny"})
+    Trainer(model, NoiseSchedule.linear(1000), data, TrainConfig(steps=3, batch_size=4), out,
+            meta={"sample_shape": [1, 28, 28]}).run(progress=False)
+    return export_for_sampling(out / "checkpoint.npz", out / "tiny.npz")
+
+
+def test_sample_digit_with_guidance_and_grid(tiny_checkpoint, tmp_path, capsys):
+    out, grid = tmp_path / "x.npy", tmp_path / "g.png"
+    assert main(["sample", "--checkpoint", str(tiny_checkpoint), "--n", "3", "--digit", "7",
+                 "--guidance", "2", "--sampler", "ddim", "--steps", "4", "--out", str(out),
+                 "--grid", str(grid), "--no-progress"]) == 0
+    x = np.load(out)
+    assert x.shape == (3, 1, 28, 28) and x.dtype == np.float32
+    assert np.abs(x).max() <= 1 and grid.exists()
+    assert main(["sample", "--checkpoint", str(tiny_checkpoint), "--n", "2", "--digit", "12",
+                 "--sampler", "ddim", "--steps", "2"]) == 2
+    assert "0..9" in capsys.readouterr().err
+
+
+@needs_mnist
+def test_demo_and_evaluate_on_a_checkpoint(tiny_checkpoint, tmp_path):
+    out = tmp_path / "demo"
+    assert main(["demo", "mnist", "--checkpoint", str(tiny_checkpoint), "--sample-steps", "3",
+                 "--out", str(out), "--no-progress"]) == 0
+    assert {"samples_grid.png", "reverse_strip.png", "forward_strip.png", "reverse.gif",
+            "demo.json"} <= {p.name for p in out.iterdir()}
+    mfile = tmp_path / "m.json"
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--n", "20", "--steps", "2",
+                 "--bpd-images", "4", "--out", str(mfile), "--no-progress"]) == 0
+    m = json.loads(mfile.read_text())
+    for key in ("frechet_distance", "frechet_noise_floor", "kl_to_uniform", "mean_confidence",
+                "share_as_requested", "test_bits_per_dim"):
+        assert np.isfinite(m[key]), key
+    assert len(m["class_histogram"]) == 10
+
+
+def test_missing_mnist_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DDPM_NP_OFFLINE", "1")
+    assert main(["train", "--dataset", "mnist", "--data-dir", str(tmp_path / "none"),
+                 "--steps", "1", "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is missing from" in err and "DDPM_NP_DATA" in err
