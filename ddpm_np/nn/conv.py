@@ -23,7 +23,7 @@ the same size again). The buffers are re-allocated only when the input shape cha
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .init import kaiming_uniform, positive_int
+from .init import init_weight_bias, positive_int
 from .module import Module, Parameter, check_dtype
 
 
@@ -166,14 +166,9 @@ class Conv2d(Module):
             raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
         self.padding = int(padding)
         self._workspace = {}  # reusable im2col buffers, see _buffer
-        shape = (self.out_channels, self.in_channels, kh, kw)
-        fan_in = self.in_channels * kh * kw
-        if zero_init:
-            self.W = Parameter(np.zeros(shape, dtype))
-            self.b = Parameter(np.zeros(self.out_channels, dtype))
-        else:
-            self.W = Parameter(kaiming_uniform(shape, fan_in, rng, dtype))
-            self.b = Parameter(kaiming_uniform((self.out_channels,), fan_in, rng, dtype))
+        W, b = init_weight_bias((self.out_channels, self.in_channels, kh, kw), self.out_channels,
+                                self.in_channels * kh * kw, rng, dtype, zero_init)
+        self.W, self.b = Parameter(W), Parameter(b)
 
     def forward(self, x):
         check_dtype(x, self.W.dtype, "Conv2d")

@@ -40,6 +40,20 @@ def _as_tuple(v):
     return v if isinstance(v, tuple) else (v,)
 
 
+def _analytic_and_loss(module, inputs, rng):
+    """Backward of a random cotangent dout (filling the parameters' grads) and the scalar
+    L = Σ dout ⊙ module(*inputs) whose gradient that is. Returns (input gradients, L as a
+    function of the current inputs and parameters)."""
+    out = module(*inputs)
+    dout = rng.standard_normal(out.shape).astype(out.dtype)
+    module.zero_grad()
+    dxs = _as_tuple(module.backward(dout))
+
+    def loss():
+        return float(np.sum(module(*inputs) * dout, dtype=np.float64))
+    return dxs, loss
+
+
 def check_module(module, inputs, rng: np.random.Generator, h: float = 1e-6,
                  max_per_param: int | None = None, input_grads=True) -> dict:
     """Compare analytic and numerical gradients of Σ dout ⊙ module(*inputs).
@@ -50,13 +64,7 @@ def check_module(module, inputs, rng: np.random.Generator, h: float = 1e-6,
     `input0`, `input1`, ... and the parameters' dotted names.
     """
     inputs = _as_tuple(inputs)
-    out = module(*inputs)
-    dout = rng.standard_normal(out.shape).astype(out.dtype)
-    module.zero_grad()
-    dxs = _as_tuple(module.backward(dout))
-
-    def loss():
-        return float(np.sum(module(*inputs) * dout, dtype=np.float64))
+    dxs, loss = _analytic_and_loss(module, inputs, rng)
 
     def pick(a):
         if max_per_param is None or a.size <= max_per_param:
@@ -90,13 +98,7 @@ def random_direction_check(module, inputs, rng: np.random.Generator, h: float = 
     simultaneous direction over every parameter.
     """
     inputs = _as_tuple(inputs)
-    out = module(*inputs)
-    dout = rng.standard_normal(out.shape).astype(out.dtype)
-    module.zero_grad()
-    dxs = _as_tuple(module.backward(dout))
-
-    def loss():
-        return float(np.sum(module(*inputs) * dout, dtype=np.float64))
+    dxs, loss = _analytic_and_loss(module, inputs, rng)
 
     def directional(arrays, vs):
         for a, v in zip(arrays, vs):

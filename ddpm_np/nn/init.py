@@ -22,3 +22,11 @@ def positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def init_weight_bias(w_shape, b_size: int, fan_in: int, rng, dtype, zero_init: bool = False):
+    """Weight and bias arrays of a Linear/Conv2d: Kaiming-uniform, or zeros with `zero_init`."""
+    if zero_init:
+        return np.zeros(w_shape, dtype), np.zeros(b_size, dtype)
+    return (kaiming_uniform(w_shape, fan_in, rng, dtype),
+            kaiming_uniform((b_size,), fan_in, rng, dtype))

@@ -1,7 +1,7 @@
 """Fully connected layer: y = x·W + b with W of shape (in_features, out_features)."""
 import numpy as np
 
-from .init import kaiming_uniform, positive_int
+from .init import init_weight_bias, positive_int
 from .module import Module, Parameter, check_dtype
 
 
@@ -31,13 +31,9 @@ class Linear(Module):
     def __init__(self, in_features, out_features, *, rng, dtype=np.float32, zero_init=False):
         self.in_features = positive_int(in_features, "in_features")
         self.out_features = positive_int(out_features, "out_features")
-        shape = (self.in_features, self.out_features)
-        if zero_init:
-            self.W = Parameter(np.zeros(shape, dtype))
-            self.b = Parameter(np.zeros(self.out_features, dtype))
-        else:
-            self.W = Parameter(kaiming_uniform(shape, self.in_features, rng, dtype))
-            self.b = Parameter(kaiming_uniform((self.out_features,), self.in_features, rng, dtype))
+        W, b = init_weight_bias((self.in_features, self.out_features), self.out_features,
+                                self.in_features, rng, dtype, zero_init)
+        self.W, self.b = Parameter(W), Parameter(b)
 
     def forward(self, x):
         check_dtype(x, self.W.dtype, "Linear")
