@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .data.mnist import load_mnist, to_model_range
-from .diffusion import NoiseSchedule, ddim_sample
+from .diffusion import NoiseSchedule
 from .models import UNet
 from .train import ArrayDataset, TrainConfig, Trainer
 
@@ -56,17 +56,17 @@ def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, s
     def hook(trainer):
         if trainer.step % 1000 and trainer.step != trainer.config.steps:
             return
-        model = trainer.model
+        from .mnist_eval import sample_images
+        y = np.repeat(np.arange(10), n_per_class)
         trainer.ema.swap()
         try:
-            y = np.repeat(np.arange(10), n_per_class)
-            x = ddim_sample(guided_eps_model(model, y, 2.0), (len(y), 1, 28, 28),
-                            trainer.schedule, np.random.default_rng(seed), steps=steps,
-                            progress=False)
+            x = sample_images(trainer.model, trainer.schedule, len(y),
+                              np.random.default_rng(seed), y, 2.0, "ddim", steps, progress=False)
         finally:
             trainer.ema.swap()
         image_grid(x, out_dir / f"grid_step{trainer.step:06d}.png", nrow=n_per_class,
-                   title=f"step {trainer.step}, DDIM-{steps}, guidance 2", by_rows=True)
+                   title=f"step {trainer.step}, DDIM-{steps}, guidance 2",
+                   row_labels=[str(d) for d in range(10)])
     return hook
 
 

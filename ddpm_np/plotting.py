@@ -146,7 +146,7 @@ def tile(x, nrow: int, pad: int = 2) -> np.ndarray:
     return out
 
 
-def image_grid(x, path, nrow: int = 8, title: str = "", by_rows: bool = False, row_labels=None):
+def image_grid(x, path, nrow: int = 8, title: str = "", row_labels=None):
     """Save a grid of images (white = 1); `row_labels` names each row (e.g. the digit)."""
     img = tile(x, nrow)
     fig, ax = plt.subplots(figsize=(max(3, img.shape[1] / 28), max(3, img.shape[0] / 28) + 0.4))
