@@ -95,7 +95,7 @@ def _cmd_train(args):
         _writable_dir(out)
         try:
             trainer = train_mnist(out, steps=args.steps, seed=args.seed, data_dir=args.data_dir,
-                                  progress=not args.no_progress)
+                                  progress=not args.no_progress, stop_at=args.stop_at)
         except DatasetError as e:
             raise CLIError(str(e)) from None
         print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
@@ -110,7 +110,7 @@ def _cmd_train(args):
             from .mnist_run import train_mnist
             folder = Path(args.resume).parent
             trainer = train_mnist(folder, steps=args.steps, data_dir=args.data_dir,
-                                  progress=not args.no_progress)
+                                  progress=not args.no_progress, stop_at=args.stop_at)
             print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
             return
         if d.get("dataset") not in TOY:
@@ -131,7 +131,7 @@ def _cmd_train(args):
         trainer = Trainer(model, toy_schedule(args.T), toy_data(args.dataset, args.seed), cfg,
                           out, meta={"command": "train"})
     _writable_dir(trainer.out_dir)
-    trainer.run(progress=not args.no_progress)
+    trainer.run(progress=not args.no_progress, stop_at=args.stop_at)
     print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
 
 
@@ -263,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--T", type=positive_int, default=200, help="diffusion steps (default 200)")
     p.add_argument("--parameterization", choices=("eps", "x0", "v"), default="eps")
     p.add_argument("--checkpoint-every", type=positive_int, default=1000)
+    p.add_argument("--stop-at", type=positive_int, metavar="STEP",
+                   help="stop (resumably) at this step of the planned --steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_train)

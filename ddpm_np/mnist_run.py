@@ -71,7 +71,8 @@ def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, s
 
 
 def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
-                progress: bool = True, resume: bool = True) -> Trainer:
+                progress: bool = True, resume: bool = True, stop_at: int | None = None
+                ) -> Trainer:
     """Train (or resume) the class-conditional MNIST UNet, checkpoints under out_dir."""
     out_dir = Path(out_dir)
     images, labels = load_mnist("train", data_dir=data_dir)
@@ -87,5 +88,5 @@ def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
         rng = np.random.default_rng(seed)
         trainer = Trainer(mnist_model(rng), mnist_schedule(), data, cfg, out_dir,
                           meta={"sample_shape": [1, 28, 28]})
-    trainer.run(progress=progress, on_checkpoint=sample_grid_callback(out_dir))
+    trainer.run(progress=progress, on_checkpoint=sample_grid_callback(out_dir), stop_at=stop_at)
     return trainer

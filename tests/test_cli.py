@@ -94,3 +94,13 @@ def test_argparse_errors(argv, match, capsys):
 def test_module_entry_point_help():
     r = subprocess.run([sys.executable, "-m", "ddpm_np", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "demo" in r.stdout and "sample" in r.stdout
+
+
+def test_stop_at_then_resume(tmp_path):
+    out = tmp_path / "run"
+    common = ["--no-progress", "--hidden", "16", "--blocks", "1", "--T", "50"]
+    assert main(["train", "--dataset", "moons", "--steps", "20", "--stop-at", "8",
+                 "--out", str(out)] + common) == 0
+    assert json.loads((out / "checkpoint.json").read_text())["step"] == 8
+    assert main(["train", "--resume", str(out / "checkpoint.npz"), "--no-progress"]) == 0
+    assert json.loads((out / "checkpoint.json").read_text())["step"] == 20
