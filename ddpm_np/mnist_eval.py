@@ -71,13 +71,14 @@ def evaluate(model, schedule, n=1000, guidance=2.0, steps=50, seed=0, bpd_images
              bpd_timesteps=50, data_dir=None, progress=True) -> dict:
     """All MNIST metrics for `n` class-conditional samples (n/10 per digit) at `guidance`."""
     rng = np.random.default_rng(seed)
+    # the data first: a missing file should fail in a second, not after minutes of sampling
+    clf = load_classifier()
+    test_feats, floor = reference_features(clf, n, rng, data_dir)
     t0 = time.perf_counter()
     labels = np.repeat(np.arange(10), -(-n // 10))[:n]
     x = sample_images(model, schedule, n, rng, labels if model.num_classes else None, guidance,
                       "ddim", steps, progress=progress)
     t_sample = time.perf_counter() - t0
-    clf = load_classifier()
-    test_feats, floor = reference_features(clf, n, rng, data_dir)
     m = classifier_metrics(x, clf, test_feats, labels if model.num_classes else None)
     m.update(frechet_noise_floor=floor, frechet_ratio=m["frechet_distance"] / floor, n=n,
              guidance=guidance, sampler=f"DDIM-{steps}", sample_seconds=t_sample)
