@@ -74,12 +74,8 @@ def bench_conv(batch: int = 64, repeats: int = 5, out=print) -> list[dict]:
 def conv_flops_of_last_forward(model) -> int:
     """2·multiply-adds of every Conv2d in `model`'s most recent forward pass (whole batch)."""
     from .nn import Conv2d
-    total = 0
-    for m in model.modules():
-        if isinstance(m, Conv2d) and m._cache is not None:
-            cols = m._cache[0]
-            total += 2 * cols.shape[0] * cols.shape[1] * m.W.shape[0]
-    return total
+    return sum(m.flops(m.last_input_shape) for m in model.modules()
+               if isinstance(m, Conv2d) and getattr(m, "last_input_shape", None) is not None)
 
 
 def bench_unet(batch: int = 64, repeats: int = 3, out=print, sample_steps: int = 20) -> dict:

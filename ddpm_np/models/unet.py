@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn import (Conv2d, GroupNorm, Linear, Module, SelfAttention2d, SiLU, Upsample2x,
+from ..nn import (Conv2d, GroupNorm, Linear, Module, SelfAttention2d, SiLU, UpsampleConv2d,
                   check_dtype, concat_channels, split_channels)
 from ..nn.init import positive_int
 from .embedding import TimeEmbedding
@@ -59,19 +59,16 @@ class ResBlock(Module):
 
 
 class Upsample(Module):
-    """Nearest ×2 then conv 3×3 (c→c)."""
+    """Nearest ×2 then conv 3×3 (c→c), fused into one low-resolution GEMM (nn/upconv.py)."""
 
     def __init__(self, c, *, rng, dtype):
-        self.up = Upsample2x()
-        self.conv = Conv2d(c, c, 3, padding=1, rng=rng, dtype=dtype)
+        self.conv = UpsampleConv2d(c, c, rng=rng, dtype=dtype)
 
     def forward(self, x):
-        self._cache = True
-        return self.conv(self.up(x))
+        return self.conv(x)
 
     def backward(self, dout):
-        self._need_cache()
-        return self.up.backward(self.conv.backward(dout))
+        return self.conv.backward(dout)
 
 
 class UNet(Module):

@@ -80,6 +80,20 @@ def _pad_nhwc(x_nhwc, top, left, bottom, right, out):
     return out
 
 
+def _col2im(dcols, x_shape_nhwc, kh, kw, stride, padding, Ho, Wo, workspace):
+    """The adjoint of _im2col: patch-row gradients (N·Ho·Wo, kh·kw·C) summed back onto the
+    (N, H, W, C) input, one slice-add per kernel offset (kh·kw of them). Returns an NHWC view."""
+    N, H, Wd, C = x_shape_nhwc
+    dcols = dcols.reshape(N, Ho, Wo, kh, kw, C)
+    dxp = _buffer(workspace, "dxp", (N, H + 2 * padding, Wd + 2 * padding, C), dcols.dtype)
+    dxp.fill(0)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, i:i + stride * (Ho - 1) + 1:stride,
+                j:j + stride * (Wo - 1) + 1:stride, :] += dcols[:, :, :, i, j, :]
+    return dxp[:, padding:padding + H, padding:padding + Wd, :]
+
+
 def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
     """Cross-correlation y[n,o] = Σ_c W[o,c] ⋆ x[n,c] + b[o] with zero padding.
 
@@ -139,15 +153,8 @@ def conv2d_backward(dout, cache):
     else:
         Wm = W.transpose(2, 3, 1, 0).reshape(kh * kw * C, O)
         dcols = np.matmul(dy, Wm.T, out=_buffer(ws, "dcols", (N * Ho * Wo, kh * kw * C),
-                                                dout.dtype)).reshape(N, Ho, Wo, kh, kw, C)
-        Hp, Wp = H + 2 * padding, Wd + 2 * padding
-        dxp = _buffer(ws, "dxp", (N, Hp, Wp, C), dout.dtype)
-        dxp.fill(0)
-        for i in range(kh):
-            for j in range(kw):
-                dxp[:, i:i + stride * (Ho - 1) + 1:stride,
-                    j:j + stride * (Wo - 1) + 1:stride, :] += dcols[:, :, :, i, j, :]
-        dx = dxp[:, padding:padding + H, padding:padding + Wd, :]
+                                                dout.dtype))
+        dx = _col2im(dcols, (N, H, Wd, C), kh, kw, stride, padding, Ho, Wo, ws)
     dx = np.ascontiguousarray(dx.transpose(0, 3, 1, 2))
     return dx, np.ascontiguousarray(dW), db
 
@@ -174,6 +181,7 @@ class Conv2d(Module):
         check_dtype(x, self.W.dtype, "Conv2d")
         out, self._cache = conv2d_forward(x, self.W.data, self.b.data, self.stride, self.padding,
                                           self._workspace)
+        self.last_input_shape = x.shape
         return out
 
     def backward(self, dout):
