@@ -201,6 +201,11 @@ def _cmd_evaluate(args):
         _writable_file(Path(args.out))
         Path(args.out).write_text(text)
     print(text)
+    line = (f"Fréchet distance {m['frechet_distance']:.2f} = {m['frechet_ratio']:.2f} × the noise "
+            f"floor ({m['frechet_noise_floor']:.2f}); mean confidence {m['mean_confidence']:.3f}")
+    if m.get("share_as_requested") is not None:
+        line += f"; {m['share_as_requested']:.1%} classified as the requested digit"
+    print(line, file=sys.stderr)
 
 
 def _cmd_train_classifier(args):

@@ -33,21 +33,39 @@ def groupnorm_forward(x, scale, shift, num_groups, norm_eps=1e-5):
 def groupnorm_backward(dout, cache):
     """Gradients (dx, dscale, dshift).
 
-    Math: with g = dy·scale and x̂ = (x − μ)/σ, per group of m elements,
+    Math: with g = dy·scale and x̂ = (x − μ)/σ, per sample and group of m elements,
           dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)).
+    Everything here is linear in dy, x and per-(n, c) sums, so the code needs just two reductions
+    over the image, S1[n,c] = Σ dy and S2[n,c] = Σ dy·x (a batched dot product), since
+          Σ dy·x̂ = (S2 − μ·S1)/σ,   dshift = Σ_n S1,   dscale = Σ_n (S2 − μ·S1)/σ,
+    and then one fused pass  dx = α·dy + β·x + γ  with per-(n, c) coefficients
+          α = scale/σ,   β = −B/σ²,   γ = (μ·B/σ − A)/σ,
+          A = mean(g) = Σ_{c∈group} scale·S1 / m,   B = mean(g·x̂) = Σ_{c∈group} scale·(S2 − μ·S1)/σ / m.
+    (About 3× fewer passes over the data than the textbook form.)
     """
     x, mu, inv_std, scale, G = cache
     N, C = dout.shape[:2]
-    xhat = ((x.reshape(N, G, -1) - mu[:, :, None]) * inv_std[:, :, None]).reshape(x.shape)
-    axes = (0,) + tuple(range(2, dout.ndim))
-    dshift = dout.sum(axis=axes)
-    dscale = (dout * xhat).sum(axis=axes)
-    bshape = (1, C) + (1,) * (dout.ndim - 2)
-    g = (dout * scale.reshape(bshape)).reshape(N, G, -1)
-    xh = xhat.reshape(N, G, -1)
-    dx = inv_std[:, :, None] * (g - g.mean(axis=2, keepdims=True)
-                                - xh * (g * xh).mean(axis=2, keepdims=True))
-    return dx.reshape(dout.shape), dscale, dshift
+    cg = C // G
+    dy = dout.reshape(N * C, 1, -1)
+    xs = x.reshape(N * C, -1, 1)
+    m = cg * dy.shape[2]
+    S1 = dy.sum(axis=2).reshape(N, C)
+    S2 = np.matmul(dy, xs).reshape(N, C)
+    mu_c = np.repeat(mu, cg, axis=1)                   # (N, C)
+    inv_c = np.repeat(inv_std, cg, axis=1)
+    dyxhat = (S2 - mu_c * S1) * inv_c                  # Σ dy·x̂ per (n, c)
+    dshift = S1.sum(axis=0)
+    dscale = dyxhat.sum(axis=0)
+    A = np.repeat((scale * S1).reshape(N, G, cg).sum(axis=2) / m, cg, axis=1)
+    B = np.repeat((scale * dyxhat).reshape(N, G, cg).sum(axis=2) / m, cg, axis=1)
+    alpha = scale * inv_c
+    beta = -B * inv_c * inv_c
+    gamma = (mu_c * B * inv_c - A) * inv_c
+    bshape = (N, C) + (1,) * (dout.ndim - 2)
+    dx = dout * alpha.reshape(bshape)
+    dx += x * beta.reshape(bshape)
+    dx += gamma.reshape(bshape)
+    return dx, dscale, dshift
 
 
 class GroupNorm(Module):
