@@ -105,6 +105,8 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
     _check_geometry(x.shape, W.shape, stride, padding)
     N, C, H, Wd = x.shape
     O, _, kh, kw = W.shape
+    if (kh, kw, stride, padding) == (1, 1, 1, 0):
+        return _conv1x1_forward(x, W, b)
     Ho = conv_output_size(H, kh, stride, padding)
     Wo = conv_output_size(Wd, kw, stride, padding)
     p = padding
@@ -123,6 +125,27 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
     return out, (cols, x.shape, W, stride, padding, workspace)
 
 
+def _conv1x1_forward(x, W, b):
+    """A 1×1 convolution is a matrix product over channels, y[n] = W·x[n] + b, done per image
+    in the NCHW layout itself: (O, C)·(C, H·W) batched over n, no copies at all."""
+    N, C, H, Wd = x.shape
+    O = W.shape[0]
+    y = np.matmul(W.reshape(O, C), x.reshape(N, C, H * Wd))
+    y += b[:, None]
+    return y.reshape(N, O, H, Wd), ("1x1", x, W)
+
+
+def _conv1x1_backward(dout, x, W):
+    N, C, H, Wd = x.shape
+    O = W.shape[0]
+    if dout.shape != (N, O, H, Wd):
+        raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected {(N, O, H, Wd)}")
+    dy = dout.reshape(N, O, H * Wd)
+    dx = np.matmul(W.reshape(O, C).T, dy)                          # (N, C, H·W)
+    dW = np.matmul(dy, x.reshape(N, C, H * Wd).transpose(0, 2, 1)).sum(axis=0)   # Σ_n dy·xᵀ
+    return dx.reshape(N, C, H, Wd), dW.reshape(O, C, 1, 1), dy.sum(axis=(0, 2))
+
+
 def conv2d_backward(dout, cache):
     """Gradients (dx, dW, db) of conv2d_forward.
 
@@ -131,6 +154,8 @@ def conv2d_backward(dout, cache):
         (im2col of dy and one GEMM, "mk,kc->mc": measured 1.4–2.2× faster than col2im here);
       - otherwise: dcols = dy·Wmᵀ and col2im, a slice-add per kernel offset.
     """
+    if isinstance(cache[0], str):           # "1x1"
+        return _conv1x1_backward(dout, *cache[1:])
     cols, x_shape, W, stride, padding, ws = cache
     N, C, H, Wd = x_shape
     O, _, kh, kw = W.shape
