@@ -43,7 +43,8 @@ def test_upconv_float32_equals_the_two_layer_route(rng):
     y = fused(x)
     assert y.dtype == np.float32 and y.shape == (2, 5, 12, 12)
     np.testing.assert_allclose(y, conv(Upsample2x()(x)), rtol=1e-4, atol=1e-5)
-    assert fused.flops(x.shape) == conv.flops((2, 4, 12, 12))
+    assert fused.nominal_flops(x.shape) == conv.flops((2, 4, 12, 12))
+    assert fused.flops(x.shape) < 0.7 * fused.nominal_flops(x.shape)
     dx = fused.backward(np.ones_like(y))
     assert dx.dtype == np.float32 and fused.W.grad.dtype == np.float32
 
