@@ -58,7 +58,7 @@ def _cmd_demo(args):
     _writable_dir(out)
     if args.name == "mnist":
         from .data.mnist import DatasetError
-        from .mnist_eval import run_mnist_demo
+        from .mnist_eval import GUIDANCE, run_mnist_demo
         from .mnist_run import train_mnist
         checkpoint = args.checkpoint or "mnist"
         try:
@@ -66,7 +66,8 @@ def _cmd_demo(args):
                 trainer = train_mnist(out, steps=args.steps, seed=args.seed,
                                       data_dir=args.data_dir, progress=not args.no_progress)
                 checkpoint = trainer.checkpoint_path()
-            run_mnist_demo(out, checkpoint, guidance=args.guidance, steps=args.sample_steps,
+            guidance = GUIDANCE if args.guidance is None else args.guidance
+            run_mnist_demo(out, checkpoint, guidance=guidance, steps=args.sample_steps,
                            seed=args.seed, data_dir=args.data_dir, progress=not args.no_progress)
         except DatasetError as e:
             raise CLIError(str(e)) from None
@@ -155,6 +156,9 @@ def _cmd_sample(args):
     conditional = getattr(model, "num_classes", None) is not None
     if (args.digit is not None or args.guidance) and not conditional:
         raise CLIError("--digit and --guidance need a class-conditional model")
+    if args.guidance is None:
+        from .mnist_eval import GUIDANCE
+        args.guidance = GUIDANCE if conditional else 0.0
     if args.digit is not None and not 0 <= args.digit < model.num_classes:
         raise CLIError(f"--digit must lie in 0..{model.num_classes - 1}")
     if "sample_shape" in meta:          # an image model
@@ -186,11 +190,12 @@ def _cmd_evaluate(args):
     import json
     from .checkpoint import CheckpointError
     from .data.mnist import DatasetError
-    from .mnist_eval import evaluate, resolve_checkpoint
+    from .mnist_eval import GUIDANCE, evaluate, resolve_checkpoint
     from .train import load_for_sampling
     try:
         model, schedule, meta = load_for_sampling(resolve_checkpoint(args.checkpoint))
-        m = evaluate(model, schedule, n=args.n, guidance=args.guidance, steps=args.steps,
+        guidance = GUIDANCE if args.guidance is None else args.guidance
+        m = evaluate(model, schedule, n=args.n, guidance=guidance, steps=args.steps,
                      seed=args.seed, bpd_images=args.bpd_images, data_dir=args.data_dir,
                      progress=not args.no_progress)
     except (CheckpointError, DatasetError) as e:
@@ -247,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--train", action="store_true",
                    help="mnist: retrain from scratch instead of using the shipped model")
-    p.add_argument("--guidance", type=float, default=2.0, help="mnist: guidance weight")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="mnist: guidance weight (default 0.5)")
     p.add_argument("--sample-steps", type=positive_int, default=50, help="mnist: DDIM steps")
     p.add_argument("--data-dir", help="mnist: folder with the IDX files")
     p.add_argument("--checkpoint", help="mnist: draw from this checkpoint instead of the "
@@ -284,8 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="samples.npy", help="output .npy (default samples.npy)")
     p.add_argument("--digit", type=int, help="class to draw (conditional models)")
-    p.add_argument("--guidance", type=float, default=0.0,
-                   help="classifier-free guidance weight w (0 = plain conditional)")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance weight w (0 = plain conditional; default 0.5 "
+                        "for class-conditional models)")
     p.add_argument("--grid", help="also save the images as a PNG grid here")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_sample)
@@ -295,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=positive_int, default=1000)
     p.add_argument("--bpd-images", type=int, default=200,
                    help="test images for bits/dim (0 = skip)")
-    p.add_argument("--guidance", type=float, default=2.0)
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance weight w (default 0.5)")
     p.add_argument("--steps", type=positive_int, default=50, help="DDIM steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="write the metrics JSON here too")

@@ -23,6 +23,11 @@ from .mnist_run import guided_eps_model
 
 PRETRAINED = "mnist.npz"
 CLIP = 1.0   # images live in [−1, 1]: clip x̂_0 there at every step (as Ho et al.'s sampler does)
+# Classifier-free guidance weight w used by default (ε = (1+w)·ε(x, y) − w·ε(x, ∅)). Measured on
+# the shipped model, 1,000 DDIM-50 samples: w = 0 → Fréchet 1.2× the noise floor but only 92.5%
+# classified as the requested digit; w = 0.5 → 1.4×, 99.2%; w = 2 → 10×, 100% (sharper,
+# more uniform digits: guidance trades diversity for fidelity). See README.
+GUIDANCE = 0.5
 
 
 def resolve_checkpoint(name_or_path) -> Path:
@@ -71,7 +76,7 @@ def reference_features(classifier, n_floor: int, rng, data_dir=None, repeats: in
     return test_feats, float(np.mean(floors)), float(np.std(floors))
 
 
-def evaluate(model, schedule, n=1000, guidance=2.0, steps=50, seed=0, bpd_images=200,
+def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_images=200,
              bpd_timesteps=50, data_dir=None, progress=True) -> dict:
     """All MNIST metrics for `n` class-conditional samples (n/10 per digit) at `guidance`."""
     rng = np.random.default_rng(seed)
@@ -99,7 +104,7 @@ def evaluate(model, schedule, n=1000, guidance=2.0, steps=50, seed=0, bpd_images
     return m
 
 
-def figures(model, schedule, out_dir, guidance=2.0, steps=50, seed=0, data_dir=None,
+def figures(model, schedule, out_dir, guidance=GUIDANCE, steps=50, seed=0, data_dir=None,
             progress=True) -> list:
     """Sample grid (a row per digit), reverse strip (x_t and x̂_0), forward strip on real
     digits, and an animated GIF of the reverse process."""
@@ -137,7 +142,7 @@ def figures(model, schedule, out_dir, guidance=2.0, steps=50, seed=0, data_dir=N
     return paths
 
 
-def run_mnist_demo(out_dir, checkpoint="mnist", guidance=2.0, steps=50, seed=0, data_dir=None,
+def run_mnist_demo(out_dir, checkpoint="mnist", guidance=GUIDANCE, steps=50, seed=0, data_dir=None,
                    progress=True, log=print) -> dict:
     """Draw digits from a checkpoint (default: the shipped model) and write the figures."""
     from .train import load_for_sampling

@@ -56,12 +56,13 @@ def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, s
     def hook(trainer):
         if trainer.step % 1000 and trainer.step != trainer.config.steps:
             return
-        from .mnist_eval import sample_images
+        from .mnist_eval import GUIDANCE, sample_images
         y = np.repeat(np.arange(10), n_per_class)
         trainer.ema.swap()
         try:
             x = sample_images(trainer.model, trainer.schedule, len(y),
-                              np.random.default_rng(seed), y, 2.0, "ddim", steps, progress=False)
+                              np.random.default_rng(seed), y, GUIDANCE, "ddim", steps,
+                              progress=False)
         finally:
             trainer.ema.swap()
         image_grid(x, out_dir / f"grid_step{trainer.step:06d}.png", nrow=n_per_class,
