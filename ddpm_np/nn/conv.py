@@ -14,6 +14,9 @@ Backward (two more GEMMs):
     dcols = dy · Wmᵀ                "mo,ko->mk", then col2im: a slice-add per kernel offset
                                     (kh·kw iterations; no loop over batch or pixels)
 
+A 1×1 convolution with stride 1 and no padding needs none of this: it is y[n] = W·x[n] + b, a
+matrix product over channels, done per image on the NCHW arrays as they are (`_conv1x1_forward`).
+
 Memory: each Conv2d keeps a small workspace of reusable buffers: the padded input, `cols`
 (N·Ho·Wo·kh·kw·C elements, 4 bytes each in float32: 58 MB for batch 64, a 3×3 conv with 32 input
 channels at 28×28) and, after a backward, the padded output gradient and its patch matrix (about
