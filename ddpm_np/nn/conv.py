@@ -206,14 +206,19 @@ class Conv2d(Module):
         self.W, self.b = Parameter(W), Parameter(b)
 
     def forward(self, x):
-        check_dtype(x, self.W.dtype, "Conv2d")
-        out, self._cache = conv2d_forward(x, self.W.data, self.b.data, self.stride, self.padding,
-                                          self._workspace)
+        check_dtype(x, self.W.dtype, type(self).__name__)
+        out, self._cache = self._functional_forward(x)
         self.last_input_shape = x.shape
         return out
 
+    def _functional_forward(self, x):
+        return conv2d_forward(x, self.W.data, self.b.data, self.stride, self.padding,
+                              self._workspace)
+
+    _functional_backward = staticmethod(conv2d_backward)
+
     def backward(self, dout):
-        dx, dW, db = conv2d_backward(dout, self._need_cache())
+        dx, dW, db = self._functional_backward(dout, self._need_cache())
         self.W.grad += dW
         self.b.grad += db
         return dx

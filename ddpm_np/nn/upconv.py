@@ -22,7 +22,6 @@ dW₂ = colsᵀ·dY, pulled back to dW by the adjoint of the two sums above; dx 
 import numpy as np
 
 from .conv import Conv2d, _buffer, _col2im, _im2col, _pad_nhwc
-from .module import check_dtype
 
 # P[a, r, u] = 1 when kernel row u of output phase a reads low-resolution row i−1+r
 _P = np.zeros((2, 3, 3))
@@ -111,17 +110,10 @@ class UpsampleConv2d(Conv2d):
         super().__init__(in_channels, out_channels, 3, padding=1, rng=rng, dtype=dtype,
                          zero_init=zero_init)
 
-    def forward(self, x):
-        check_dtype(x, self.W.dtype, "UpsampleConv2d")
-        out, self._cache = upconv2d_forward(x, self.W.data, self.b.data, self._workspace)
-        self.last_input_shape = x.shape
-        return out
+    def _functional_forward(self, x):
+        return upconv2d_forward(x, self.W.data, self.b.data, self._workspace)
 
-    def backward(self, dout):
-        dx, dW, db = upconv2d_backward(dout, self._need_cache())
-        self.W.grad += dW
-        self.b.grad += db
-        return dx
+    _functional_backward = staticmethod(upconv2d_backward)
 
     def flops(self, x_shape) -> int:
         """Multiply-adds ×2 this layer performs for low-resolution input (N, C, H, W): the GEMM
