@@ -71,3 +71,15 @@ def test_missing_mnist_is_one_line(tmp_path, capsys, monkeypatch):
                  "--steps", "1", "--out", str(tmp_path / "o"), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "is missing from" in err and "DDPM_NP_DATA" in err
+
+
+def test_demo_without_mnist_files_skips_only_the_forward_strip(tiny_checkpoint, tmp_path, capsys,
+                                                               monkeypatch):
+    monkeypatch.setenv("DDPM_NP_OFFLINE", "1")
+    out = tmp_path / "demo"
+    assert main(["demo", "mnist", "--checkpoint", str(tiny_checkpoint), "--sample-steps", "2",
+                 "--data-dir", str(tmp_path / "none"), "--out", str(out), "--no-progress"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"samples_grid.png", "reverse_strip.png", "reverse.gif"} <= names
+    assert "forward_strip.png" not in names
+    assert "no forward-process strip" in capsys.readouterr().out
