@@ -59,7 +59,8 @@ class ResBlock(Module):
 
 
 class Upsample(Module):
-    """Nearest ×2 then conv 3×3 (c→c), fused into one low-resolution GEMM (nn/upconv.py)."""
+    """Nearest ×2 then conv 3×3 (c→c), fused into one low-resolution GEMM (nn/upconv.py).
+    Kept as a wrapper so that parameter names stay `upsamples.i.conv.W` (shipped weights)."""
 
     def __init__(self, c, *, rng, dtype):
         self.conv = UpsampleConv2d(c, c, rng=rng, dtype=dtype)

@@ -31,6 +31,23 @@ def test_groupnorm_gradcheck(rng, N, C, G):
     assert_small(check_module(layer, x, rng))
 
 
+def test_groupnorm_float32_backward_agrees_with_float64(rng):
+    # the backward works from per-channel sums (Σdy·x − μ·Σdy): check float32 does not lose the
+    # result to cancellation on data whose mean is large against its spread
+    x = (rng.standard_normal((4, 8, 14, 14)) * 0.5 + 4).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    grads = {}
+    for dtype in (np.float32, np.float64):
+        layer = GroupNorm(2, 8, dtype=dtype)
+        layer.scale.data[:] = np.linspace(0.5, 2, 8)
+        layer(x.astype(dtype))
+        grads[dtype] = (layer.backward(dy.astype(dtype)), layer.scale.grad, layer.shift.grad)
+    for name, a, e in zip(("dx", "dscale", "dshift"), grads[np.float32], grads[np.float64]):
+        assert a.dtype == np.float32
+        err = np.abs(a - e).max() / np.abs(e).max()
+        assert err < 1e-4, f"{name}: float32 relative error {err:.1e}"
+
+
 def test_groupnorm_normalises(rng):
     x = rng.standard_normal((2, 4, 5, 7)) * 5 + 3
     y = GroupNorm(2, 4, dtype=np.float64)(x)
