@@ -27,6 +27,7 @@ import numpy as np
 from ..nn import (Conv2d, GroupNorm, Linear, Module, SelfAttention2d, SiLU, UpsampleConv2d,
                   check_dtype, concat_channels, split_channels)
 from ..nn.init import positive_int
+from ..nn.threads import one_blas_thread
 from .embedding import TimeEmbedding
 
 
@@ -157,6 +158,14 @@ class UNet(Module):
                     emb_dim=self.emb_dim, groups=self.groups)
 
     def forward(self, xt, t, y=None):
+        with one_blas_thread():     # once per pass: see nn/threads.py
+            return self._forward(xt, t, y)
+
+    def backward(self, d_eps):
+        with one_blas_thread():
+            return self._backward(d_eps)
+
+    def _forward(self, xt, t, y=None):
         check_dtype(xt, self.conv_in.W.dtype, "UNet")
         s = self.image_size
         if xt.shape[1:] != (self.in_channels, s, s):
@@ -188,7 +197,7 @@ class UNet(Module):
         self._cache = split_at
         return self.conv_out(self.act_out(self.norm_out(h)))
 
-    def backward(self, d_eps):
+    def _backward(self, d_eps):
         split_at = self._need_cache()
         dh = self.norm_out.backward(self.act_out.backward(self.conv_out.backward(d_eps)))
         dtemb_act = np.zeros((d_eps.shape[0], self.temb.lin2.out_features), d_eps.dtype)

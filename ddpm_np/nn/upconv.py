@@ -22,6 +22,7 @@ dW₂ = colsᵀ·dY, pulled back to dW by the adjoint of the two sums above; dx 
 import numpy as np
 
 from .conv import Conv2d, _buffer, _col2im, _im2col, _pad_nhwc
+from .threads import chunk_bounds, run_chunks
 
 # P[a, r, u] = 1 when kernel row u of output phase a reads low-resolution row i−1+r
 _P = np.zeros((2, 3, 3))
@@ -59,44 +60,64 @@ def upconv_weight_backward(dW2, W_shape):
 def upconv2d_forward(x, W, b, workspace=None):
     """y = conv3×3(upsample2x(x), W, b), padding 1.   x: (N, C, H, W) -> y: (N, O, 2H, 2W).
 
-    Cache: (cols, x.shape, W, W₂, workspace); cols (N·(H+1)·(W+1), 4C) lives in `workspace`.
+    Chunked over the batch like `conv2d_forward` (see nn/threads.py).
+    Cache: (xp, x.shape, W, W₂, workspace); xp, the padded NHWC input, lives in `workspace`.
     """
     if x.ndim != 4 or W.shape[2:] != (3, 3) or x.shape[1] != W.shape[1]:
         raise ValueError(f"upconv2d expects x (N, C, H, W) and W (O, C, 3, 3) with matching C, "
                          f"got {x.shape} and {W.shape}")
     N, C, H, Wd = x.shape
-    O = W.shape[0]
-    xp = _pad_nhwc(x.transpose(0, 2, 3, 1), 1, 1, 1, 1,
-                   _buffer(workspace, "xp", (N, H + 2, Wd + 2, C), x.dtype))
-    cols = _im2col(xp, 2, 2, 1, H + 1, Wd + 1,
-                   _buffer(workspace, "cols", (N * (H + 1) * (Wd + 1), 4 * C), x.dtype))
+    O, P = W.shape[0], (H + 1) * (Wd + 1)
+    xp = _buffer(workspace, "xp", (N, H + 2, Wd + 2, C), x.dtype)
     W2 = upconv_weight(W)
-    Y = (cols @ W2).reshape(N, H + 1, Wd + 1, 2, 2, O)
     out = np.empty((N, O, H, 2, Wd, 2), x.dtype)         # = (N, O, 2H, 2W)
-    for a, c in _PHASES:                                  # output (i, j) of phase (a, c) sits at
-        np.add(Y[:, a:a + H, c:c + Wd, a, c].transpose(0, 3, 1, 2),   # window (i+a, j+c)
-               b[:, None, None], out=out[:, :, :, a, :, c])
-    return out.reshape(N, O, 2 * H, 2 * Wd), (cols, x.shape, W, W2, workspace)
+    chunks = chunk_bounds(N, P * 4 * max(C, O) * x.itemsize)
+    rows = (chunks[0][1] - chunks[0][0]) * P
+
+    def chunk(_, n0, n1, w):
+        n = n1 - n0
+        _pad_nhwc(x[n0:n1].transpose(0, 2, 3, 1), 1, 1, 1, 1, xp[n0:n1])
+        cols = _buffer(workspace, ("cols", w), (rows, 4 * C), x.dtype)[:n * P]
+        _im2col(xp[n0:n1], 2, 2, 1, H + 1, Wd + 1, cols)
+        Y = (cols @ W2).reshape(n, H + 1, Wd + 1, 2, 2, O)
+        for a, c in _PHASES:                          # output (i, j) of phase (a, c) sits at
+            np.add(Y[:, a:a + H, c:c + Wd, a, c].transpose(0, 3, 1, 2),   # window (i+a, j+c)
+                   b[:, None, None], out=out[n0:n1, :, :, a, :, c])
+
+    run_chunks(chunk, chunks)
+    return out.reshape(N, O, 2 * H, 2 * Wd), (xp, x.shape, W, W2, workspace)
 
 
 def upconv2d_backward(dout, cache):
     """Gradients (dx, dW, db) of upconv2d_forward."""
-    cols, (N, C, H, Wd), W, W2, ws = cache
-    O = W.shape[0]
+    xp, (N, C, H, Wd), W, W2, ws = cache
+    O, P, dt = W.shape[0], (H + 1) * (Wd + 1), dout.dtype
     if dout.shape != (N, O, 2 * H, 2 * Wd):
         raise ValueError(f"upconv2d_backward: dout has shape {dout.shape}, "
                          f"expected {(N, O, 2 * H, 2 * Wd)}")
     d6 = dout.reshape(N, O, H, 2, Wd, 2)
-    dY = _buffer(ws, "dY", (N, H + 1, Wd + 1, 2, 2, O), dout.dtype)
-    dY.fill(0)
-    for a, c in _PHASES:
-        dY[:, a:a + H, c:c + Wd, a, c] = d6[:, :, :, a, :, c].transpose(0, 2, 3, 1)
-    dY = dY.reshape(-1, 4 * O)
-    db = dout.sum(axis=(0, 2, 3))
-    dW = upconv_weight_backward(cols.T @ dY, W.shape)
-    dcols = np.matmul(dY, W2.T, out=_buffer(ws, "dcols", (dY.shape[0], 4 * C), dout.dtype))
-    dx = _col2im(dcols, (N, H, Wd, C), 2, 2, 1, 1, H + 1, Wd + 1, ws)
-    return np.ascontiguousarray(dx.transpose(0, 3, 1, 2)), np.ascontiguousarray(dW), db
+    chunks = chunk_bounds(N, P * 4 * max(C, O) * dout.itemsize)
+    n_max = chunks[0][1] - chunks[0][0]
+    dW2_parts = np.empty((len(chunks), 4 * C, 4 * O), dt)
+    dx = np.empty((N, C, H, Wd), dt)
+
+    def chunk(i, n0, n1, w):
+        n = n1 - n0
+        cols = _buffer(ws, ("cols", w), (n_max * P, 4 * C), dt)[:n * P]
+        _im2col(xp[n0:n1], 2, 2, 1, H + 1, Wd + 1, cols)           # rebuilt, still in cache
+        dY = _buffer(ws, ("dY", w), (n_max, H + 1, Wd + 1, 2, 2, O), dt)[:n]
+        dY.fill(0)
+        for a, c in _PHASES:
+            dY[:, a:a + H, c:c + Wd, a, c] = d6[n0:n1, :, :, a, :, c].transpose(0, 2, 3, 1)
+        dY = dY.reshape(n * P, 4 * O)
+        np.matmul(cols.T, dY, out=dW2_parts[i])
+        dcols = np.matmul(dY, W2.T, out=cols)                       # cols is no longer needed
+        dxp = _buffer(ws, ("dxp", w), (n_max, H + 2, Wd + 2, C), dt)[:n]
+        dx[n0:n1] = _col2im(dcols, 2, 2, 1, 1, H + 1, Wd + 1, dxp).transpose(0, 3, 1, 2)
+
+    run_chunks(chunk, chunks)
+    dW = upconv_weight_backward(dW2_parts.sum(axis=0), W.shape)
+    return dx, np.ascontiguousarray(dW), dout.sum(axis=(0, 2, 3))
 
 
 class UpsampleConv2d(Conv2d):

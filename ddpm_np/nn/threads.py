@@ -1,0 +1,149 @@
+"""Running the per-chunk work of a convolution on every core.
+
+Why: one big im2col followed by one big GEMM leaves a core idle during the copy (NumPy copies run
+on one thread) and makes the GEMM stream a patch matrix far larger than the caches from memory.
+Splitting the batch into chunks of a few images and giving each core whole chunks
+(pad → im2col → GEMM → transpose, with a single-threaded BLAS) runs the copies on all cores and
+feeds each GEMM a patch matrix that was written a moment ago and is still in cache. On the
+2-core machine this was developed on, a 32→32 3×3 conv at 28×28 went from 79 to 140 GFLOP/s.
+
+NumPy releases the GIL in copies and in BLAS calls, so plain Python threads suffice. While the
+threads run, the BLAS library is switched to one thread (two threads each asking a multi-threaded
+BLAS for every core would oversubscribe), and switched back afterwards. NumPy exposes no switch,
+so `_find_blas_threads` looks for OpenBLAS's own `*_set_num_threads` in the library NumPy's
+wheels bundle. When it is not found (NumPy built against MKL or Accelerate, say), everything runs
+serially in the calling thread, as one chunk after another.
+
+Results do not depend on the number of threads nor on which thread ran which chunk: chunks are
+fixed by the batch size alone, and per-chunk partial sums are added in chunk order by the caller.
+
+Environment: DDPM_NP_THREADS=k uses k threads (1 turns the threading off).
+"""
+import contextlib
+import ctypes
+import glob
+import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import numpy as np
+
+_lock = threading.Lock()           # one parallel region at a time
+_depth_lock = threading.Lock()
+_depth = 0                          # nesting depth of one_blas_thread()
+_saved = []                         # BLAS thread count to restore when the depth returns to 0
+_pool = None
+
+
+def _find_blas_threads():
+    """(get_num_threads, set_num_threads) of the OpenBLAS that NumPy bundles, or None."""
+    root = os.path.dirname(np.__file__)
+    candidates = []
+    for folder in (os.path.join(root, os.pardir, "numpy.libs"), os.path.join(root, ".dylibs")):
+        candidates += sorted(glob.glob(os.path.join(folder, "*openblas*")))
+    for path in candidates:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas_", "openblas_"):
+            for suffix in ("64_", ""):
+                try:
+                    get = getattr(lib, f"{prefix}get_num_threads{suffix}")
+                    set_ = getattr(lib, f"{prefix}set_num_threads{suffix}")
+                except AttributeError:
+                    continue
+                get.restype, get.argtypes = ctypes.c_int, []
+                set_.restype, set_.argtypes = None, [ctypes.c_int]
+                return get, set_
+    return None
+
+
+_BLAS = _find_blas_threads()
+
+
+def num_threads() -> int:
+    """Threads used for chunked work: DDPM_NP_THREADS, else the cores this process may use;
+    1 when the BLAS thread count cannot be controlled."""
+    env = os.environ.get("DDPM_NP_THREADS")
+    if env is not None:
+        try:
+            n = int(env)
+        except ValueError:
+            raise ValueError(f"DDPM_NP_THREADS must be an integer, got {env!r}") from None
+    else:
+        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, n or 1) if _BLAS is not None else 1
+
+
+def chunk_bounds(n_items: int, item_bytes: int, target_bytes: int = 3 << 20):
+    """Split range(n_items) into consecutive (start, stop) chunks of about `target_bytes` of
+    work memory each (at least one item per chunk). Depends on the sizes only, never on the
+    thread count, so that results are the same however many threads run them; with threading
+    off (one thread, or no BLAS control) it is one chunk, the single big GEMM of old."""
+    if num_threads() <= 1:
+        return [(0, n_items)]
+    per = max(1, min(n_items, round(target_bytes / max(item_bytes, 1))))
+    return [(s, min(s + per, n_items)) for s in range(0, n_items, per)]
+
+
+def run_chunks(task, chunks):
+    """Call task(i, start, stop, worker) for every chunk (worker: 0 … threads−1, for per-thread
+    scratch buffers); in parallel when more than one thread is available and there is more than
+    one chunk, each chunk on the next free thread. Exceptions propagate after all threads stop."""
+    T = min(num_threads(), len(chunks))
+    if T <= 1:
+        for i, (s, e) in enumerate(chunks):
+            task(i, s, e, 0)
+        return
+
+    take = itertools.count()                   # next() on it is atomic under the GIL
+
+    def worker(w):
+        for i in iter(lambda: next(take), None):   # each worker takes the next free chunk
+            if i >= len(chunks):
+                return
+            task(i, *chunks[i], w)
+
+    global _pool
+    with _lock, one_blas_thread():
+        if _pool is None or _pool._max_workers < T - 1:
+            _pool = ThreadPoolExecutor(max_workers=T - 1, thread_name_prefix="ddpm_np")
+        futures = []
+        try:
+            futures = [_pool.submit(worker, w) for w in range(1, T)]
+            worker(0)                           # the calling thread is worker 0
+        finally:
+            wait(futures)
+        for f in futures:
+            f.result()                          # re-raise a worker's exception
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Run the BLAS on one thread inside the block (nestable; a no-op without BLAS control).
+
+    `run_chunks` enters it for each call. A whole model pass should enter it once around all of
+    its layers (the UNet does): OpenBLAS's own threads busy-wait for about 0.1 s after each
+    multi-threaded call, and while they spin they take the cores our chunk threads need (a UNet
+    training step measured 0.89 s with per-call switching, 0.61 s with one switch per pass).
+    Inside the block every large product should go through `run_chunks`, or it runs on one core.
+    """
+    global _depth
+    if num_threads() <= 1:
+        yield
+        return
+    get, set_ = _BLAS
+    with _depth_lock:
+        if _depth == 0:
+            _saved.append(get())
+            set_(1)
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _depth_lock:
+            _depth -= 1
+            if _depth == 0:
+                set_(_saved.pop())
