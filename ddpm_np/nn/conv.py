@@ -28,7 +28,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .init import init_weight_bias, positive_int
 from .module import Module, Parameter, check_dtype
-from .threads import chunk_bounds, run_chunks
+from .threads import chunk_bounds, largest, run_chunks
 
 
 def conv_output_size(size: int, k: int, stride: int, padding: int) -> int:
@@ -122,7 +122,7 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
     Wm = W.transpose(2, 3, 1, 0).reshape(K, O)      # rows ordered (kh, kw, C) like cols
     out = np.empty((N, O, Ho, Wo), x.dtype)
     chunks = chunk_bounds(N, P * K * x.itemsize)
-    rows = (chunks[0][1] - chunks[0][0]) * P
+    rows = largest(chunks) * P
 
     def chunk(_, n0, n1, w):
         # 1. NCHW -> zero-padded NHWC (one copy).
@@ -198,8 +198,8 @@ def conv2d_backward(dout, cache):
     flipped = stride == 1 and q >= 0 and r >= 0
     Wm = W.transpose(2, 3, 1, 0).reshape(K, O)
     Wf = W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * O, C)  # flipped kernel
-    chunks = chunk_bounds(N, max(P * K, H * Wd * kh * kw * O) * dout.itemsize)
-    n_max = chunks[0][1] - chunks[0][0]
+    chunks = chunk_bounds(N, P * K * dout.itemsize)     # as in the forward pass: same scratch
+    n_max = largest(chunks)
     dW_parts = np.empty((len(chunks), K, O), dt)
     db_parts = np.empty((len(chunks), O), dt)
     dx = np.empty(x_shape, dt)

@@ -77,7 +77,7 @@ def num_threads() -> int:
     return max(1, n or 1) if _BLAS is not None else 1
 
 
-def chunk_bounds(n_items: int, item_bytes: int, target_bytes: int = 3 << 20):
+def chunk_bounds(n_items: int, item_bytes: int, target_bytes: int = 2 << 20):
     """Split range(n_items) into consecutive (start, stop) chunks of about `target_bytes` of
     work memory each (at least one item per chunk). Depends on the sizes only, never on the
     thread count, so that results are the same however many threads run them; with threading
@@ -85,7 +85,18 @@ def chunk_bounds(n_items: int, item_bytes: int, target_bytes: int = 3 << 20):
     if num_threads() <= 1:
         return [(0, n_items)]
     per = max(1, min(n_items, round(target_bytes / max(item_bytes, 1))))
-    return [(s, min(s + per, n_items)) for s in range(0, n_items, per)]
+    # a count of chunks that is a multiple of 4 where possible, sizes differing by at most one,
+    # so that 2 or 4 threads finish together (64 items by 14 would leave 36 to one thread, 28
+    # to the other)
+    count = -(-n_items // per)                          # ⌈n/per⌉
+    count = min(n_items, count + (-count) % 4)          # up to a multiple of 4
+    bounds = [n_items * k // count for k in range(count + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def largest(chunks) -> int:
+    """The largest chunk's size, for sizing per-thread scratch buffers."""
+    return max(e - s for s, e in chunks)
 
 
 def run_chunks(task, chunks):

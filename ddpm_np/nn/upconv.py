@@ -22,7 +22,7 @@ dW₂ = colsᵀ·dY, pulled back to dW by the adjoint of the two sums above; dx 
 import numpy as np
 
 from .conv import Conv2d, _buffer, _col2im, _im2col, _pad_nhwc
-from .threads import chunk_bounds, run_chunks
+from .threads import chunk_bounds, largest, run_chunks
 
 # P[a, r, u] = 1 when kernel row u of output phase a reads low-resolution row i−1+r
 _P = np.zeros((2, 3, 3))
@@ -72,7 +72,7 @@ def upconv2d_forward(x, W, b, workspace=None):
     W2 = upconv_weight(W)
     out = np.empty((N, O, H, 2, Wd, 2), x.dtype)         # = (N, O, 2H, 2W)
     chunks = chunk_bounds(N, P * 4 * max(C, O) * x.itemsize)
-    rows = (chunks[0][1] - chunks[0][0]) * P
+    rows = largest(chunks) * P
 
     def chunk(_, n0, n1, w):
         n = n1 - n0
@@ -97,7 +97,7 @@ def upconv2d_backward(dout, cache):
                          f"expected {(N, O, 2 * H, 2 * Wd)}")
     d6 = dout.reshape(N, O, H, 2, Wd, 2)
     chunks = chunk_bounds(N, P * 4 * max(C, O) * dout.itemsize)
-    n_max = chunks[0][1] - chunks[0][0]
+    n_max = largest(chunks)
     dW2_parts = np.empty((len(chunks), 4 * C, 4 * O), dt)
     dx = np.empty((N, C, H, Wd), dt)
 

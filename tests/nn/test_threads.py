@@ -1,0 +1,131 @@
+"""Chunked, threaded convolution: same results as the naive loops whatever the chunking and the
+number of threads, chunks that balance, BLAS thread count restored, errors surfaced."""
+import functools
+
+import numpy as np
+import pytest
+
+from ddpm_np.nn import conv, threads, upconv
+from ddpm_np.nn import conv2d_backward, conv2d_forward, upconv2d_backward, upconv2d_forward
+
+from .naive import conv2d_naive, conv2d_naive_backward
+
+
+@pytest.fixture
+def one_image_chunks(monkeypatch):
+    """Every image its own chunk, so that small test batches exercise the threaded path."""
+    tiny = functools.partial(threads.chunk_bounds, target_bytes=1)
+    monkeypatch.setattr(conv, "chunk_bounds", tiny)
+    monkeypatch.setattr(upconv, "chunk_bounds", tiny)
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 7, 64, 160])
+@pytest.mark.parametrize("item_bytes", [1, 300_000, 1 << 20, 1 << 30])
+def test_chunks_cover_the_range_in_balanced_pieces(monkeypatch, n, item_bytes):
+    monkeypatch.setenv("DDPM_NP_THREADS", "2")
+    chunks = threads.chunk_bounds(n, item_bytes)
+    assert chunks[0][0] == 0 and chunks[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
+    sizes = [e - s for s, e in chunks]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+    if threads.num_threads() > 1:
+        assert len(chunks) % 4 == 0 or len(chunks) == n, sizes
+
+
+def test_one_thread_means_one_chunk(monkeypatch):
+    monkeypatch.setenv("DDPM_NP_THREADS", "1")
+    assert threads.chunk_bounds(64, 1 << 20) == [(0, 64)]
+
+
+def test_bad_thread_count_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("DDPM_NP_THREADS", "two")
+    with pytest.raises(ValueError, match="DDPM_NP_THREADS"):
+        threads.num_threads()
+
+
+GEOMETRIES = [  # (N, C, O, H, W, k, stride, padding)
+    (5, 3, 4, 6, 7, 3, 1, 1),
+    (5, 4, 2, 7, 6, 3, 2, 1),
+    (5, 3, 4, 5, 5, 1, 1, 0),
+]
+
+
+@pytest.mark.parametrize("workers", ["2", "3"])
+@pytest.mark.parametrize("N,C,O,H,W,k,stride,padding", GEOMETRIES)
+def test_threaded_conv_matches_naive_loops(rng, monkeypatch, one_image_chunks, workers,
+                                           N, C, O, H, W, k, stride, padding):
+    monkeypatch.setenv("DDPM_NP_THREADS", workers)
+    x = rng.standard_normal((N, C, H, W))
+    Wt = rng.standard_normal((O, C, k, k))
+    b = rng.standard_normal(O)
+    ws = {}                                     # per-thread scratch buffers, as in Conv2d
+    y, cache = conv2d_forward(x, Wt, b, stride, padding, ws)
+    np.testing.assert_allclose(y, conv2d_naive(x, Wt, b, stride, padding), rtol=1e-10, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    got = conv2d_backward(dy, cache)
+    want = conv2d_naive_backward(dy, x, Wt, stride, padding)
+    for name, a, e in zip(("dx", "dW", "db"), got, want):
+        np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_threaded_upconv_matches_naive_loops(rng, monkeypatch, one_image_chunks):
+    monkeypatch.setenv("DDPM_NP_THREADS", "2")
+    x = rng.standard_normal((5, 3, 3, 4))
+    Wt = rng.standard_normal((2, 3, 3, 3))
+    b = rng.standard_normal(2)
+    up = x.repeat(2, axis=2).repeat(2, axis=3)
+    y, cache = upconv2d_forward(x, Wt, b, {})
+    np.testing.assert_allclose(y, conv2d_naive(up, Wt, b, 1, 1), rtol=1e-10, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    dx, dW, db = upconv2d_backward(dy, cache)
+    ndxu, ndW, ndb = conv2d_naive_backward(dy, up, Wt, 1, 1)
+    np.testing.assert_allclose(dx, ndxu.reshape(5, 3, 3, 2, 4, 2).sum(axis=(3, 5)), rtol=1e-10)
+    np.testing.assert_allclose(dW, ndW, rtol=1e-10)
+    np.testing.assert_allclose(db, ndb, rtol=1e-10)
+
+
+def test_results_do_not_depend_on_the_thread_count(rng, monkeypatch):
+    """Bit for bit: chunks depend on the sizes only, partial sums are added in chunk order."""
+    x = rng.standard_normal((64, 32, 28, 28), dtype=np.float32)
+    layer = conv.Conv2d(32, 32, 3, padding=1, rng=rng)
+    dy = rng.standard_normal((64, 32, 28, 28), dtype=np.float32)
+    results = []
+    for workers in ("2", "3"):
+        monkeypatch.setenv("DDPM_NP_THREADS", workers)
+        layer.zero_grad()
+        y = layer(x)
+        dx = layer.backward(dy)
+        results.append((y, dx, layer.W.grad.copy(), layer.b.grad.copy()))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(threads._BLAS is None, reason="no control over the BLAS thread count")
+def test_blas_thread_count_is_restored_after_errors(monkeypatch):
+    monkeypatch.setenv("DDPM_NP_THREADS", "2")
+    get = threads._BLAS[0]
+    before = get()
+
+    def task(i, start, stop, worker):
+        if i == 3:
+            raise RuntimeError("chunk 3 failed")
+
+    with pytest.raises(RuntimeError, match="chunk 3 failed"):
+        threads.run_chunks(task, [(k, k + 1) for k in range(8)])
+    assert get() == before
+    with threads.one_blas_thread():
+        with threads.one_blas_thread():
+            assert get() == 1
+        assert get() == 1
+    assert get() == before
+
+
+def test_every_chunk_runs_once(monkeypatch):
+    monkeypatch.setenv("DDPM_NP_THREADS", "2")
+    seen = np.zeros(50, int)
+
+    def task(i, start, stop, worker):
+        seen[start:stop] += 1
+
+    threads.run_chunks(task, [(k, k + 1) for k in range(50)])
+    assert (seen == 1).all()
