@@ -1,4 +1,4 @@
-"""2-D convolution by im2col and one matrix product.
+"""2-D convolution by im2col and one matrix product per chunk of the batch.
 
 Public layout is NCHW (what learners meet everywhere); inside, the input is copied once into a
 zero-padded channels-last (NHWC) buffer, because then every patch row of the im2col matrix is a
@@ -7,21 +7,27 @@ run of contiguous memory and the gather is a fast copy:
     xp    (N, Hp, Wp, C)            padded, channels last
     cols  (N·Ho·Wo, kh·kw·C)        im2col rows, ordered (kh, kw, C)
     Wm    (kh·kw·C, O)              W (O, C, kh, kw) reordered to match
-    y     = cols · Wm + b           "mk,ko->mo": the one GEMM of the forward pass
+    y     = cols · Wm + b           "mk,ko->mo": the GEMM of the forward pass
 
 Backward (two more GEMMs):
     dW    = colsᵀ · dy              "mk,mo->ko"
     dcols = dy · Wmᵀ                "mo,ko->mk", then col2im: a slice-add per kernel offset
                                     (kh·kw iterations; no loop over batch or pixels)
 
+The rows of cols are images after images, so the GEMM splits over the batch with no change to
+the math: the batch is cut into chunks of a few images (about 2 MiB of patch rows each) and
+every core takes whole chunks, pad → im2col → GEMM → back to NCHW, with the patch rows still
+in its cache (nn/threads.py says why and how).
+
 A 1×1 convolution with stride 1 and no padding needs none of this: it is y[n] = W·x[n] + b, a
 matrix product over channels, done per image on the NCHW arrays as they are (`_conv1x1_forward`).
 
-Memory: each Conv2d keeps a small workspace of reusable buffers: the padded input, `cols`
-(N·Ho·Wo·kh·kw·C elements, 4 bytes each in float32: 58 MB for batch 64, a 3×3 conv with 32 input
-channels at 28×28) and, after a backward, the padded output gradient and its patch matrix (about
-the same size again). The buffers are re-allocated only when the input shape changes;
-`Conv2d.free_workspace()` releases them (e.g. after training, before sampling at another batch).
+Memory: each Conv2d keeps a workspace of reusable buffers: the padded input xp (the forward
+pass's cache; N·Hp·Wp·C elements, 7.4 MB in float32 for batch 64, 32 channels at 28×28) and,
+per thread, one chunk's patch matrix and its backward counterparts (about 2 MiB each). The patch
+matrix of the whole batch (58 MB at that shape) is never stored: the backward pass rebuilds each
+chunk from xp, which costs less than writing and re-reading it from memory. Buffers are
+re-allocated only when the input shape changes; `Conv2d.free_workspace()` releases them.
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
