@@ -39,13 +39,21 @@ def gemm_gflops(n: int = 2048, repeats: int = 5, rng=None) -> float:
     return 2 * n ** 3 / best_time(lambda: a @ b, repeats) / 1e9
 
 
-def bench_conv(batch: int = 64, repeats: int = 5, out=print) -> list[dict]:
+def threads_line() -> str:
+    from .nn import threads
+    n = threads.num_threads()
+    how = "chunks of the batch in parallel" if n > 1 else "one GEMM per conv on the BLAS's threads"
+    return f"convolution threads: {n} ({how}; DDPM_NP_THREADS sets it)"
+
+
+def bench_conv(batch: int = 64, repeats: int = 10, out=print) -> list[dict]:
     """Time Conv2d forward/backward at CONV_SHAPES; print a table; return its rows."""
     from .nn import Conv2d
 
     rng = np.random.default_rng(0)
     peak = gemm_gflops(rng=rng)
     out(f"float32 GEMM (2048^3) on this machine: {peak:.0f} GFLOP/s")
+    out(threads_line())
     out(f"{'conv (batch %d)' % batch:<24}{'fwd ms':>8}{'GFLOP/s':>9}{'%peak':>7}"
         f"{'bwd ms':>9}{'GFLOP/s':>9}{'%peak':>7}")
     rows = []
@@ -130,6 +138,7 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, sample_steps: int =
              nominal_mflop_per_image=nominal / batch / 1e6,
              ddim50_s=50 * t_fwd, ddpm1000_s=1000 * t_fwd)
     out(f"float32 GEMM (2048^3): {peak_gemm:.0f} GFLOP/s")
+    out(threads_line())
     out(f"UNet (1.18 M parameters), batch {batch}: {r['nominal_mflop_per_image']:.0f} MFLOP/image "
         f"forward as laid out, {r['mflop_per_image']:.0f} performed (the up-path convs run at "
         "low resolution, nn/upconv.py); GFLOP/s below count the performed ones")
