@@ -35,7 +35,8 @@ _lock = threading.Lock()           # one parallel region at a time
 _depth_lock = threading.Lock()
 _depth = 0                          # nesting depth of one_blas_thread()
 _saved = []                         # BLAS thread count to restore when the depth returns to 0
-_pool = None
+_pool = None                        # worker threads beyond the calling one, made on first use
+_pool_size = 0
 
 
 def _find_blas_threads():
@@ -104,7 +105,8 @@ def largest(chunks) -> int:
 def run_chunks(task, chunks):
     """Call task(i, start, stop, worker) for every chunk (worker: 0 … threads−1, for per-thread
     scratch buffers); in parallel when more than one thread is available and there is more than
-    one chunk, each chunk on the next free thread. Exceptions propagate after all threads stop."""
+    one chunk, each chunk on the next free thread. Exceptions propagate after all threads stop.
+    A task must not call run_chunks itself (one parallel region at a time: it would deadlock)."""
     T = min(num_threads(), len(chunks))
     if T <= 1:
         for i, (s, e) in enumerate(chunks):
@@ -119,10 +121,13 @@ def run_chunks(task, chunks):
                 return
             task(i, *chunks[i], w)
 
-    global _pool
+    global _pool, _pool_size
     with _lock, one_blas_thread():
-        if _pool is None or _pool._max_workers < T - 1:
+        if _pool_size < T - 1:
+            if _pool is not None:
+                _pool.shutdown()
             _pool = ThreadPoolExecutor(max_workers=T - 1, thread_name_prefix="ddpm_np")
+            _pool_size = T - 1
         futures = []
         try:
             futures = [_pool.submit(worker, w) for w in range(1, T)]

@@ -11,12 +11,20 @@ from ddpm_np.nn import conv2d_backward, conv2d_forward, upconv2d_backward, upcon
 from .naive import conv2d_naive, conv2d_naive_backward
 
 
-@pytest.fixture
-def one_image_chunks(monkeypatch):
-    """Every image its own chunk, so that small test batches exercise the threaded path."""
-    tiny = functools.partial(threads.chunk_bounds, target_bytes=1)
-    monkeypatch.setattr(conv, "chunk_bounds", tiny)
-    monkeypatch.setattr(upconv, "chunk_bounds", tiny)
+def _uneven(n_items, item_bytes):
+    """Chunks of unequal sizes, the first one smaller (scratch is sized by the largest)."""
+    bounds = [0] + [k for k in (1, 3) if k < n_items] + [n_items]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+@pytest.fixture(params=["one image each", "uneven"])
+def one_image_chunks(monkeypatch, request):
+    """Several chunks even for small test batches, so that they exercise the threaded path:
+    every image its own chunk, or chunks of sizes 1, 2, rest."""
+    split = (functools.partial(threads.chunk_bounds, target_bytes=1)
+             if request.param == "one image each" else _uneven)
+    monkeypatch.setattr(conv, "chunk_bounds", split)
+    monkeypatch.setattr(upconv, "chunk_bounds", split)
 
 
 @pytest.mark.parametrize("n", [1, 3, 4, 7, 64, 160])
