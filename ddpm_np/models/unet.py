@@ -14,8 +14,14 @@ Default (MNIST, 28×28, base 32, channel_mults (1, 2, 4), attention at 7×7), ~1
       ─ nearest ×2 + conv(64,64) ─ concat s0 ─ ResBlock(96,32)  ◄──────┘
       ─ GroupNorm ─ SiLU ─ conv 32→1 (zero-initialised) ─ ε_θ
 
-    ResBlock(in,out)(h) = skip(h) + conv₂(SiLU(GN(conv₁(SiLU(GN(h))) + Linear(SiLU(temb))[:, :, None, None])))
-    skip = 1×1 conv when in ≠ out, else identity; conv₂ starts at zero (the block starts as skip).
+    ResBlock(in,out)(h) = skip(h) + conv₂(SiLU(GN(conv₁(SiLU(GN(h))) + Linear(SiLU(temb)))))
+    skip = 1×1 conv when in ≠ out, else identity; conv₂ starts at zero (the block starts as skip);
+    the Linear's output is one number per channel, added at every pixel.
+
+Layout: x_t and ε_θ are NCHW, like every public array here. Inside, with `channels_last=True`
+(the default), the activations are (N, H, W, C): the convolutions' im2col and GEMM work in that
+layout, so every layer would otherwise transpose its input and its output (nn/conv.py).
+`channels_last=False` runs the same layers, same parameters, in NCHW (the tests compare the two).
 
 Backward walks this diagram in reverse: each concatenation splits its gradient in two and the
 skip half is added to the gradient arriving at the skip's source.
@@ -34,17 +40,21 @@ from .embedding import TimeEmbedding
 class ResBlock(Module):
     """GN→SiLU→conv3×3, + per-channel Linear(SiLU(temb)), GN→SiLU→conv3×3, residual."""
 
-    def __init__(self, cin, cout, temb_dim, groups, *, rng, dtype):
-        self.norm1, self.act1 = GroupNorm(min(groups, cin), cin, dtype=dtype), SiLU()
-        self.conv1 = Conv2d(cin, cout, 3, padding=1, rng=rng, dtype=dtype)
+    def __init__(self, cin, cout, temb_dim, groups, *, rng, dtype, channels_last=False):
+        kw = dict(dtype=dtype, channels_last=channels_last)
+        self.channels_last = channels_last
+        self.norm1, self.act1 = GroupNorm(min(groups, cin), cin, **kw), SiLU()
+        self.conv1 = Conv2d(cin, cout, 3, padding=1, rng=rng, **kw)
         self.temb_proj = Linear(temb_dim, cout, rng=rng, dtype=dtype)
-        self.norm2, self.act2 = GroupNorm(min(groups, cout), cout, dtype=dtype), SiLU()
-        self.conv2 = Conv2d(cout, cout, 3, padding=1, rng=rng, dtype=dtype, zero_init=True)
-        self.skip = Conv2d(cin, cout, 1, rng=rng, dtype=dtype) if cin != cout else None
+        self.norm2, self.act2 = GroupNorm(min(groups, cout), cout, **kw), SiLU()
+        self.conv2 = Conv2d(cout, cout, 3, padding=1, rng=rng, zero_init=True, **kw)
+        self.skip = Conv2d(cin, cout, 1, rng=rng, **kw) if cin != cout else None
 
     def forward(self, x, temb_act):
         h = self.conv1(self.act1(self.norm1(x)))
-        h = h + self.temb_proj(temb_act)[:, :, None, None]
+        per_channel = self.temb_proj(temb_act)                         # (N, C_out)
+        h = h + (per_channel[:, None, None, :] if self.channels_last
+                 else per_channel[:, :, None, None])
         h = self.conv2(self.act2(self.norm2(h)))
         self._cache = True
         return (self.skip(x) if self.skip is not None else x) + h
@@ -53,7 +63,7 @@ class ResBlock(Module):
         """Returns (dx, dtemb_act)."""
         self._need_cache()
         dh = self.norm2.backward(self.act2.backward(self.conv2.backward(dout)))
-        dtemb_act = self.temb_proj.backward(dh.sum(axis=(2, 3)))
+        dtemb_act = self.temb_proj.backward(dh.sum(axis=(1, 2) if self.channels_last else (2, 3)))
         dx = self.norm1.backward(self.act1.backward(self.conv1.backward(dh)))
         dx += self.skip.backward(dout) if self.skip is not None else dout
         return dx, dtemb_act
@@ -63,8 +73,8 @@ class Upsample(Module):
     """Nearest ×2 then conv 3×3 (c→c), fused into one low-resolution GEMM (nn/upconv.py).
     Kept as a wrapper so that parameter names stay `upsamples.i.conv.W` (shipped weights)."""
 
-    def __init__(self, c, *, rng, dtype):
-        self.conv = UpsampleConv2d(c, c, rng=rng, dtype=dtype)
+    def __init__(self, c, *, rng, dtype, channels_last=False):
+        self.conv = UpsampleConv2d(c, c, rng=rng, dtype=dtype, channels_last=channels_last)
 
     def forward(self, x):
         return self.conv(x)
@@ -78,12 +88,14 @@ class UNet(Module):
 
     `attention_resolutions`: feature-map sizes (e.g. (7,)) that get a SelfAttention2d after their
     ResBlocks (the middle counts as the smallest size). `num_classes` enables class conditioning
-    (label `num_classes` = none, for classifier-free guidance).
+    (label `num_classes` = none, for classifier-free guidance). `channels_last` chooses the
+    layout of the activations inside (see the top of this file); it changes speed, not results
+    (beyond float rounding), and is not part of `config()`.
     """
 
     def __init__(self, in_channels=1, base_channels=32, channel_mults=(1, 2, 4), num_res_blocks=1,
                  attention_resolutions=(7,), num_classes=None, image_size=28, emb_dim=64,
-                 groups=8, *, rng, dtype=np.float32):
+                 groups=8, *, rng, dtype=np.float32, channels_last=True):
         self.in_channels = positive_int(in_channels, "in_channels")
         self.base_channels = positive_int(base_channels, "base_channels")
         self.channel_mults = tuple(int(m) for m in channel_mults)
@@ -99,8 +111,10 @@ class UNet(Module):
             raise ValueError(f"image_size {image_size} is not divisible by 2^{levels}")
         chs = [self.base_channels * m for m in self.channel_mults]
         tdim = 4 * self.base_channels
+        self.channels_last = cl = bool(channels_last)
         kw = dict(rng=rng, dtype=dtype)
         self.temb = TimeEmbedding(emb_dim, tdim, num_classes, **kw)
+        kw["channels_last"] = cl
         self.temb_act = SiLU()
         self.conv_in = Conv2d(in_channels, chs[0], 3, padding=1, **kw)
         # down path: per level, ResBlocks (+ attention), then a stride-2 conv
@@ -128,7 +142,8 @@ class UNet(Module):
             self.up_blocks.append(blocks)
             self.up_attn.append(self._attn(chs[i], res, kw))
             cur = chs[i]
-        self.norm_out, self.act_out = GroupNorm(min(groups, cur), cur, dtype=dtype), SiLU()
+        self.norm_out = GroupNorm(min(groups, cur), cur, dtype=dtype, channels_last=cl)
+        self.act_out = SiLU()
         self.conv_out = Conv2d(cur, in_channels, 3, padding=1, zero_init=True, **kw)
         self.chs = chs
 
@@ -172,7 +187,8 @@ class UNet(Module):
             raise ValueError(f"UNet expects x_t of shape (N, {self.in_channels}, {s}, {s}), "
                              f"got {xt.shape}")
         temb_act = self.temb_act(self.temb(t, y))
-        h = self.conv_in(xt)
+        cl = self.channels_last
+        h = self.conv_in(np.ascontiguousarray(xt.transpose(0, 2, 3, 1)) if cl else xt)
         skips = []
         for blocks, attn, down in zip(self.down_blocks, self.down_attn, self.downsamples):
             for block in blocks:
@@ -188,18 +204,21 @@ class UNet(Module):
         split_at = []
         for up, blocks, attn in zip(self.upsamples, self.up_blocks, self.up_attn):
             h = up(h)
-            split_at.append(h.shape[1])
-            h = concat_channels(h, skips.pop())
+            split_at.append(h.shape[-1] if cl else h.shape[1])
+            h = concat_channels(h, skips.pop(), cl)
             for block in blocks:
                 h = block(h, temb_act)
             if attn is not None:
                 h = attn(h)
         self._cache = split_at
-        return self.conv_out(self.act_out(self.norm_out(h)))
+        eps_theta = self.conv_out(self.act_out(self.norm_out(h)))
+        return np.ascontiguousarray(eps_theta.transpose(0, 3, 1, 2)) if cl else eps_theta
 
     def _backward(self, d_eps):
         split_at = self._need_cache()
-        dh = self.norm_out.backward(self.act_out.backward(self.conv_out.backward(d_eps)))
+        cl = self.channels_last
+        d_out = np.ascontiguousarray(d_eps.transpose(0, 2, 3, 1)) if cl else d_eps
+        dh = self.norm_out.backward(self.act_out.backward(self.conv_out.backward(d_out)))
         dtemb_act = np.zeros((d_eps.shape[0], self.temb.lin2.out_features), d_eps.dtype)
         dskips = []
         for up, blocks, attn, c in zip(reversed(self.upsamples), reversed(self.up_blocks),
@@ -209,7 +228,7 @@ class UNet(Module):
             for block in reversed(blocks):
                 dh, dta = block.backward(dh)
                 dtemb_act += dta
-            dh, dskip = split_channels(dh, c)
+            dh, dskip = split_channels(dh, c, cl)
             dskips.append(dskip)
             dh = up.backward(dh)
         dh, dta = self.mid2.backward(dh)
@@ -229,7 +248,7 @@ class UNet(Module):
                 dtemb_act += dta
         dx = self.conv_in.backward(dh)
         self.temb.backward(self.temb_act.backward(dtemb_act))
-        return dx
+        return np.ascontiguousarray(dx.transpose(0, 3, 1, 2)) if cl else dx
 
     def free_workspace(self):
         for m in self.modules():

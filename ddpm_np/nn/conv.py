@@ -42,10 +42,16 @@ def conv_output_size(size: int, k: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - k) // stride + 1
 
 
-def _check_geometry(x_shape, W_shape, stride, padding):
+def to_nchw_shape(shape, channels_last):
+    """(N, H, W, C) -> (N, C, H, W) when channels_last, else the shape itself."""
+    return (shape[0], shape[3], shape[1], shape[2]) if channels_last else tuple(shape)
+
+
+def _check_geometry(x_shape, W_shape, stride, padding, channels_last=False):
     if len(x_shape) != 4:
-        raise ValueError(f"conv2d expects input of shape (N, C, H, W), got {x_shape}")
-    N, C, H, Wd = x_shape
+        layout = "(N, H, W, C)" if channels_last else "(N, C, H, W)"
+        raise ValueError(f"conv2d expects input of shape {layout}, got {x_shape}")
+    N, C, H, Wd = to_nchw_shape(x_shape, channels_last)
     O, Cw, kh, kw = W_shape
     if C != Cw:
         raise ValueError(f"conv2d: input has {C} channels but the kernel expects {Cw}")
@@ -92,97 +98,135 @@ def _pad_nhwc(x_nhwc, top, left, bottom, right, out):
 
 def _col2im(dcols, kh, kw, stride, padding, Ho, Wo, dxp):
     """The adjoint of _im2col: patch-row gradients (n·Ho·Wo, kh·kw·C) summed back onto the
-    zero-filled padded buffer `dxp` (n, Hp, Wp, C), one slice-add per kernel offset (kh·kw of
-    them, no loop over batch or pixels). Returns the unpadded (n, H, W, C) view of dxp."""
+    zero-filled padded buffer `dxp` (n, Hp, Wp, C). Returns the unpadded (n, H, W, C) view.
+
+    The windows are a writeable sliding-window view of dxp, so a window's gradient is added in
+    place with one slice-add. Neighbouring windows overlap, and an add onto overlapping windows
+    would lose contributions, so the windows go in ⌈kh/s⌉·⌈kw/s⌉ groups whose members lie so far
+    apart that they never overlap: rows r, r+⌈kh/s⌉, …, and columns likewise. (For 3×3 and
+    stride 2 that is 4 slice-adds, each over runs of kw·C contiguous numbers; no loop over batch,
+    pixels or kernel offsets, and NumPy's cost here is per run, not per number.)
+    """
     n, Hp, Wp, C = dxp.shape
     dcols = dcols.reshape(n, Ho, Wo, kh, kw, C)
     dxp.fill(0)
-    for i in range(kh):
-        for j in range(kw):
-            dxp[:, i:i + stride * (Ho - 1) + 1:stride,
-                j:j + stride * (Wo - 1) + 1:stride, :] += dcols[:, :, :, i, j, :]
+    win = sliding_window_view(dxp, (kh, kw), axis=(1, 2), writeable=True)
+    win = win[:, ::stride, ::stride][:, :Ho, :Wo].transpose(0, 1, 2, 4, 5, 3)  # like dcols
+    qh, qw = -(-kh // stride), -(-kw // stride)          # windows this far apart are disjoint
+    for r in range(qh):
+        for c in range(qw):
+            win[:, r::qh, c::qw] += dcols[:, r::qh, c::qw]
     return dxp[:, padding:Hp - padding, padding:Wp - padding, :]
 
 
-def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
+def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, channels_last=False):
     """Cross-correlation y[n,o] = Σ_c W[o,c] ⋆ x[n,c] + b[o] with zero padding.
 
     x: (N, C, H, W) ; W: (O, C, kh, kw) ; b: (O,)  ->  y: (N, O, Ho, Wo), dtype of x.
+    channels_last: x is (N, H, W, C) and y (N, Ho, Wo, O) instead, the layout the im2col and the
+    GEMM work in, so steps 1 and 4 below copy rows instead of transposing (the UNet runs this way).
     The batch is cut into chunks of a few images (`threads.chunk_bounds`), and each chunk goes
-    through steps 2–4 below on one core, with its patch matrix in a per-thread scratch buffer
+    through steps 1–4 below on one core, with its patch matrix in a per-thread scratch buffer
     that stays in cache (`threads.run_chunks`).
     workspace: optional dict of reusable buffers (a Conv2d passes its own); the returned cache
     then refers to them, so it is valid until the next call with the same workspace.
-    Cache: (xp, x.shape, W, stride, padding, workspace), xp the padded NHWC input; the backward
-    pass rebuilds the patch matrix from it chunk by chunk rather than keeping all of it.
+    Cache: (xp, x.shape, W, stride, padding, workspace, channels_last), xp the padded NHWC input;
+    the backward pass rebuilds the patch matrix from it chunk by chunk rather than keeping it.
     """
-    _check_geometry(x.shape, W.shape, stride, padding)
-    N, C, H, Wd = x.shape
+    _check_geometry(x.shape, W.shape, stride, padding, channels_last)
+    N, C, H, Wd = to_nchw_shape(x.shape, channels_last)
     O, _, kh, kw = W.shape
     if (kh, kw, stride, padding) == (1, 1, 1, 0):
-        return _conv1x1_forward(x, W, b)
+        return _conv1x1_forward(x, W, b, channels_last)
     Ho = conv_output_size(H, kh, stride, padding)
     Wo = conv_output_size(Wd, kw, stride, padding)
     p, P, K = padding, Ho * Wo, kh * kw * C
     xp = _buffer(workspace, "xp", (N, H + 2 * p, Wd + 2 * p, C), x.dtype)
     Wm = W.transpose(2, 3, 1, 0).reshape(K, O)      # rows ordered (kh, kw, C) like cols
-    out = np.empty((N, O, Ho, Wo), x.dtype)
+    out = np.empty((N, Ho, Wo, O) if channels_last else (N, O, Ho, Wo), x.dtype)
     chunks = chunk_bounds(N, P * K * x.itemsize)
     rows = largest(chunks) * P
 
     def chunk(_, n0, n1, w):
-        # 1. NCHW -> zero-padded NHWC (one copy).
-        _pad_nhwc(x[n0:n1].transpose(0, 2, 3, 1), p, p, p, p, xp[n0:n1])
+        n = n1 - n0
+        # 1. zero-padded NHWC copy (from NCHW: a transposing copy).
+        x_nhwc = x[n0:n1] if channels_last else x[n0:n1].transpose(0, 2, 3, 1)
+        _pad_nhwc(x_nhwc, p, p, p, p, xp[n0:n1])
         # 2. im2col (one gather copy) into this thread's scratch.
-        cols = _buffer(workspace, ("cols", w), (rows, K), x.dtype)[:(n1 - n0) * P]
+        cols = _buffer(workspace, ("cols", w), (rows, K), x.dtype)[:n * P]
         _im2col(xp[n0:n1], kh, kw, stride, Ho, Wo, cols)
-        # 3. the GEMM "mk,ko->mo": (m, K) · (K, O) -> (m, O).
-        y = cols @ Wm
-        y += b
-        # 4. (m, O) -> (n, Ho, Wo, O) -> (n, O, Ho, Wo).
-        out[n0:n1] = y.reshape(n1 - n0, Ho, Wo, O).transpose(0, 3, 1, 2)
+        # 3. the GEMM "mk,ko->mo": (m, K) · (K, O) -> (m, O), m = n·Ho·Wo rows ordered (n, Ho, Wo).
+        if channels_last:                               # the GEMM writes the output itself
+            y = np.matmul(cols, Wm, out=out[n0:n1].reshape(n * P, O))
+            y += b
+        else:                                           # 4. (n, Ho, Wo, O) -> (n, O, Ho, Wo)
+            y = cols @ Wm
+            y += b
+            out[n0:n1] = y.reshape(n, Ho, Wo, O).transpose(0, 3, 1, 2)
 
     run_chunks(chunk, chunks)
-    return out, (xp, x.shape, W, stride, padding, workspace)
+    return out, (xp, x.shape, W, stride, padding, workspace, channels_last)
 
 
-def _conv1x1_forward(x, W, b):
-    """A 1×1 convolution is a matrix product over channels, y[n] = W·x[n] + b, done per image
-    in the NCHW layout itself: (O, C)·(C, H·W) for each n, no copies at all."""
-    N, C, H, Wd = x.shape
-    O = W.shape[0]
-    Wm, xr = W.reshape(O, C), x.reshape(N, C, H * Wd)
-    y = np.empty((N, O, H * Wd), x.dtype)
+def _conv1x1_forward(x, W, b, channels_last):
+    """A 1×1 convolution is a matrix product over channels, y[n] = W·x[n] + b, done in the layout
+    the data is in, with no copies: (O, C)·(C, H·W) per image for NCHW, one (N·H·W, C)·(C, O)
+    GEMM for NHWC."""
+    O, C = W.shape[:2]
+    N, HW = x.shape[0], x.size // (x.shape[0] * C)
+    Wm = W.reshape(O, C)
+    chunks = chunk_bounds(N, (C + O) * HW * x.itemsize)
+    if channels_last:
+        xr, y = x.reshape(N, HW, C), np.empty((N, HW, O), x.dtype)
 
-    def chunk(_, n0, n1, w):
-        np.matmul(Wm, xr[n0:n1], out=y[n0:n1])
-        y[n0:n1] += b[:, None]
+        def chunk(_, n0, n1, w):
+            np.matmul(xr[n0:n1], Wm.T, out=y[n0:n1])
+            y[n0:n1] += b
+    else:
+        xr, y = x.reshape(N, C, HW), np.empty((N, O, HW), x.dtype)
 
-    run_chunks(chunk, chunk_bounds(N, (C + O) * H * Wd * x.itemsize))
-    return y.reshape(N, O, H, Wd), ("1x1", x, W)
+        def chunk(_, n0, n1, w):
+            np.matmul(Wm, xr[n0:n1], out=y[n0:n1])
+            y[n0:n1] += b[:, None]
+
+    run_chunks(chunk, chunks)
+    out_shape = x.shape[:3] + (O,) if channels_last else (N, O) + x.shape[2:]
+    return y.reshape(out_shape), ("1x1", x, W, channels_last)
 
 
-def _conv1x1_backward(dout, x, W):
-    N, C, H, Wd = x.shape
-    O = W.shape[0]
-    if dout.shape != (N, O, H, Wd):
-        raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected {(N, O, H, Wd)}")
-    dy, xr, WmT = dout.reshape(N, O, H * Wd), x.reshape(N, C, H * Wd), W.reshape(O, C).T
-    dx = np.empty((N, C, H * Wd), dout.dtype)
-    chunks = chunk_bounds(N, (C + O) * H * Wd * x.itemsize)
+def _conv1x1_backward(dout, x, W, channels_last):
+    O, C = W.shape[:2]
+    N, HW = x.shape[0], x.size // (x.shape[0] * C)
+    expected = x.shape[:3] + (O,) if channels_last else (N, O) + x.shape[2:]
+    if dout.shape != expected:
+        raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected {expected}")
+    Wm = W.reshape(O, C)
+    chunks = chunk_bounds(N, (C + O) * HW * x.itemsize)
     dW_parts = np.empty((len(chunks), O, C), dout.dtype)
+    if channels_last:
+        dy, xr, dx = dout.reshape(N, HW, O), x.reshape(N, HW, C), np.empty((N, HW, C), dout.dtype)
 
-    def chunk(i, n0, n1, w):
-        np.matmul(WmT, dy[n0:n1], out=dx[n0:n1])
-        dW_parts[i] = np.matmul(dy[n0:n1], xr[n0:n1].transpose(0, 2, 1)).sum(axis=0)
+        def chunk(i, n0, n1, w):
+            n = n1 - n0
+            np.matmul(dy[n0:n1], Wm, out=dx[n0:n1])                       # "nlo,oc->nlc"
+            np.matmul(dy[n0:n1].reshape(n * HW, O).T, xr[n0:n1].reshape(n * HW, C),
+                      out=dW_parts[i])                                      # "mo,mc->oc"
+        db_axes = (0, 1)
+    else:
+        dy, xr, dx = dout.reshape(N, O, HW), x.reshape(N, C, HW), np.empty((N, C, HW), dout.dtype)
+
+        def chunk(i, n0, n1, w):
+            np.matmul(Wm.T, dy[n0:n1], out=dx[n0:n1])
+            dW_parts[i] = np.matmul(dy[n0:n1], xr[n0:n1].transpose(0, 2, 1)).sum(axis=0)
+        db_axes = (0, 2)
 
     run_chunks(chunk, chunks)
-    return (dx.reshape(N, C, H, Wd), dW_parts.sum(axis=0).reshape(O, C, 1, 1),
-            dy.sum(axis=(0, 2)))
+    return (dx.reshape(x.shape), dW_parts.sum(axis=0).reshape(O, C, 1, 1),
+            dy.sum(axis=db_axes))
 
 
 def conv2d_backward(dout, cache):
-    """Gradients (dx, dW, db) of conv2d_forward.
+    """Gradients (dx, dW, db) of conv2d_forward; dout and dx in the forward pass's layout.
 
     Math: dW = colsᵀ·dy ("mk,mo->ko"), db = Σ dy, and dx = ∂/∂x of Σ dy·y, computed as
       - stride 1: a convolution of dy, zero-padded by (k−1−p), with the flipped kernel
@@ -193,12 +237,14 @@ def conv2d_backward(dout, cache):
     """
     if isinstance(cache[0], str):           # "1x1"
         return _conv1x1_backward(dout, *cache[1:])
-    xp, x_shape, W, stride, padding, ws = cache
-    N, C, H, Wd = x_shape
+    xp, x_shape, W, stride, padding, ws, channels_last = cache
+    N, C, H, Wd = to_nchw_shape(x_shape, channels_last)
     O, _, kh, kw = W.shape
-    _, _, Ho, Wo = dout.shape
-    if dout.shape != (N, O, Ho, Wo):
-        raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected {(N, O, Ho, Wo)}")
+    Ho = conv_output_size(H, kh, stride, padding)
+    Wo = conv_output_size(Wd, kw, stride, padding)
+    expected = (N, Ho, Wo, O) if channels_last else (N, O, Ho, Wo)
+    if dout.shape != expected:
+        raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected {expected}")
     P, K, dt = Ho * Wo, kh * kw * C, dout.dtype
     q, r = kh - 1 - padding, kw - 1 - padding
     flipped = stride == 1 and q >= 0 and r >= 0
@@ -214,19 +260,26 @@ def conv2d_backward(dout, cache):
         n = n1 - n0
         cols = _buffer(ws, ("cols", w), (n_max * P, K), dt)[:n * P]
         _im2col(xp[n0:n1], kh, kw, stride, Ho, Wo, cols)           # rebuilt, still in cache
-        dy = np.ascontiguousarray(dout[n0:n1].transpose(0, 2, 3, 1)).reshape(n * P, O)
+        if channels_last:
+            dy = np.ascontiguousarray(dout[n0:n1]).reshape(n * P, O)
+        else:
+            dy = np.ascontiguousarray(dout[n0:n1].transpose(0, 2, 3, 1)).reshape(n * P, O)
         db_parts[i] = dy.sum(axis=0)
         np.matmul(cols.T, dy, out=dW_parts[i])
         if flipped:
             dyp = _buffer(ws, ("dyp", w), (n_max, Ho + 2 * q, Wo + 2 * r, O), dt)[:n]
             _pad_nhwc(dy.reshape(n, Ho, Wo, O), q, r, q, r, dyp)
             dcols = _buffer(ws, ("dcols", w), (n_max * H * Wd, kh * kw * O), dt)[:n * H * Wd]
-            dxc = (_im2col(dyp, kh, kw, 1, H, Wd, dcols) @ Wf).reshape(n, H, Wd, C)
+            dcols = _im2col(dyp, kh, kw, 1, H, Wd, dcols)
+            if channels_last:                                      # the GEMM writes dx itself
+                np.matmul(dcols, Wf, out=dx[n0:n1].reshape(n * H * Wd, C))
+                return
+            dxc = (dcols @ Wf).reshape(n, H, Wd, C)
         else:
             dcols = np.matmul(dy, Wm.T, out=cols)                  # cols is no longer needed
             dxp = _buffer(ws, ("dxp", w), (n_max,) + xp.shape[1:], dt)[:n]
             dxc = _col2im(dcols, kh, kw, stride, padding, Ho, Wo, dxp)
-        dx[n0:n1] = dxc.transpose(0, 3, 1, 2)
+        dx[n0:n1] = dxc if channels_last else dxc.transpose(0, 3, 1, 2)
 
     run_chunks(chunk, chunks)
     dW = dW_parts.sum(axis=0).reshape(kh, kw, C, O).transpose(3, 2, 0, 1)
@@ -234,10 +287,14 @@ def conv2d_backward(dout, cache):
 
 
 class Conv2d(Module):
-    """2-D convolution, NCHW, zero padding; W of shape (out, in, kh, kw), Kaiming-uniform init."""
+    """2-D convolution, NCHW, zero padding; W of shape (out, in, kh, kw), Kaiming-uniform init.
+
+    `channels_last=True` makes input and output (N, H, W, C) (same W, same math), which skips a
+    transposing copy on the way in and out; nn/layout.py says when that pays.
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *,
-                 rng, dtype=np.float32, zero_init=False):
+                 rng, dtype=np.float32, zero_init=False, channels_last=False):
         self.in_channels = positive_int(in_channels, "in_channels")
         self.out_channels = positive_int(out_channels, "out_channels")
         k = kernel_size if isinstance(kernel_size, tuple) else (kernel_size, kernel_size)
@@ -246,6 +303,7 @@ class Conv2d(Module):
         if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
             raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
         self.padding = int(padding)
+        self.channels_last = bool(channels_last)
         self._workspace = {}  # reusable im2col buffers, see _buffer
         W, b = init_weight_bias((self.out_channels, self.in_channels, kh, kw), self.out_channels,
                                 self.in_channels * kh * kw, rng, dtype, zero_init)
@@ -259,7 +317,7 @@ class Conv2d(Module):
 
     def _functional_forward(self, x):
         return conv2d_forward(x, self.W.data, self.b.data, self.stride, self.padding,
-                              self._workspace)
+                              self._workspace, self.channels_last)
 
     _functional_backward = staticmethod(conv2d_backward)
 
@@ -274,8 +332,9 @@ class Conv2d(Module):
         self._cache = None
 
     def flops(self, x_shape) -> int:
-        """Multiply-adds ×2 of one forward pass for input shape (N, C, H, W)."""
-        N, C, H, Wd = x_shape
+        """Multiply-adds ×2 of one forward pass for input shape (N, C, H, W) ((N, H, W, C) when
+        channels_last)."""
+        N, C, H, Wd = to_nchw_shape(x_shape, self.channels_last)
         O, _, kh, kw = self.W.shape
         Ho = conv_output_size(H, kh, self.stride, self.padding)
         Wo = conv_output_size(Wd, kw, self.stride, self.padding)

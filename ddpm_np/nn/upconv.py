@@ -21,7 +21,7 @@ dW₂ = colsᵀ·dY, pulled back to dW by the adjoint of the two sums above; dx 
 """
 import numpy as np
 
-from .conv import Conv2d, _buffer, _col2im, _im2col, _pad_nhwc
+from .conv import Conv2d, _buffer, _col2im, _im2col, _pad_nhwc, to_nchw_shape
 from .threads import chunk_bounds, largest, run_chunks
 
 # P[a, r, u] = 1 when kernel row u of output phase a reads low-resolution row i−1+r
@@ -57,49 +57,59 @@ def upconv_weight_backward(dW2, W_shape):
     return np.tensordot(dWr, P, axes=([2, 0], [0, 1])).transpose(1, 0, 3, 2)  # -> (O, C, u, v)
 
 
-def upconv2d_forward(x, W, b, workspace=None):
-    """y = conv3×3(upsample2x(x), W, b), padding 1.   x: (N, C, H, W) -> y: (N, O, 2H, 2W).
+def upconv2d_forward(x, W, b, workspace=None, channels_last=False):
+    """y = conv3×3(upsample2x(x), W, b), padding 1.   x: (N, C, H, W) -> y: (N, O, 2H, 2W),
+    or (N, H, W, C) -> (N, 2H, 2W, O) with channels_last.
 
     Chunked over the batch like `conv2d_forward` (see nn/threads.py).
-    Cache: (xp, x.shape, W, W₂, workspace); xp, the padded NHWC input, lives in `workspace`.
+    Cache: (xp, x.shape, W, W₂, workspace, channels_last); xp, the padded NHWC input, lives in
+    `workspace`.
     """
-    if x.ndim != 4 or W.shape[2:] != (3, 3) or x.shape[1] != W.shape[1]:
-        raise ValueError(f"upconv2d expects x (N, C, H, W) and W (O, C, 3, 3) with matching C, "
+    cl = channels_last
+    if x.ndim != 4 or W.shape[2:] != (3, 3) or x.shape[3 if cl else 1] != W.shape[1]:
+        layout = "(N, H, W, C)" if cl else "(N, C, H, W)"
+        raise ValueError(f"upconv2d expects x {layout} and W (O, C, 3, 3) with matching C, "
                          f"got {x.shape} and {W.shape}")
-    N, C, H, Wd = x.shape
+    N, C, H, Wd = to_nchw_shape(x.shape, cl)
     O, P = W.shape[0], (H + 1) * (Wd + 1)
     xp = _buffer(workspace, "xp", (N, H + 2, Wd + 2, C), x.dtype)
     W2 = upconv_weight(W)
-    out = np.empty((N, O, H, 2, Wd, 2), x.dtype)         # = (N, O, 2H, 2W)
+    # output pixel (2i+a, 2j+c) is out[n, i, a, j, c] (NHWC) or out[n, :, i, a, j, c] (NCHW)
+    out = np.empty((N, H, 2, Wd, 2, O) if cl else (N, O, H, 2, Wd, 2), x.dtype)
     chunks = chunk_bounds(N, P * 4 * max(C, O) * x.itemsize)
     rows = largest(chunks) * P
 
     def chunk(_, n0, n1, w):
         n = n1 - n0
-        _pad_nhwc(x[n0:n1].transpose(0, 2, 3, 1), 1, 1, 1, 1, xp[n0:n1])
+        _pad_nhwc(x[n0:n1] if cl else x[n0:n1].transpose(0, 2, 3, 1), 1, 1, 1, 1, xp[n0:n1])
         cols = _buffer(workspace, ("cols", w), (rows, 4 * C), x.dtype)[:n * P]
         _im2col(xp[n0:n1], 2, 2, 1, H + 1, Wd + 1, cols)
         Y = (cols @ W2).reshape(n, H + 1, Wd + 1, 2, 2, O)
         for a, c in _PHASES:                          # output (i, j) of phase (a, c) sits at
-            np.add(Y[:, a:a + H, c:c + Wd, a, c].transpose(0, 3, 1, 2),   # window (i+a, j+c)
-                   b[:, None, None], out=out[n0:n1, :, :, a, :, c])
+            y = Y[:, a:a + H, c:c + Wd, a, c]         # window (i+a, j+c): (n, H, W, O)
+            if cl:
+                np.add(y, b, out=out[n0:n1, :, a, :, c])
+            else:
+                np.add(y.transpose(0, 3, 1, 2), b[:, None, None], out=out[n0:n1, :, :, a, :, c])
 
     run_chunks(chunk, chunks)
-    return out.reshape(N, O, 2 * H, 2 * Wd), (xp, x.shape, W, W2, workspace)
+    out_shape = (N, 2 * H, 2 * Wd, O) if cl else (N, O, 2 * H, 2 * Wd)
+    return out.reshape(out_shape), (xp, x.shape, W, W2, workspace, cl)
 
 
 def upconv2d_backward(dout, cache):
-    """Gradients (dx, dW, db) of upconv2d_forward."""
-    xp, (N, C, H, Wd), W, W2, ws = cache
+    """Gradients (dx, dW, db) of upconv2d_forward, in the forward pass's layout."""
+    xp, x_shape, W, W2, ws, cl = cache
+    N, C, H, Wd = to_nchw_shape(x_shape, cl)
     O, P, dt = W.shape[0], (H + 1) * (Wd + 1), dout.dtype
-    if dout.shape != (N, O, 2 * H, 2 * Wd):
-        raise ValueError(f"upconv2d_backward: dout has shape {dout.shape}, "
-                         f"expected {(N, O, 2 * H, 2 * Wd)}")
-    d6 = dout.reshape(N, O, H, 2, Wd, 2)
+    expected = (N, 2 * H, 2 * Wd, O) if cl else (N, O, 2 * H, 2 * Wd)
+    if dout.shape != expected:
+        raise ValueError(f"upconv2d_backward: dout has shape {dout.shape}, expected {expected}")
+    d6 = dout.reshape((N, H, 2, Wd, 2, O) if cl else (N, O, H, 2, Wd, 2))
     chunks = chunk_bounds(N, P * 4 * max(C, O) * dout.itemsize)
     n_max = largest(chunks)
     dW2_parts = np.empty((len(chunks), 4 * C, 4 * O), dt)
-    dx = np.empty((N, C, H, Wd), dt)
+    dx = np.empty(x_shape, dt)
 
     def chunk(i, n0, n1, w):
         n = n1 - n0
@@ -108,16 +118,18 @@ def upconv2d_backward(dout, cache):
         dY = _buffer(ws, ("dY", w), (n_max, H + 1, Wd + 1, 2, 2, O), dt)[:n]
         dY.fill(0)
         for a, c in _PHASES:
-            dY[:, a:a + H, c:c + Wd, a, c] = d6[n0:n1, :, :, a, :, c].transpose(0, 2, 3, 1)
+            dY[:, a:a + H, c:c + Wd, a, c] = (d6[n0:n1, :, a, :, c] if cl else
+                                              d6[n0:n1, :, :, a, :, c].transpose(0, 2, 3, 1))
         dY = dY.reshape(n * P, 4 * O)
         np.matmul(cols.T, dY, out=dW2_parts[i])
         dcols = np.matmul(dY, W2.T, out=cols)                       # cols is no longer needed
         dxp = _buffer(ws, ("dxp", w), (n_max, H + 2, Wd + 2, C), dt)[:n]
-        dx[n0:n1] = _col2im(dcols, 2, 2, 1, 1, H + 1, Wd + 1, dxp).transpose(0, 3, 1, 2)
+        dxc = _col2im(dcols, 2, 2, 1, 1, H + 1, Wd + 1, dxp)
+        dx[n0:n1] = dxc if cl else dxc.transpose(0, 3, 1, 2)
 
     run_chunks(chunk, chunks)
     dW = upconv_weight_backward(dW2_parts.sum(axis=0), W.shape)
-    return dx, np.ascontiguousarray(dW), dout.sum(axis=(0, 2, 3))
+    return dx, np.ascontiguousarray(dW), dout.sum(axis=(0, 1, 2) if cl else (0, 2, 3))
 
 
 class UpsampleConv2d(Conv2d):
@@ -127,22 +139,23 @@ class UpsampleConv2d(Conv2d):
     result as `Conv2d(...)(Upsample2x()(x))` up to rounding, about half the multiply-adds.
     """
 
-    def __init__(self, in_channels, out_channels, *, rng, dtype=np.float32, zero_init=False):
+    def __init__(self, in_channels, out_channels, *, rng, dtype=np.float32, zero_init=False,
+                 channels_last=False):
         super().__init__(in_channels, out_channels, 3, padding=1, rng=rng, dtype=dtype,
-                         zero_init=zero_init)
+                         zero_init=zero_init, channels_last=channels_last)
 
     def _functional_forward(self, x):
-        return upconv2d_forward(x, self.W.data, self.b.data, self._workspace)
+        return upconv2d_forward(x, self.W.data, self.b.data, self._workspace, self.channels_last)
 
     _functional_backward = staticmethod(upconv2d_backward)
 
     def flops(self, x_shape) -> int:
         """Multiply-adds ×2 this layer performs for low-resolution input (N, C, H, W): the GEMM
         (N·(H+1)·(W+1), 4C)·(4C, 4O). `nominal_flops` gives the literal route's count."""
-        N, C, H, Wd = x_shape
+        N, C, H, Wd = to_nchw_shape(x_shape, self.channels_last)
         return 2 * N * (H + 1) * (Wd + 1) * 4 * C * 4 * self.W.shape[0]
 
     def nominal_flops(self, x_shape) -> int:
         """Multiply-adds ×2 of the literal Conv2d on the upsampled (N, C, 2H, 2W) input."""
-        N, C, H, Wd = x_shape
+        N, C, H, Wd = to_nchw_shape(x_shape, self.channels_last)
         return 2 * N * (2 * H) * (2 * Wd) * self.W.shape[0] * C * 9
