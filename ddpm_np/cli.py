@@ -331,8 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     from .train import TrainingDiverged, TrainingInterrupted
+    from .nn.memory import keep_freed_memory
     parser = build_parser()
     args = parser.parse_args(argv)
+    keep_freed_memory()             # reuse freed arrays instead of page-faulting new ones
     try:
         args.func(args)
     except CLIError as e:

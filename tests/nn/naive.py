@@ -35,3 +35,13 @@ def conv2d_naive_backward(dy, x, W, stride, padding):
                     dxp[sl] += dy[n, o, i, j] * W[o]
     dx = dxp[:, :, padding:padding + H, padding:padding + Wd]
     return dx, dW, dy.sum(axis=(0, 2, 3))
+
+
+def nhwc(a):
+    """(N, C, H, W) -> a contiguous (N, H, W, C) copy: the channels-last layout."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+
+
+def nchw(a):
+    """(N, H, W, C) -> (N, C, H, W) view."""
+    return a.transpose(0, 3, 1, 2)

@@ -4,7 +4,7 @@ import pytest
 from ddpm_np.nn import Conv2d, conv2d_forward, conv2d_backward
 from ddpm_np.nn.gradcheck import check_module
 
-from .naive import conv2d_naive, conv2d_naive_backward
+from .naive import conv2d_naive, conv2d_naive_backward, nchw, nhwc
 
 GEOMETRIES = [  # (N, C, O, H, W, k, stride, padding)
     (1, 1, 1, 5, 7, 3, 1, 1),
@@ -16,24 +16,30 @@ GEOMETRIES = [  # (N, C, O, H, W, k, stride, padding)
 ]
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
 @pytest.mark.parametrize("N,C,O,H,W,k,stride,padding", GEOMETRIES)
-def test_conv_matches_naive_loops(rng, N, C, O, H, W, k, stride, padding):
+def test_conv_matches_naive_loops(rng, N, C, O, H, W, k, stride, padding, channels_last):
     x = rng.standard_normal((N, C, H, W))
     Wt = rng.standard_normal((O, C, k, k))
     b = rng.standard_normal(O)
-    y, cache = conv2d_forward(x, Wt, b, stride, padding)
+    to, back = (nhwc, nchw) if channels_last else (np.asarray, np.asarray)
+    y, cache = conv2d_forward(to(x), Wt, b, stride, padding, channels_last=channels_last)
+    y = back(y)
     np.testing.assert_allclose(y, conv2d_naive(x, Wt, b, stride, padding), rtol=1e-10, atol=1e-12)
     dy = rng.standard_normal(y.shape)
-    dx, dW, db = conv2d_backward(dy, cache)
+    dx, dW, db = conv2d_backward(to(dy), cache)
+    dx = back(dx)
     ndx, ndW, ndb = conv2d_naive_backward(dy, x, Wt, stride, padding)
     for name, a, e in (("dx", dx, ndx), ("dW", dW, ndW), ("db", db, ndb)):
         np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
 @pytest.mark.parametrize("N,C,O,H,W,k,stride,padding", GEOMETRIES)
-def test_conv_gradcheck(rng, N, C, O, H, W, k, stride, padding):
-    conv = Conv2d(C, O, k, stride, padding, rng=rng, dtype=np.float64)
-    x = rng.standard_normal((N, C, H, W))
+def test_conv_gradcheck(rng, N, C, O, H, W, k, stride, padding, channels_last):
+    conv = Conv2d(C, O, k, stride, padding, rng=rng, dtype=np.float64,
+                  channels_last=channels_last)
+    x = rng.standard_normal((N, H, W, C) if channels_last else (N, C, H, W))
     errors = check_module(conv, x, rng)
     assert set(errors) == {"input0", "W", "b"}
     for name, err in errors.items():
@@ -71,3 +77,32 @@ def test_conv_bad_input(rng):
             Conv2d(**kw, rng=rng)
     with pytest.raises(ValueError, match="out_channels"):
         Conv2d(3, 0, 3, rng=rng)
+
+
+def test_channels_last_conv_is_the_nchw_conv_transposed(rng):
+    """Same parameters, same numbers: only the layout of input and output differs (float32)."""
+    for k, stride, padding in ((3, 1, 1), (3, 2, 1), (1, 1, 0)):
+        a = Conv2d(4, 6, k, stride, padding, rng=rng)
+        b = Conv2d(4, 6, k, stride, padding, rng=rng, channels_last=True)
+        b.load_state_dict(a.state_dict())
+        x = rng.standard_normal((3, 4, 9, 8)).astype(np.float32)
+        y = a(x)
+        y_cl = b(nhwc(x))
+        assert y_cl.dtype == np.float32 and y_cl.shape == nhwc(y).shape
+        np.testing.assert_allclose(nchw(y_cl), y, rtol=1e-5, atol=1e-5)
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        np.testing.assert_allclose(nchw(b.backward(nhwc(dy))), a.backward(dy), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(b.W.grad, a.W.grad, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(b.b.grad, a.b.grad, rtol=1e-4, atol=1e-4)
+        assert b.flops(y_cl.shape[:1] + (9, 8, 4)) == a.flops(x.shape)
+
+
+def test_channels_last_conv_bad_input(rng):
+    conv = Conv2d(3, 4, 3, rng=rng, channels_last=True)
+    with pytest.raises(ValueError, match="channels"):
+        conv(np.zeros((1, 8, 8, 2), np.float32))
+    with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
+        conv(np.zeros((8, 8, 3), np.float32))
+    conv(np.zeros((2, 8, 8, 3), np.float32))
+    with pytest.raises(ValueError, match="dout has shape"):
+        conv.backward(np.zeros((2, 4, 6, 6), np.float32))

@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 
 from ddpm_np.nn import (GELU, AvgPool2x, GroupNorm, Linear, ReLU, SelfAttention2d, Sequential,
-                        SiLU, Upsample2x, Conv2d)
+                        SiLU, Upsample2x, Conv2d, concat_channels, split_channels)
 from ddpm_np.nn.gradcheck import check_module, random_direction_check
+
+from .naive import nchw, nhwc
 
 
 def assert_small(errors, tol=1e-6):
@@ -21,14 +23,31 @@ def test_linear_gradcheck(rng, N, shape):
     assert_small(errors)
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
 @pytest.mark.parametrize("N", [1, 3])
 @pytest.mark.parametrize("C,G", [(4, 2), (4, 1), (1, 1), (4, 4)])
-def test_groupnorm_gradcheck(rng, N, C, G):
-    layer = GroupNorm(G, C, dtype=np.float64)
+def test_groupnorm_gradcheck(rng, N, C, G, channels_last):
+    layer = GroupNorm(G, C, dtype=np.float64, channels_last=channels_last)
     layer.scale.data[:] = rng.standard_normal(C)
     layer.shift.data[:] = rng.standard_normal(C)
-    x = rng.standard_normal((N, C, 5, 7)) * 3 + 1
+    x = rng.standard_normal((N, 5, 7, C) if channels_last else (N, C, 5, 7)) * 3 + 1
     assert_small(check_module(layer, x, rng))
+
+
+@pytest.mark.parametrize("shape", [(3, 8, 5, 7), (2, 8, 28, 28), (2, 8, 1, 1)])
+def test_channels_last_groupnorm_is_the_nchw_one_transposed(rng, shape):
+    """Same statistics, same gradients; 28×28 takes the long-run views, 1×1 the degenerate ones."""
+    a = GroupNorm(4, 8, dtype=np.float64)
+    b = GroupNorm(4, 8, dtype=np.float64, channels_last=True)
+    for layer in (a, b):
+        layer.scale.data[:] = np.linspace(0.5, 2, 8)
+        layer.shift.data[:] = np.linspace(-1, 1, 8)
+    x = rng.standard_normal(shape) * 2 + 1
+    dy = rng.standard_normal(shape)
+    np.testing.assert_allclose(nchw(b(nhwc(x))), a(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(nchw(b.backward(nhwc(dy))), a.backward(dy), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b.scale.grad, a.scale.grad, rtol=1e-10)
+    np.testing.assert_allclose(b.shift.grad, a.shift.grad, rtol=1e-10)
 
 
 def test_groupnorm_float32_backward_agrees_with_float64(rng):
@@ -88,10 +107,47 @@ def test_resample_gradcheck_and_values(rng, N):
         AvgPool2x()(x)
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
 @pytest.mark.parametrize("N", [1, 3])
-def test_attention_gradcheck(rng, N):
-    layer = SelfAttention2d(4, num_groups=2, rng=rng, dtype=np.float64)
-    assert_small(check_module(layer, rng.standard_normal((N, 4, 3, 5)), rng))
+def test_attention_gradcheck(rng, N, channels_last):
+    layer = SelfAttention2d(4, num_groups=2, rng=rng, dtype=np.float64,
+                            channels_last=channels_last)
+    x = rng.standard_normal((N, 3, 5, 4) if channels_last else (N, 4, 3, 5))
+    assert_small(check_module(layer, x, rng))
+
+
+def test_channels_last_attention_is_the_nchw_one_transposed(rng):
+    a = SelfAttention2d(4, num_groups=2, rng=rng, dtype=np.float64)
+    b = SelfAttention2d(4, num_groups=2, rng=rng, dtype=np.float64, channels_last=True)
+    b.load_state_dict(a.state_dict())
+    x, dy = rng.standard_normal((2, 4, 3, 5)), rng.standard_normal((2, 4, 3, 5))
+    np.testing.assert_allclose(nchw(b(nhwc(x))), a(x), rtol=1e-12)
+    np.testing.assert_allclose(nchw(b.backward(nhwc(dy))), a.backward(dy), rtol=1e-10)
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        np.testing.assert_allclose(q.grad, p.grad, rtol=1e-10, atol=1e-12, err_msg=name)
+    with pytest.raises(ValueError, match=r"\(N, H, W, 4\)"):
+        b(x[:, :3])
+    with pytest.raises(ValueError, match="dout has shape"):
+        b(nhwc(x))
+        b.backward(dy)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
+def test_concat_and_split_channels(rng, channels_last):
+    a, b = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 2, 4, 5))
+    if channels_last:
+        a, b = nhwc(a), nhwc(b)
+    ab = concat_channels(a, b, channels_last)
+    assert ab.shape == ((2, 4, 5, 5) if channels_last else (2, 5, 4, 5))
+    da, db = split_channels(ab, 3, channels_last)
+    np.testing.assert_array_equal(da, a)
+    np.testing.assert_array_equal(db, b)
+    with pytest.raises(ValueError, match="differ outside"):
+        concat_channels(a, b[:1], channels_last)
+    with pytest.raises(TypeError, match="dtypes"):
+        concat_channels(a, b.astype(np.float32), channels_last)
+    with pytest.raises(ValueError, match="cannot split 5 channels at 5"):
+        split_channels(ab, 5, channels_last)
 
 
 def test_attention_zero_init_is_identity(rng):
@@ -134,6 +190,8 @@ def test_groupnorm_bad_input(rng):
         GroupNorm(3, 4)
     with pytest.raises(ValueError, match=r"\(N, 4"):
         GroupNorm(2, 4)(np.zeros((1, 3, 2, 2), np.float32))
+    with pytest.raises(ValueError, match=r"\(N, \.\.\., 4\)"):
+        GroupNorm(2, 4, channels_last=True)(np.zeros((1, 4, 2, 2), np.float32))
     with pytest.raises(ValueError, match="positive"):
         GroupNorm(0, 4)
     with pytest.raises(ValueError, match="in_features"):

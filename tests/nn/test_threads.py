@@ -8,7 +8,7 @@ import pytest
 from ddpm_np.nn import conv, threads, upconv
 from ddpm_np.nn import conv2d_backward, conv2d_forward, upconv2d_backward, upconv2d_forward
 
-from .naive import conv2d_naive, conv2d_naive_backward
+from .naive import conv2d_naive, conv2d_naive_backward, nchw, nhwc
 
 
 def _uneven(n_items, item_bytes):
@@ -58,34 +58,42 @@ GEOMETRIES = [  # (N, C, O, H, W, k, stride, padding)
 ]
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
 @pytest.mark.parametrize("workers", ["2", "3"])
 @pytest.mark.parametrize("N,C,O,H,W,k,stride,padding", GEOMETRIES)
 def test_threaded_conv_matches_naive_loops(rng, monkeypatch, one_image_chunks, workers,
-                                           N, C, O, H, W, k, stride, padding):
+                                           N, C, O, H, W, k, stride, padding, channels_last):
     monkeypatch.setenv("DDPM_NP_THREADS", workers)
     x = rng.standard_normal((N, C, H, W))
     Wt = rng.standard_normal((O, C, k, k))
     b = rng.standard_normal(O)
+    to, back = (nhwc, nchw) if channels_last else (np.asarray, np.asarray)
     ws = {}                                     # per-thread scratch buffers, as in Conv2d
-    y, cache = conv2d_forward(x, Wt, b, stride, padding, ws)
+    y, cache = conv2d_forward(to(x), Wt, b, stride, padding, ws, channels_last)
+    y = back(y)
     np.testing.assert_allclose(y, conv2d_naive(x, Wt, b, stride, padding), rtol=1e-10, atol=1e-12)
     dy = rng.standard_normal(y.shape)
-    got = conv2d_backward(dy, cache)
+    dx, dW, db = conv2d_backward(to(dy), cache)
+    got = back(dx), dW, db
     want = conv2d_naive_backward(dy, x, Wt, stride, padding)
     for name, a, e in zip(("dx", "dW", "db"), got, want):
         np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-def test_threaded_upconv_matches_naive_loops(rng, monkeypatch, one_image_chunks):
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
+def test_threaded_upconv_matches_naive_loops(rng, monkeypatch, one_image_chunks, channels_last):
     monkeypatch.setenv("DDPM_NP_THREADS", "2")
     x = rng.standard_normal((5, 3, 3, 4))
     Wt = rng.standard_normal((2, 3, 3, 3))
     b = rng.standard_normal(2)
     up = x.repeat(2, axis=2).repeat(2, axis=3)
-    y, cache = upconv2d_forward(x, Wt, b, {})
+    to, back = (nhwc, nchw) if channels_last else (np.asarray, np.asarray)
+    y, cache = upconv2d_forward(to(x), Wt, b, {}, channels_last)
+    y = back(y)
     np.testing.assert_allclose(y, conv2d_naive(up, Wt, b, 1, 1), rtol=1e-10, atol=1e-12)
     dy = rng.standard_normal(y.shape)
-    dx, dW, db = upconv2d_backward(dy, cache)
+    dx, dW, db = upconv2d_backward(to(dy), cache)
+    dx = back(dx)
     ndxu, ndW, ndb = conv2d_naive_backward(dy, up, Wt, 1, 1)
     np.testing.assert_allclose(dx, ndxu.reshape(5, 3, 3, 2, 4, 2).sum(axis=(3, 5)), rtol=1e-10)
     np.testing.assert_allclose(dW, ndW, rtol=1e-10)

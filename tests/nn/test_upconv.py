@@ -5,31 +5,37 @@ import pytest
 from ddpm_np.nn import Conv2d, Upsample2x, UpsampleConv2d, upconv2d_backward, upconv2d_forward
 from ddpm_np.nn.gradcheck import check_module
 
-from .naive import conv2d_naive, conv2d_naive_backward
+from .naive import conv2d_naive, conv2d_naive_backward, nchw, nhwc
 
 
 def _upsample(x):
     return x.repeat(2, axis=2).repeat(2, axis=3)
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
 @pytest.mark.parametrize("N,C,O,H,W", [(1, 1, 1, 1, 1), (2, 3, 4, 3, 5), (3, 4, 2, 4, 4)])
-def test_upconv_matches_naive_conv_of_upsampled_input(rng, N, C, O, H, W):
+def test_upconv_matches_naive_conv_of_upsampled_input(rng, N, C, O, H, W, channels_last):
     x = rng.standard_normal((N, C, H, W))
     Wt = rng.standard_normal((O, C, 3, 3))
     b = rng.standard_normal(O)
-    y, cache = upconv2d_forward(x, Wt, b)
+    to, back = (nhwc, nchw) if channels_last else (np.asarray, np.asarray)
+    y, cache = upconv2d_forward(to(x), Wt, b, channels_last=channels_last)
+    y = back(y)
     np.testing.assert_allclose(y, conv2d_naive(_upsample(x), Wt, b, 1, 1), rtol=1e-10, atol=1e-12)
     dy = rng.standard_normal(y.shape)
-    dx, dW, db = upconv2d_backward(dy, cache)
+    dx, dW, db = upconv2d_backward(to(dy), cache)
+    dx = back(dx)
     ndxu, ndW, ndb = conv2d_naive_backward(dy, _upsample(x), Wt, 1, 1)
     ndx = ndxu.reshape(N, C, H, 2, W, 2).sum(axis=(3, 5))      # the upsample's adjoint
     for name, a, e in (("dx", dx, ndx), ("dW", dW, ndW), ("db", db, ndb)):
         np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-def test_upconv_gradcheck(rng):
-    layer = UpsampleConv2d(3, 2, rng=rng, dtype=np.float64)
-    errors = check_module(layer, rng.standard_normal((2, 3, 3, 4)), rng)
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
+def test_upconv_gradcheck(rng, channels_last):
+    layer = UpsampleConv2d(3, 2, rng=rng, dtype=np.float64, channels_last=channels_last)
+    x = rng.standard_normal((2, 3, 4, 3) if channels_last else (2, 3, 3, 4))
+    errors = check_module(layer, x, rng)
     assert set(errors) == {"input0", "W", "b"}
     for name, err in errors.items():
         assert err < 1e-6, f"{name}: relative error {err:.2e}"
@@ -56,3 +62,13 @@ def test_upconv_bad_input(rng):
     layer(np.zeros((1, 3, 3, 3)))
     with pytest.raises(ValueError, match="dout has shape"):
         layer.backward(np.zeros((1, 2, 3, 3)))
+
+
+def test_channels_last_upconv_bad_input(rng):
+    layer = UpsampleConv2d(3, 2, rng=rng, dtype=np.float64, channels_last=True)
+    with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
+        layer(np.zeros((1, 3, 3, 4)))
+    y = layer(np.zeros((1, 3, 3, 3)))
+    assert y.shape == (1, 6, 6, 2)
+    with pytest.raises(ValueError, match="dout has shape"):
+        layer.backward(np.zeros((1, 2, 6, 6)))

@@ -1,0 +1,34 @@
+"""Keep freed memory inside the process, so that big temporary arrays stop page-faulting.
+
+A training step allocates and frees hundreds of arrays of a few megabytes: layer outputs,
+gradients, temporaries. By default glibc's malloc hands blocks of 128 KiB and more back to the
+operating system when they are freed (and trims the top of its heap once 128 KiB are free), so
+the next array of that size starts as untouched pages, and the first write to each 4 KiB page
+costs a page fault: about 1 ms per 6 MB array on this machine, paid again on every call.
+`keep_freed_memory()` raises both thresholds (mallopt M_MMAP_THRESHOLD to 32 MiB, glibc's
+ceiling, and M_TRIM_THRESHOLD to 1 GiB), so freed blocks stay in the heap and are reused.
+Measured (`ddpm-np bench unet`, one run each way): a UNet training step 0.58 s → 0.54 s and
+a sampling step 0.22 s → 0.19 s. The price: the process keeps its peak heap size (about
+0.5 GB for batch-64 UNet training) instead of returning it between steps.
+
+The `ddpm-np` command calls it at start. It changes the whole process's allocator, so a
+library does not do it on import: a program that trains with ddpm_np should call it once.
+"""
+import ctypes
+import sys
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3     # glibc's malloc.h
+
+
+def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 1 << 30) -> bool:
+    """Tell glibc's malloc to keep freed blocks for reuse; True if it took effect (False on
+    systems without glibc's mallopt, where nothing changes)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold))) and \
+        bool(mallopt(_M_TRIM_THRESHOLD, int(trim_threshold)))
