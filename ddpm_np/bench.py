@@ -47,35 +47,50 @@ def threads_line() -> str:
 
 
 def bench_conv(batch: int = 64, repeats: int = 10, out=print) -> list[dict]:
-    """Time Conv2d forward/backward at CONV_SHAPES; print a table; return its rows."""
-    from .nn import Conv2d
+    """Time Conv2d forward/backward at CONV_SHAPES, channels-last (NHWC, the layout the UNet
+    runs them in) and NCHW (the public layout); print a table; return its rows.
 
+    Timed as inside a UNet pass: with the BLAS on one thread (`threads.one_blas_thread`) and
+    freed memory kept for reuse (`memory.keep_freed_memory`, which the `ddpm-np` command sets).
+    """
+    from .nn import Conv2d
+    from .nn.memory import keep_freed_memory
+    from .nn.threads import one_blas_thread
+
+    keep_freed_memory()
     rng = np.random.default_rng(0)
     peak = gemm_gflops(rng=rng)
     out(f"float32 GEMM (2048^3) on this machine: {peak:.0f} GFLOP/s")
     out(threads_line())
-    out(f"{'conv (batch %d)' % batch:<24}{'fwd ms':>8}{'GFLOP/s':>9}{'%peak':>7}"
+    out(f"{'conv (batch %d)' % batch:<24}{'layout':>7}{'fwd ms':>8}{'GFLOP/s':>9}{'%peak':>7}"
         f"{'bwd ms':>9}{'GFLOP/s':>9}{'%peak':>7}")
     rows = []
     for name, cin, cout, H, stride in CONV_SHAPES:
-        conv = Conv2d(cin, cout, 3, stride=stride, padding=1, rng=rng)
-        x = rng.standard_normal((batch, cin, H, H), dtype=np.float32)
-        y = conv(x)
-        dy = rng.standard_normal(y.shape, dtype=np.float32)
-        flops = conv.flops(x.shape)
-        t_f = best_time(lambda: conv(x), repeats)
-        t_b = best_time(lambda: conv.backward(dy), repeats)
-        # backward does two GEMMs of the forward's size: dW and dx
-        row = dict(name=name, fwd_ms=t_f * 1e3, fwd_gflops=flops / t_f / 1e9,
-                   bwd_ms=t_b * 1e3, bwd_gflops=2 * flops / t_b / 1e9)
-        row["fwd_frac"] = row["fwd_gflops"] / peak
-        row["bwd_frac"] = row["bwd_gflops"] / peak
-        rows.append(row)
-        out(f"{name:<24}{row['fwd_ms']:>8.1f}{row['fwd_gflops']:>9.0f}{row['fwd_frac']:>7.0%}"
-            f"{row['bwd_ms']:>9.1f}{row['bwd_gflops']:>9.0f}{row['bwd_frac']:>7.0%}")
+        for layout in ("NHWC", "NCHW"):
+            cl = layout == "NHWC"
+            conv = Conv2d(cin, cout, 3, stride=stride, padding=1, rng=rng, channels_last=cl)
+            x = rng.standard_normal((batch, H, H, cin) if cl else (batch, cin, H, H),
+                                    dtype=np.float32)
+            with one_blas_thread():
+                y = conv(x)
+                dy = rng.standard_normal(y.shape, dtype=np.float32)
+                flops = conv.flops(x.shape)
+                t_f = best_time(lambda: conv(x), repeats)
+                t_b = best_time(lambda: conv.backward(dy), repeats)
+            # backward does two GEMMs of the forward's size: dW and dx
+            row = dict(name=name, layout=layout, fwd_ms=t_f * 1e3,
+                       fwd_gflops=flops / t_f / 1e9, bwd_ms=t_b * 1e3,
+                       bwd_gflops=2 * flops / t_b / 1e9)
+            row["fwd_frac"] = row["fwd_gflops"] / peak
+            row["bwd_frac"] = row["bwd_gflops"] / peak
+            rows.append(row)
+            out(f"{name if cl else '':<24}{layout:>7}{row['fwd_ms']:>8.1f}"
+                f"{row['fwd_gflops']:>9.0f}{row['fwd_frac']:>7.0%}{row['bwd_ms']:>9.1f}"
+                f"{row['bwd_gflops']:>9.0f}{row['bwd_frac']:>7.0%}")
     peak2 = gemm_gflops(rng=rng)
     out(f"float32 GEMM again after the convs: {peak2:.0f} GFLOP/s "
         "(a large change means the machine was busy)")
+    out("The UNet runs its convolutions channels-last (NHWC); NCHW is Conv2d's default layout.")
     return rows
 
 
@@ -102,8 +117,10 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, sample_steps: int =
     from .diffusion import NoiseSchedule, sample_training_batch
     from .models import UNet
     from .nn.loss import mse_loss
+    from .nn.memory import keep_freed_memory
     from .nn.optim import Adam
 
+    keep_freed_memory()
     rng = np.random.default_rng(0)
     peak_gemm = gemm_gflops(rng=rng)
     model = UNet(num_classes=10, rng=rng)

@@ -21,7 +21,7 @@ dW₂ = colsᵀ·dY, pulled back to dW by the adjoint of the two sums above; dx 
 """
 import numpy as np
 
-from .conv import Conv2d, _buffer, _col2im, _im2col, _pad_nhwc, to_nchw_shape
+from .conv import Conv2d, _buffer, _col2im, _im2col, _pad_into, to_nchw_shape
 from .threads import chunk_bounds, largest, run_chunks
 
 # P[a, r, u] = 1 when kernel row u of output phase a reads low-resolution row i−1+r
@@ -72,7 +72,7 @@ def upconv2d_forward(x, W, b, workspace=None, channels_last=False):
                          f"got {x.shape} and {W.shape}")
     N, C, H, Wd = to_nchw_shape(x.shape, cl)
     O, P = W.shape[0], (H + 1) * (Wd + 1)
-    xp = _buffer(workspace, "xp", (N, H + 2, Wd + 2, C), x.dtype)
+    xp = _buffer(workspace, ("xp", 1), (N, H + 2, Wd + 2, C), x.dtype, zeros=True)
     W2 = upconv_weight(W)
     # output pixel (2i+a, 2j+c) is out[n, i, a, j, c] (NHWC) or out[n, :, i, a, j, c] (NCHW)
     out = np.empty((N, H, 2, Wd, 2, O) if cl else (N, O, H, 2, Wd, 2), x.dtype)
@@ -81,7 +81,7 @@ def upconv2d_forward(x, W, b, workspace=None, channels_last=False):
 
     def chunk(_, n0, n1, w):
         n = n1 - n0
-        _pad_nhwc(x[n0:n1] if cl else x[n0:n1].transpose(0, 2, 3, 1), 1, 1, 1, 1, xp[n0:n1])
+        _pad_into(x[n0:n1] if cl else x[n0:n1].transpose(0, 2, 3, 1), 1, 1, xp[n0:n1])
         cols = _buffer(workspace, ("cols", w), (rows, 4 * C), x.dtype)[:n * P]
         _im2col(xp[n0:n1], 2, 2, 1, H + 1, Wd + 1, cols)
         Y = (cols @ W2).reshape(n, H + 1, Wd + 1, 2, 2, O)
@@ -115,8 +115,8 @@ def upconv2d_backward(dout, cache):
         n = n1 - n0
         cols = _buffer(ws, ("cols", w), (n_max * P, 4 * C), dt)[:n * P]
         _im2col(xp[n0:n1], 2, 2, 1, H + 1, Wd + 1, cols)           # rebuilt, still in cache
-        dY = _buffer(ws, ("dY", w), (n_max, H + 1, Wd + 1, 2, 2, O), dt)[:n]
-        dY.fill(0)
+        # zero where no phase writes (the unused border values), once per buffer
+        dY = _buffer(ws, ("dY", w), (n_max, H + 1, Wd + 1, 2, 2, O), dt, zeros=True)[:n]
         for a, c in _PHASES:
             dY[:, a:a + H, c:c + Wd, a, c] = (d6[n0:n1, :, a, :, c] if cl else
                                               d6[n0:n1, :, :, a, :, c].transpose(0, 2, 3, 1))
