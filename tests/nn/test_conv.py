@@ -106,3 +106,35 @@ def test_channels_last_conv_bad_input(rng):
     conv(np.zeros((2, 8, 8, 3), np.float32))
     with pytest.raises(ValueError, match="dout has shape"):
         conv.backward(np.zeros((2, 4, 6, 6), np.float32))
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_reused_workspace_keeps_its_zero_border(rng, stride, channels_last):
+    """The padded buffers are zeroed once and only their interior is written after that: a
+    second call with other data must still see zero padding (forward and backward)."""
+    conv = Conv2d(3, 4, 3, stride, padding=1, rng=rng, dtype=np.float64,
+                  channels_last=channels_last)
+    to, back = (nhwc, nchw) if channels_last else (np.asarray, np.asarray)
+    for _ in range(2):
+        x = rng.standard_normal((2, 3, 6, 5)) * 10
+        y = back(conv(to(x)))
+        np.testing.assert_allclose(y, conv2d_naive(x, conv.W.data, conv.b.data, stride, 1),
+                                   rtol=1e-10, atol=1e-12)
+        dy = rng.standard_normal(y.shape)
+        conv.zero_grad()
+        dx = back(conv.backward(to(dy)))
+        ndx, ndW, _ = conv2d_naive_backward(dy, x, conv.W.data, stride, 1)
+        np.testing.assert_allclose(dx, ndx, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(conv.W.grad, ndW, rtol=1e-10, atol=1e-12)
+
+
+def test_one_workspace_shared_by_two_paddings(rng):
+    """(6×6, padding 1) and (8×8, padding 0) both need an 8×8 padded buffer; the second fills all
+    of it, so sharing one buffer would leave data where the first expects its zero border."""
+    ws = {}
+    Wt, b = rng.standard_normal((2, 3, 3, 3)), rng.standard_normal(2)
+    x6, x8 = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((2, 3, 8, 8)) + 5
+    for x, p in ((x6, 1), (x8, 0), (x6, 1)):
+        y, _ = conv2d_forward(x, Wt, b, 1, p, ws)
+        np.testing.assert_allclose(y, conv2d_naive(x, Wt, b, 1, p), rtol=1e-10, atol=1e-12)
