@@ -2,31 +2,54 @@
 import numpy as np
 
 from .module import Module
+from .threads import over_batch
 
 
-def _sigmoid(x):
-    """σ(x) = ½ + ½·tanh(x/2): an exact identity that never overflows and, with NumPy's SIMD
-    tanh, runs about 7× faster here than 1/(1 + exp(−x)) guarded against overflow."""
-    s = np.tanh(x * 0.5)
-    s *= 0.5
-    s += 0.5
-    return s
+def _sigmoid(x, out):
+    """σ(x) = ½ + ½·tanh(x/2), into `out`: an exact identity that never overflows and, with
+    NumPy's SIMD tanh, runs about 7× faster here than 1/(1 + exp(−x)) guarded against overflow."""
+    np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
+def _rows(*arrays):
+    """(batch, rest) views of equally shaped arrays (a 0-d array is one row of one)."""
+    n = arrays[0].shape[0] if arrays[0].ndim else 1
+    return [a.reshape(n, -1) for a in arrays]
 
 
 def silu_forward(x):
-    """SiLU(x) = x·σ(x). Cache: (x, σ(x))."""
-    s = _sigmoid(x)
-    return x * s, (x, s)
+    """SiLU(x) = x·σ(x). Cache: (x, σ(x)).
+    Chunks of the batch run on every core (threads.over_batch): the work is per element."""
+    x = np.asarray(x)
+    s, y = np.empty_like(x), np.empty_like(x)
+    x2, s2, y2 = _rows(x, s, y)
+
+    def task(n0, n1):
+        np.multiply(x2[n0:n1], _sigmoid(x2[n0:n1], s2[n0:n1]), out=y2[n0:n1])
+
+    over_batch(task, len(x2), x2[0].nbytes)
+    return y, (x, s)
 
 
 def silu_backward(dout, cache):
-    """d SiLU/dx = σ(x)·(1 + x·(1 − σ(x)))."""
+    """d SiLU/dx = σ(x)·(1 + x·(1 − σ(x))), in place in the result: 5 passes, no temporaries."""
     x, s = cache
-    g = 1 - s                        # computed in place in one temporary: 5 passes, 1 allocation
-    g *= x
-    g += 1
-    g *= s
-    g *= dout
+    g = np.empty_like(dout)
+    x2, s2, d2, g2 = _rows(x, s, dout, g)
+
+    def task(n0, n1):
+        gc = g2[n0:n1]
+        np.subtract(1, s2[n0:n1], out=gc)
+        gc *= x2[n0:n1]
+        gc += 1
+        gc *= s2[n0:n1]
+        gc *= d2[n0:n1]
+
+    over_batch(task, len(g2), g2[0].nbytes)
     return g
 
 

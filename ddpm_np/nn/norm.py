@@ -2,40 +2,83 @@
 
 Both layouts share the arithmetic: per (sample, channel) sums over the image, then per-(n, c)
 coefficients, then one fused pass over the data. What differs is how NumPy is told to make the
-passes fast (see `_channel_runs`).
+passes fast (`_channel_sums`, `_per_channel_sum`).
 """
 import numpy as np
 
 from .init import positive_int
 from .module import Module, Parameter, check_dtype
+from .threads import over_batch
 
 
-def _channel_runs(x, *coefs):
-    """Views for y = Σ x_i·coef_i[n, c] in the channels-last layout (N, L, C) with long runs.
+def _channel_sums(a, b, channels_last):
+    """Per (sample, channel) sums over the image: Σa and Σa·b, each (n, C).
 
-    Broadcasting (N, L, C) against (N, 1, C) makes NumPy loop over runs of C numbers (C = 32:
-    a call per 32 numbers, 2–3× slower than the NCHW case). Tiling each coefficient k times,
-    (N, k·C), and viewing the data as (N, L/k, k·C) gives runs of k·C numbers instead.
-    Returns (k, reshape, tiled coefficients): reshape(a) views an (N, L, C)-sized array.
+    NCHW: a row sum and a batched dot product per (n, c). Channels last: Σa as a product with a
+    row of ones (a GEMV: summing over the middle axis would loop over runs of C numbers) and
+    Σa·b as an einsum."""
+    n = a.shape[0]
+    if channels_last:
+        C = a.shape[-1]
+        ar, br = a.reshape(n, -1, C), b.reshape(n, -1, C)              # (n, L, C)
+        return (np.matmul(np.ones((1, ar.shape[1]), a.dtype), ar)[:, 0],
+                np.einsum("nlc,nlc->nc", ar, br))
+    C = a.shape[1]
+    ar, br = a.reshape(n * C, 1, -1), b.reshape(n * C, -1, 1)
+    return ar.sum(axis=2).reshape(n, C), np.matmul(ar, br).reshape(n, C)
+
+
+def _per_channel_sum(terms, const, out, channels_last):
+    """out = Σ_i a_i·c_i[n, c] + const[n, c] for arrays a_i shaped like out and coefficients
+    (n, C), in one pass per term.
+
+    Channels last: broadcasting (n, L, C) against (n, 1, C) makes NumPy loop over runs of C
+    numbers (C = 32: a call per 32 numbers, 2–3× slower than NCHW), so each coefficient is tiled
+    k times, (n, k·C), and the data viewed as (n, L/k, k·C): runs of k·C numbers instead.
     """
-    N, C = x.shape[0], x.shape[-1]
-    L = x.size // (N * C)
-    k = next(d for d in range(max(1, min(L, 1024 // C)), 0, -1) if L % d == 0)
+    n = out.shape[0]
+    if channels_last:
+        C = out.shape[-1]
+        L = out.size // (n * C)
+        k = next(d for d in range(max(1, min(L, 1024 // C)), 0, -1) if L % d == 0)
 
-    def reshape(a):
-        return a.reshape(N, L // k, k * C)
+        def view(arr):
+            return arr.reshape(n, L // k, k * C)
 
-    return reshape, [np.tile(c, (1, k))[:, None, :] for c in coefs]
+        def coef(c):
+            return np.tile(c, (1, k))[:, None, :]
+    else:
+        bshape = out.shape[:2] + (1,) * (out.ndim - 2)
+
+        def view(arr):
+            return arr
+
+        def coef(c):
+            return c.reshape(bshape)
+    o = view(out)
+    (a0, c0), rest = terms[0], terms[1:]
+    np.multiply(view(a0), coef(c0), out=o)
+    for a, c in rest:
+        o += view(a) * coef(c)
+    o += coef(const)
+    return out
 
 
 def _stats(S1, S2, m, cg, norm_eps, dtype):
     """Per-group mean and 1/√(var + norm_eps) from per-channel Σx, Σx² over m elements a group."""
-    N, C = S1.shape
+    n, C = S1.shape
     G = C // cg
-    mu = S1.reshape(N, G, cg).sum(axis=2) / m                    # (N, G)
-    sq = S2.reshape(N, G, cg).sum(axis=2) / m
+    mu = S1.reshape(n, G, cg).sum(axis=2) / m                    # (n, G)
+    sq = S2.reshape(n, G, cg).sum(axis=2) / m
     var = np.maximum(sq - mu * mu, 0)                            # E[x²] − E[x]², clipped at 0
     return mu, 1.0 / np.sqrt(var + dtype.type(norm_eps))
+
+
+def _layout(x, num_groups, channels_last):
+    """(N, C, channels per group, elements per group)."""
+    N = x.shape[0]
+    C = x.shape[-1] if channels_last else x.shape[1]
+    return N, C, C // num_groups, x.size // (N * num_groups)
 
 
 def groupnorm_forward(x, scale, shift, num_groups, norm_eps=1e-5, channels_last=False):
@@ -43,36 +86,26 @@ def groupnorm_forward(x, scale, shift, num_groups, norm_eps=1e-5, channels_last=
 
     x: (N, C, *spatial), or (N, *spatial, C) with channels_last ; scale, shift: (C,) -> y like x.
     Cache: (x, μ_g, 1/√(σ²_g+norm_eps), scale, num_groups, channels_last); backward recomputes
-    x̂ from them. The statistics take two reductions (Σx and Σx²) and the output one fused
-    multiply-add, y = x·a[n,c] + b[n,c], instead of materialising x − μ and x̂ (2× faster).
+    x̂ from them. Steps, per chunk of samples on every core (threads.over_batch):
+      1. S1 = Σx, S2 = Σx² per (n, c); μ and σ per group from them (E[x²] − E[x]²);
+      2. y = x·a + b with a = scale/σ, b = shift − μ·a per (n, c): one fused pass, instead of
+         materialising x − μ and x̂ (2× faster).
     """
-    N = x.shape[0]
-    C = x.shape[-1] if channels_last else x.shape[1]
-    G, cg = num_groups, C // num_groups
-    m = x.size // (N * G)                                        # elements per group
-    if channels_last:
-        xr = x.reshape(N, -1, C)                                 # (N, L, C)
-        S1 = np.matmul(np.ones((1, xr.shape[1]), x.dtype), xr)[:, 0]     # Σ_l x: (N, C)
-        S2 = np.einsum("nlc,nlc->nc", xr, xr)                    # Σ_l x²
-        mu, inv_std = _stats(S1, S2, m, cg, norm_eps, x.dtype)
-    else:
-        xg = x.reshape(N, G, -1)                                 # (N, G, m)
-        mu = xg.mean(axis=2)                                     # (N, G)
-        sq = np.matmul(xg[:, :, None, :], xg[:, :, :, None])[:, :, 0, 0] / m
-        var = np.maximum(sq - mu * mu, 0)
-        inv_std = 1.0 / np.sqrt(var + x.dtype.type(norm_eps))
-    a = np.repeat(inv_std, cg, axis=1) * scale                   # (N, C)
-    b = shift - np.repeat(mu, cg, axis=1) * a                    # (N, C)
-    if channels_last:
-        view, (a, b) = _channel_runs(x, a, b)
-        y = view(x) * a
-        y += b
-        y = y.reshape(x.shape)
-    else:
-        bshape = (N, C) + (1,) * (x.ndim - 2)
-        y = x * a.reshape(bshape)
-        y += b.reshape(bshape)
-    return y, (x, mu, inv_std, scale, G, channels_last)
+    N, C, cg, m = _layout(x, num_groups, channels_last)
+    y = np.empty_like(x)
+    mu = np.empty((N, num_groups), x.dtype)
+    inv_std = np.empty((N, num_groups), x.dtype)
+
+    def task(n0, n1):
+        xs = x[n0:n1]
+        S1, S2 = _channel_sums(xs, xs, channels_last)
+        mu[n0:n1], inv_std[n0:n1] = _stats(S1, S2, m, cg, norm_eps, x.dtype)
+        a = np.repeat(inv_std[n0:n1], cg, axis=1) * scale            # (n, C)
+        b = shift - np.repeat(mu[n0:n1], cg, axis=1) * a
+        _per_channel_sum([(xs, a)], b, y[n0:n1], channels_last)
+
+    over_batch(task, N, x[0].nbytes if N else 0)
+    return y, (x, mu, inv_std, scale, num_groups, channels_last)
 
 
 def groupnorm_backward(dout, cache):
@@ -86,43 +119,33 @@ def groupnorm_backward(dout, cache):
     and then one fused pass  dx = α·dy + β·x + γ  with per-(n, c) coefficients
           α = scale/σ,   β = −B/σ²,   γ = (μ·B/σ − A)/σ,
           A = mean(g) = Σ_{c∈group} scale·S1 / m,   B = mean(g·x̂) = Σ_{c∈group} scale·(S2 − μ·S1)/σ / m.
-    (About 3× fewer passes over the data than the textbook form.)
+    (About 3× fewer passes over the data than the textbook form.) All of it is per sample, so
+    chunks of samples run on every core; dscale and dshift are summed over the whole batch after.
     """
     x, mu, inv_std, scale, G, channels_last = cache
     if dout.shape != x.shape:
         raise ValueError(f"groupnorm_backward: dout has shape {dout.shape}, expected {x.shape}")
-    N = dout.shape[0]
-    C = dout.shape[-1] if channels_last else dout.shape[1]
-    cg = C // G
-    m = dout.size // (N * G)
-    if channels_last:
-        dyr, xr = dout.reshape(N, -1, C), x.reshape(N, -1, C)
-        S1 = np.matmul(np.ones((1, dyr.shape[1]), dout.dtype), dyr)[:, 0]
-        S2 = np.einsum("nlc,nlc->nc", dyr, xr)
-    else:
-        dy, xs = dout.reshape(N * C, 1, -1), x.reshape(N * C, -1, 1)
-        S1 = dy.sum(axis=2).reshape(N, C)
-        S2 = np.matmul(dy, xs).reshape(N, C)
-    mu_c = np.repeat(mu, cg, axis=1)                   # (N, C)
-    inv_c = np.repeat(inv_std, cg, axis=1)
-    dyxhat = (S2 - mu_c * S1) * inv_c                  # Σ dy·x̂ per (n, c)
-    dshift = S1.sum(axis=0)
-    dscale = dyxhat.sum(axis=0)
-    A = np.repeat((scale * S1).reshape(N, G, cg).sum(axis=2) / m, cg, axis=1)
-    B = np.repeat((scale * dyxhat).reshape(N, G, cg).sum(axis=2) / m, cg, axis=1)
-    alpha = scale * inv_c
-    beta = -B * inv_c * inv_c
-    gamma = (mu_c * B * inv_c - A) * inv_c
-    if channels_last:
-        view, (alpha, beta, gamma) = _channel_runs(x, alpha, beta, gamma)
-        dout, x = view(dout), view(x)
-    else:
-        bshape = (N, C) + (1,) * (dout.ndim - 2)
-        alpha, beta, gamma = (c.reshape(bshape) for c in (alpha, beta, gamma))
-    dx = dout * alpha
-    dx += x * beta
-    dx += gamma
-    return dx.reshape(cache[0].shape), dscale, dshift
+    N, C, cg, m = _layout(x, G, channels_last)
+    dx = np.empty_like(dout)
+    S1 = np.empty((N, C), dout.dtype)
+    dyxhat = np.empty((N, C), dout.dtype)                       # Σ dy·x̂ per (n, c)
+
+    def task(n0, n1):
+        dy, xs = dout[n0:n1], x[n0:n1]
+        n = n1 - n0
+        S1[n0:n1], S2 = _channel_sums(dy, xs, channels_last)
+        mu_c = np.repeat(mu[n0:n1], cg, axis=1)                 # (n, C)
+        inv_c = np.repeat(inv_std[n0:n1], cg, axis=1)
+        dyxhat[n0:n1] = (S2 - mu_c * S1[n0:n1]) * inv_c
+        A = np.repeat((scale * S1[n0:n1]).reshape(n, G, cg).sum(axis=2) / m, cg, axis=1)
+        B = np.repeat((scale * dyxhat[n0:n1]).reshape(n, G, cg).sum(axis=2) / m, cg, axis=1)
+        alpha = scale * inv_c
+        beta = -B * inv_c * inv_c
+        gamma = (mu_c * B * inv_c - A) * inv_c
+        _per_channel_sum([(dy, alpha), (xs, beta)], gamma, dx[n0:n1], channels_last)
+
+    over_batch(task, N, dout[0].nbytes if N else 0)
+    return dx, dyxhat.sum(axis=0), S1.sum(axis=0)
 
 
 class GroupNorm(Module):

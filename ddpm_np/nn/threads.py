@@ -1,4 +1,4 @@
-"""Running the per-chunk work of a convolution on every core.
+"""Running the per-chunk work of a convolution (and of the per-sample layers) on every core.
 
 Why: one big im2col followed by one big GEMM leaves a core idle during the copy (NumPy copies run
 on one thread) and makes the GEMM stream a patch matrix far larger than the caches from memory.
@@ -136,6 +136,17 @@ def run_chunks(task, chunks):
             wait(futures)
         for f in futures:
             f.result()                          # re-raise a worker's exception
+
+
+def over_batch(task, n_items: int, item_bytes: int, min_bytes: int = 1 << 20):
+    """Call task(start, stop) on chunks of a batch in parallel, for work that is independent per
+    sample (elementwise layers, per-sample normalisation). Work under `min_bytes` in all runs in
+    one call: for it, waking a thread costs more than it saves."""
+    if n_items * item_bytes < min_bytes or n_items < 2:
+        if n_items:
+            task(0, n_items)
+        return
+    run_chunks(lambda i, start, stop, w: task(start, stop), chunk_bounds(n_items, item_bytes))
 
 
 @contextlib.contextmanager

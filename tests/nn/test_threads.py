@@ -145,3 +145,49 @@ def test_every_chunk_runs_once(monkeypatch):
 
     threads.run_chunks(task, [(k, k + 1) for k in range(50)])
     assert (seen == 1).all()
+
+
+@pytest.mark.parametrize("workers", ["1", "2", "3"])
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
+def test_per_sample_layers_give_the_same_bits_in_chunks(rng, monkeypatch, workers, channels_last):
+    """GroupNorm and SiLU run chunks of samples on every core (threads.over_batch): whatever the
+    chunks and the thread count, every number equals the one-call result."""
+    from ddpm_np.nn import GroupNorm, SiLU, activations, norm
+    shape = (6, 28, 28, 8) if channels_last else (6, 8, 28, 28)
+    x, dy = rng.standard_normal(shape) * 2 + 1, rng.standard_normal(shape)
+
+    def run():
+        gn = GroupNorm(4, 8, dtype=np.float64, channels_last=channels_last)
+        gn.scale.data[:] = np.linspace(0.5, 2, 8)
+        act = SiLU()
+        y = act(gn(x))
+        dx = gn.backward(act.backward(dy))
+        return y, dx, gn.scale.grad, gn.shift.grad
+
+    monkeypatch.setenv("DDPM_NP_THREADS", "1")
+    want = run()
+    monkeypatch.setenv("DDPM_NP_THREADS", workers)
+    calls = []
+
+    def every_sample_a_chunk(task, n_items, item_bytes):
+        calls.append(n_items)
+        threads.run_chunks(lambda i, s, e, w: task(s, e), [(k, k + 1) for k in range(n_items)])
+
+    for module in (norm, activations):
+        monkeypatch.setattr(module, "over_batch", every_sample_a_chunk)
+    got = run()
+    assert calls == [6] * 4                  # GN and SiLU, forward and backward
+    for name, a, e in zip(("y", "dx", "dscale", "dshift"), got, want):
+        np.testing.assert_array_equal(a, e, err_msg=name)
+
+
+def test_over_batch_covers_every_sample_once(monkeypatch):
+    monkeypatch.setenv("DDPM_NP_THREADS", "2")
+    for n, item_bytes in ((0, 10), (1, 1 << 30), (5, 10), (64, 1 << 20)):
+        seen = np.zeros(n, int)
+
+        def task(start, stop):
+            seen[start:stop] += 1
+
+        threads.over_batch(task, n, item_bytes)
+        assert (seen == 1).all()
