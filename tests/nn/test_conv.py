@@ -13,6 +13,12 @@ GEOMETRIES = [  # (N, C, O, H, W, k, stride, padding)
     (1, 4, 4, 5, 7, 1, 2, 1),
     (3, 4, 1, 6, 6, 3, 2, 0),
     (1, 4, 4, 5, 7, 3, 1, 0),
+    # the phase split of dx (nn/conv_phases.py) at its edges: stride 3, kernel = stride,
+    # padding ≥ kernel, a 1-pixel input
+    (2, 3, 2, 7, 5, 3, 3, 2),
+    (2, 2, 3, 6, 5, 2, 2, 0),
+    (1, 2, 3, 4, 5, 2, 1, 3),
+    (2, 2, 2, 1, 1, 3, 2, 1),
 ]
 
 
