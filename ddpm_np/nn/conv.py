@@ -9,11 +9,11 @@ the im2col matrix is a run of contiguous memory and the gather is a fast copy:
     Wm    (kh·kw·C, O)              W (O, C, kh, kw) reordered to match
     y     = cols · Wm + b           "mk,ko->mo": the GEMM of the forward pass, (N, Ho, Wo, O)
 
-Backward (two more GEMMs):
+Backward (the multiply-adds of two more GEMMs):
     dW    = colsᵀ · dy              "mk,mo->ko"
-    dx    stride 1: im2col of the padded dy times the flipped kernel, "mk,kc->mc";
-          otherwise dcols = dy · Wmᵀ ("mo,ko->mk") and col2im: slice-adds onto groups of
-          windows that do not overlap (no loop over batch or pixels).
+    dx    per phase (h mod s, w mod s) of x, an im2col of the zero-padded dy times the kernel
+          offsets that reach that phase, "mk,kc->mc" (nn/conv_phases.py; for stride 1, one
+          phase: the padded dy convolved with the flipped kernel). No col2im, no scatter-add.
 
 Layouts. From NCHW the copy into xp is a transposition (element by element, the slowest copy
 here) and y must be transposed back; with `channels_last=True` input and output are NHWC, the
@@ -105,29 +105,6 @@ def _pad_into(x_nhwc, top, left, out):
     _, H, W, _ = x_nhwc.shape
     out[:, top:top + H, left:left + W] = x_nhwc
     return out
-
-
-def _col2im(dcols, kh, kw, stride, padding, Ho, Wo, dxp):
-    """The adjoint of _im2col: patch-row gradients (n·Ho·Wo, kh·kw·C) summed back onto the
-    zero-filled padded buffer `dxp` (n, Hp, Wp, C). Returns the unpadded (n, H, W, C) view.
-
-    The windows are a writeable sliding-window view of dxp, so a window's gradient is added in
-    place with one slice-add. Neighbouring windows overlap, and an add onto overlapping windows
-    would lose contributions, so the windows go in ⌈kh/s⌉·⌈kw/s⌉ groups whose members lie so far
-    apart that they never overlap: rows r, r+⌈kh/s⌉, …, and columns likewise. (For 3×3 and
-    stride 2 that is 4 slice-adds, each over runs of kw·C contiguous numbers; no loop over batch,
-    pixels or kernel offsets, and NumPy's cost here is per run, not per number.)
-    """
-    n, Hp, Wp, C = dxp.shape
-    dcols = dcols.reshape(n, Ho, Wo, kh, kw, C)
-    dxp.fill(0)
-    win = sliding_window_view(dxp, (kh, kw), axis=(1, 2), writeable=True)
-    win = win[:, ::stride, ::stride][:, :Ho, :Wo].transpose(0, 1, 2, 4, 5, 3)  # like dcols
-    qh, qw = -(-kh // stride), -(-kw // stride)          # windows this far apart are disjoint
-    for r in range(qh):
-        for c in range(qw):
-            win[:, r::qh, c::qw] += dcols[:, r::qh, c::qw]
-    return dxp[:, padding:Hp - padding, padding:Wp - padding, :]
 
 
 def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, channels_last=False):

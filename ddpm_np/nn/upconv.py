@@ -20,8 +20,9 @@ Backward: the four phases of dy are scattered into dY (zeros at the unused borde
 dW₂ = colsᵀ·dY, pulled back to dW by the adjoint of the two sums above; dx by col2im of dY·W₂ᵀ.
 """
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
-from .conv import Conv2d, _buffer, _col2im, _im2col, _pad_into, to_nchw_shape
+from .conv import Conv2d, _buffer, _im2col, _pad_into, to_nchw_shape
 from .threads import chunk_bounds, largest, run_chunks
 
 # P[a, r, u] = 1 when kernel row u of output phase a reads low-resolution row i−1+r
@@ -55,6 +56,29 @@ def upconv_weight_backward(dW2, W_shape):
     P = _P.astype(dW2.dtype)
     dWr = np.tensordot(dWeff, P, axes=([4, 1], [0, 1]))             # (r, C, a, O, v)
     return np.tensordot(dWr, P, axes=([2, 0], [0, 1])).transpose(1, 0, 3, 2)  # -> (O, C, u, v)
+
+
+def _col2im(dcols, kh, kw, stride, padding, Ho, Wo, dxp):
+    """The adjoint of conv._im2col: patch-row gradients (n·Ho·Wo, kh·kw·C) summed back onto the
+    zero-filled padded buffer `dxp` (n, Hp, Wp, C). Returns the unpadded (n, H, W, C) view.
+
+    The windows are a writeable sliding-window view of dxp, so a window's gradient is added in
+    place with one slice-add. Neighbouring windows overlap, and an add onto overlapping windows
+    would lose contributions, so the windows go in ⌈kh/s⌉·⌈kw/s⌉ groups whose members lie so far
+    apart that they never overlap: rows r, r+⌈kh/s⌉, …, and columns likewise. (For the 2×2
+    windows here, 4 slice-adds, each over runs of kw·C contiguous numbers; no loop over batch,
+    pixels or kernel offsets.)
+    """
+    n, Hp, Wp, C = dxp.shape
+    dcols = dcols.reshape(n, Ho, Wo, kh, kw, C)
+    dxp.fill(0)
+    win = sliding_window_view(dxp, (kh, kw), axis=(1, 2), writeable=True)
+    win = win[:, ::stride, ::stride][:, :Ho, :Wo].transpose(0, 1, 2, 4, 5, 3)  # like dcols
+    qh, qw = -(-kh // stride), -(-kw // stride)          # windows this far apart are disjoint
+    for r in range(qh):
+        for c in range(qw):
+            win[:, r::qh, c::qw] += dcols[:, r::qh, c::qw]
+    return dxp[:, padding:Hp - padding, padding:Wp - padding, :]
 
 
 def upconv2d_forward(x, W, b, workspace=None, channels_last=False):

@@ -144,3 +144,18 @@ def test_one_workspace_shared_by_two_paddings(rng):
     for x, p in ((x6, 1), (x8, 0), (x6, 1)):
         y, _ = conv2d_forward(x, Wt, b, 1, p, ws)
         np.testing.assert_allclose(y, conv2d_naive(x, Wt, b, 1, p), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("k,stride,padding", [(3, 1, 1), (3, 2, 1), (3, 3, 2), (2, 2, 0),
+                                              (5, 2, 2), (1, 2, 0)])
+def test_every_kernel_offset_serves_exactly_one_phase(k, stride, padding):
+    """The phase split of dx (nn/conv_phases.py) performs the multiply-adds of dy·Wᵀ, no more:
+    each kernel offset (u, v) belongs to one phase of x, and the phases tile x."""
+    from ddpm_np.nn.conv import conv_output_size
+    from ddpm_np.nn.conv_phases import phase_plan
+    H, Wd = 9, 8
+    Ho, Wo = conv_output_size(H, k, stride, padding), conv_output_size(Wd, k, stride, padding)
+    _, plan = phase_plan(H, Wd, Ho, Wo, k, k, stride, padding)
+    taps = sorted((u, v) for *_, us, vs in plan for u in us for v in vs)
+    assert taps == [(u, v) for u in range(k) for v in range(k)]
+    assert sum(Ma * Mb for _, _, Ma, Mb, *_ in plan) == H * Wd
