@@ -167,9 +167,10 @@ def _conv1x1_forward(x, W, b, channels_last):
     if channels_last:
         xr, y = x.reshape(N, HW, C), np.empty((N, HW, O), x.dtype)
 
-        def chunk(_, n0, n1, w):
-            np.matmul(xr[n0:n1], Wm.T, out=y[n0:n1])
-            y[n0:n1] += b
+        def chunk(_, n0, n1, w):                        # one GEMM over the chunk's pixels
+            n = n1 - n0
+            yc = np.matmul(xr[n0:n1].reshape(n * HW, C), Wm.T, out=y[n0:n1].reshape(n * HW, O))
+            yc += b
     else:
         xr, y = x.reshape(N, C, HW), np.empty((N, O, HW), x.dtype)
 
@@ -191,26 +192,27 @@ def _conv1x1_backward(dout, x, W, channels_last):
     Wm = W.reshape(O, C)
     chunks = chunk_bounds(N, (C + O) * HW * x.itemsize)
     dW_parts = np.empty((len(chunks), O, C), dout.dtype)
+    db_parts = np.empty((len(chunks), O), dout.dtype)
     if channels_last:
         dy, xr, dx = dout.reshape(N, HW, O), x.reshape(N, HW, C), np.empty((N, HW, C), dout.dtype)
 
         def chunk(i, n0, n1, w):
             n = n1 - n0
-            np.matmul(dy[n0:n1], Wm, out=dx[n0:n1])                       # "nlo,oc->nlc"
-            np.matmul(dy[n0:n1].reshape(n * HW, O).T, xr[n0:n1].reshape(n * HW, C),
-                      out=dW_parts[i])                                      # "mo,mc->oc"
-        db_axes = (0, 1)
+            dyc = dy[n0:n1].reshape(n * HW, O)
+            np.matmul(dyc, Wm, out=dx[n0:n1].reshape(n * HW, C))            # "mo,oc->mc"
+            np.matmul(dyc.T, xr[n0:n1].reshape(n * HW, C), out=dW_parts[i])  # "mo,mc->oc"
+            np.matmul(np.ones(n * HW, dout.dtype), dyc, out=db_parts[i])     # Σ dy: a GEMV
     else:
         dy, xr, dx = dout.reshape(N, O, HW), x.reshape(N, C, HW), np.empty((N, C, HW), dout.dtype)
 
         def chunk(i, n0, n1, w):
             np.matmul(Wm.T, dy[n0:n1], out=dx[n0:n1])
             dW_parts[i] = np.matmul(dy[n0:n1], xr[n0:n1].transpose(0, 2, 1)).sum(axis=0)
-        db_axes = (0, 2)
+            db_parts[i] = dy[n0:n1].sum(axis=(0, 2))
 
     run_chunks(chunk, chunks)
     return (dx.reshape(x.shape), dW_parts.sum(axis=0).reshape(O, C, 1, 1),
-            dy.sum(axis=db_axes))
+            db_parts.sum(axis=0))
 
 
 def conv2d_backward(dout, cache):
