@@ -18,8 +18,9 @@ Backward (the multiply-adds of two more GEMMs):
 Layouts. From NCHW the copy into xp is a transposition (element by element, the slowest copy
 here) and y must be transposed back; with `channels_last=True` input and output are NHWC, the
 copy into xp moves whole rows and the GEMM writes the output in place. For the stride-2 layer
-that is 45% → 53% of the GEMM rate forward, 38% → 44% backward (`ddpm-np bench conv`), so the
-UNet keeps its activations channels last between layers and transposes only its input and output.
+that is 43–45% → 52–54% of the GEMM rate forward, 41–43% → 43–45% backward (`ddpm-np bench
+conv`, four runs), so the UNet keeps its activations channels last between layers and transposes
+only its input and output.
 
 The rows of cols are images after images, so the GEMM splits over the batch with no change to
 the math: the batch is cut into chunks of a few images (about 2 MiB of patch rows each) and
@@ -222,7 +223,8 @@ def conv2d_backward(dout, cache):
     stride-1 convolutions of the zero-padded dy, one per phase (h mod s, w mod s) of x, each an
     im2col of dy and a GEMM "mk,kc->mc" with the taps that reach that phase (nn/conv_phases.py;
     for stride 1, the flipped kernel). Against dcols = dy·Wmᵀ and col2im, the same multiply-adds
-    without the slice-adds: the stride-2 layer's backward 5.4 → 4.6 ms at batch 64.
+    without the slice-adds: the stride-2 layer's backward went from 5.4–5.7 to 4.9–5.2 ms at
+    batch 64, channels last.
     Chunked over the batch like the forward pass; dW and db are summed over the chunks' partial
     sums in chunk order, so the result does not depend on the thread count.
     """
