@@ -18,6 +18,7 @@ from .attention import SelfAttention2d, softmax_forward, softmax_backward
 from .shape import concat_channels, split_channels
 from .embedding import sinusoidal_embedding
 from .loss import mse_loss, softmax_cross_entropy
+from .memory import keep_freed_memory
 from . import optim, gradcheck
 
 __all__ = [
@@ -29,5 +30,5 @@ __all__ = [
     "groupnorm_forward", "groupnorm_backward", "silu_forward", "silu_backward", "relu_forward",
     "relu_backward", "gelu_forward", "gelu_backward", "upsample2x_forward", "upsample2x_backward",
     "avgpool2x_forward", "avgpool2x_backward", "softmax_forward", "softmax_backward",
-    "optim", "gradcheck",
+    "keep_freed_memory", "optim", "gradcheck",
 ]
