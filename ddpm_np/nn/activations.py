@@ -18,7 +18,7 @@ def _sigmoid(x, out):
 def _rows(*arrays):
     """(batch, rest) views of equally shaped arrays (a 0-d array is one row of one)."""
     n = arrays[0].shape[0] if arrays[0].ndim else 1
-    return [a.reshape(n, -1) for a in arrays]
+    return [a.reshape(n, a.size // n if n else 0) for a in arrays]
 
 
 def silu_forward(x):
@@ -31,7 +31,7 @@ def silu_forward(x):
     def task(n0, n1):
         np.multiply(x2[n0:n1], _sigmoid(x2[n0:n1], s2[n0:n1]), out=y2[n0:n1])
 
-    over_batch(task, len(x2), x2[0].nbytes)
+    over_batch(task, len(x2), x2.nbytes // max(len(x2), 1))
     return y, (x, s)
 
 
@@ -49,7 +49,7 @@ def silu_backward(dout, cache):
         gc *= s2[n0:n1]
         gc *= d2[n0:n1]
 
-    over_batch(task, len(g2), g2[0].nbytes)
+    over_batch(task, len(g2), g2.nbytes // max(len(g2), 1))
     return g
 
 

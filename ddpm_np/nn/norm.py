@@ -4,6 +4,8 @@ Both layouts share the arithmetic: per (sample, channel) sums over the image, th
 coefficients, then one fused pass over the data. What differs is how NumPy is told to make the
 passes fast (`_channel_sums`, `_per_channel_sum`).
 """
+import math
+
 import numpy as np
 
 from .init import positive_int
@@ -78,7 +80,7 @@ def _layout(x, num_groups, channels_last):
     """(N, C, channels per group, elements per group)."""
     N = x.shape[0]
     C = x.shape[-1] if channels_last else x.shape[1]
-    return N, C, C // num_groups, x.size // (N * num_groups)
+    return N, C, C // num_groups, math.prod(x.shape[1:]) // num_groups
 
 
 def groupnorm_forward(x, scale, shift, num_groups, norm_eps=1e-5, channels_last=False):

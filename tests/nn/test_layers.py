@@ -200,3 +200,12 @@ def test_groupnorm_bad_input(rng):
         Linear(3, 2, rng=rng)(np.zeros((2, 4), np.float32))
     with pytest.raises(TypeError, match="Generator"):
         Linear(3, 2, rng=0)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
+def test_per_sample_layers_take_an_empty_batch(channels_last):
+    x = np.zeros((0, 2, 3, 4) if channels_last else (0, 4, 2, 3), np.float32)
+    for layer in (GroupNorm(2, 4, channels_last=channels_last), SiLU()):
+        y = layer(x)
+        assert y.shape == x.shape and y.dtype == np.float32
+        assert layer.backward(y).shape == x.shape
