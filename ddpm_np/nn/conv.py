@@ -254,14 +254,17 @@ def conv2d_backward(dout, cache):
 
     def chunk(i, n0, n1, w):
         n = n1 - n0
+        # 1. the chunk's patch rows, rebuilt from xp (cheaper than keeping them all)
         cols = _buffer(ws, ("cols", w), (n_max * P, K), dt)[:n * P]
-        _im2col(xp[n0:n1], kh, kw, stride, Ho, Wo, cols)           # rebuilt, still in cache
+        _im2col(xp[n0:n1], kh, kw, stride, Ho, Wo, cols)
+        # 2. db and dW partial sums, rows (n, Ho, Wo) of dy against those of cols
         if channels_last:
             dy = np.ascontiguousarray(dout[n0:n1]).reshape(n * P, O)
         else:
             dy = np.ascontiguousarray(dout[n0:n1].transpose(0, 2, 3, 1)).reshape(n * P, O)
         np.matmul(np.ones(n * P, dt), dy, out=db_parts[i])          # Σ dy: a GEMV, 7× faster
         np.matmul(cols.T, dy, out=dW_parts[i])
+        # 3. dy into its zero-bordered buffer, then per phase of x: windows of dy, one GEMM
         dyp = _buffer(ws, ("dyp", w) + pads, (n_max, Ho + top + bottom, Wo + left + right, O),
                       dt, zeros=True)[:n]
         _pad_into(dy.reshape(n, Ho, Wo, O), top, left, dyp)
