@@ -24,8 +24,10 @@ each NumPy call that releases the GIL is a hand-off where a thread may wait for 
 chunk should do few NumPy calls on much data: chunks of about 2 MiB (smaller ones measured
 slower at every shape here, 4× slower for the stride-2 backward at 256 KiB), and no call that
 could be done once per buffer instead of once per chunk (zeroing padding, for instance).
-`over_batch` gives the per-sample layers (GroupNorm, SiLU) the same treatment, and leaves work
-under 1 MiB to one call.
+The per-sample layers (GroupNorm, SiLU) have no partial sums to keep in order, so `over_batch`
+gives each thread one slice of the batch (for GroupNorm at 28×28×32, 1.4 → 0.9 ms forward and
+2.7 → 1.5 ms backward; chunks of 2 MiB there were no faster than one thread) and leaves work
+under 2 MiB to one call.
 
 Environment: DDPM_NP_THREADS=k uses k threads (1 turns the threading off).
 """
@@ -146,15 +148,18 @@ def run_chunks(task, chunks):
             f.result()                          # re-raise a worker's exception
 
 
-def over_batch(task, n_items: int, item_bytes: int, min_bytes: int = 1 << 20):
-    """Call task(start, stop) on chunks of a batch in parallel, for work that is independent per
-    sample (elementwise layers, per-sample normalisation). Work under `min_bytes` in all runs in
-    one call: for it, waking a thread costs more than it saves."""
-    if n_items * item_bytes < min_bytes or n_items < 2:
+def over_batch(task, n_items: int, item_bytes: int, min_bytes: int = 2 << 20):
+    """Call task(start, stop) on slices of a batch in parallel, for work whose every number
+    depends on its own sample only (elementwise layers, per-sample normalisation), so that any
+    split gives the same results: one slice per thread, the fewest GIL hand-offs. Work under
+    `min_bytes` in all runs in one call: for it, waking a thread costs more than it saves."""
+    T = min(num_threads(), n_items)
+    if n_items * item_bytes < min_bytes or T < 2:
         if n_items:
             task(0, n_items)
         return
-    run_chunks(lambda i, start, stop, w: task(start, stop), chunk_bounds(n_items, item_bytes))
+    bounds = [n_items * k // T for k in range(T + 1)]
+    run_chunks(lambda i, start, stop, w: task(start, stop), list(zip(bounds[:-1], bounds[1:])))
 
 
 @contextlib.contextmanager
