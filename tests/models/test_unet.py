@@ -75,3 +75,23 @@ def test_channels_last_unet_is_the_nchw_unet(rng):
     np.testing.assert_allclose(outs[1][1], outs[0][1], rtol=1e-10, atol=1e-12)
     for (name, p), q in zip(nets[0].named_parameters(), nets[1].parameters()):
         np.testing.assert_allclose(q.grad, p.grad, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_unet_results_do_not_depend_on_the_thread_count(rng, monkeypatch):
+    """Bit for bit, ε_θ and every gradient, with 2 or 3 threads (training resumes identically
+    on another machine)."""
+    x = rng.standard_normal((8, 1, 28, 28)).astype(np.float32)
+    t, y = rng.integers(1, 1001, 8), rng.integers(0, 10, 8)
+    d = rng.standard_normal(x.shape).astype(np.float32)
+    results = []
+    for workers in ("2", "3"):
+        monkeypatch.setenv("DDPM_NP_THREADS", workers)
+        net = UNet(num_classes=10, rng=np.random.default_rng(3))
+        init = np.random.default_rng(5)            # the same weights for the zero-init layers
+        for m in net.modules():
+            if hasattr(m, "W") and not m.W.data.any():
+                m.W.data[:] = 0.05 * init.standard_normal(m.W.shape)
+        eps = net(x, t, y)
+        results.append([eps, net.backward(d)] + [p.grad for p in net.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)

@@ -147,17 +147,20 @@ def test_every_chunk_runs_once(monkeypatch):
     assert (seen == 1).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("workers", ["1", "2", "3"])
 @pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
-def test_per_sample_layers_give_the_same_bits_in_chunks(rng, monkeypatch, workers, channels_last):
-    """GroupNorm and SiLU run chunks of samples on every core (threads.over_batch): whatever the
-    chunks and the thread count, every number equals the one-call result."""
+def test_per_sample_layers_give_the_same_bits_in_chunks(rng, monkeypatch, workers, channels_last,
+                                                         dtype):
+    """GroupNorm and SiLU run slices of the batch on every core (threads.over_batch): whatever
+    the slices and the thread count, every number equals the one-call result."""
     from ddpm_np.nn import GroupNorm, SiLU, activations, norm
     shape = (6, 28, 28, 8) if channels_last else (6, 8, 28, 28)
-    x, dy = rng.standard_normal(shape) * 2 + 1, rng.standard_normal(shape)
+    x = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
 
     def run():
-        gn = GroupNorm(4, 8, dtype=np.float64, channels_last=channels_last)
+        gn = GroupNorm(4, 8, dtype=dtype, channels_last=channels_last)
         gn.scale.data[:] = np.linspace(0.5, 2, 8)
         act = SiLU()
         y = act(gn(x))
