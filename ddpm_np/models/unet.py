@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..nn import (Conv2d, GroupNorm, Linear, Module, SelfAttention2d, SiLU, UpsampleConv2d,
-                  check_dtype, concat_channels, split_channels)
+                  channel_sums, check_dtype, concat_channels, split_channels)
 from ..nn.init import positive_int
 from ..nn.threads import one_blas_thread
 from .embedding import TimeEmbedding
@@ -63,7 +63,7 @@ class ResBlock(Module):
         """Returns (dx, dtemb_act)."""
         self._need_cache()
         dh = self.norm2.backward(self.act2.backward(self.conv2.backward(dout)))
-        dtemb_act = self.temb_proj.backward(dh.sum(axis=(1, 2) if self.channels_last else (2, 3)))
+        dtemb_act = self.temb_proj.backward(channel_sums(dh, self.channels_last))
         dx = self.norm1.backward(self.act1.backward(self.conv1.backward(dh)))
         dx += self.skip.backward(dout) if self.skip is not None else dout
         return dx, dtemb_act

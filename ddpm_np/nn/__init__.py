@@ -15,7 +15,7 @@ from .resample import (Upsample2x, AvgPool2x, upsample2x_forward, upsample2x_bac
                        avgpool2x_forward, avgpool2x_backward)
 from .upconv import UpsampleConv2d, upconv2d_forward, upconv2d_backward
 from .attention import SelfAttention2d, softmax_forward, softmax_backward
-from .shape import concat_channels, split_channels
+from .shape import channel_sums, concat_channels, split_channels
 from .embedding import sinusoidal_embedding
 from .loss import mse_loss, softmax_cross_entropy
 from .memory import keep_freed_memory
@@ -25,7 +25,7 @@ __all__ = [
     "Module", "Parameter", "Sequential", "check_dtype", "kaiming_uniform",
     "Linear", "Conv2d", "GroupNorm", "SiLU", "ReLU", "GELU", "Upsample2x", "AvgPool2x",
     "UpsampleConv2d", "upconv2d_forward", "upconv2d_backward",
-    "SelfAttention2d", "concat_channels", "split_channels", "sinusoidal_embedding", "mse_loss", "softmax_cross_entropy",
+    "SelfAttention2d", "channel_sums", "concat_channels", "split_channels", "sinusoidal_embedding", "mse_loss", "softmax_cross_entropy",
     "linear_forward", "linear_backward", "conv2d_forward", "conv2d_backward", "conv_output_size",
     "groupnorm_forward", "groupnorm_backward", "silu_forward", "silu_backward", "relu_forward",
     "relu_backward", "gelu_forward", "gelu_backward", "upsample2x_forward", "upsample2x_backward",

@@ -10,6 +10,7 @@ import numpy as np
 
 from .init import positive_int
 from .module import Module, Parameter, check_dtype
+from .shape import channel_sums
 from .threads import over_batch
 
 
@@ -23,11 +24,10 @@ def _channel_sums(a, b, channels_last):
     if channels_last:
         C = a.shape[-1]
         ar, br = a.reshape(n, -1, C), b.reshape(n, -1, C)              # (n, L, C)
-        return (np.matmul(np.ones((1, ar.shape[1]), a.dtype), ar)[:, 0],
-                np.einsum("nlc,nlc->nc", ar, br))
+        return channel_sums(a, True), np.einsum("nlc,nlc->nc", ar, br)
     C = a.shape[1]
     ar, br = a.reshape(n * C, 1, -1), b.reshape(n * C, -1, 1)
-    return ar.sum(axis=2).reshape(n, C), np.matmul(ar, br).reshape(n, C)
+    return channel_sums(a), np.matmul(ar, br).reshape(n, C)
 
 
 def _per_channel_sum(terms, const, out, channels_last):

@@ -209,3 +209,12 @@ def test_per_sample_layers_take_an_empty_batch(channels_last):
         y = layer(x)
         assert y.shape == x.shape and y.dtype == np.float32
         assert layer.backward(y).shape == x.shape
+
+
+def test_channel_sums_in_both_layouts(rng):
+    from ddpm_np.nn import channel_sums
+    x = rng.standard_normal((3, 4, 5, 7))
+    want = x.sum(axis=(2, 3))
+    np.testing.assert_allclose(channel_sums(x), want, rtol=1e-12)
+    np.testing.assert_allclose(channel_sums(nhwc(x), channels_last=True), want, rtol=1e-12)
+    assert channel_sums(nhwc(x).astype(np.float32), True).dtype == np.float32
