@@ -239,7 +239,6 @@ def conv2d_backward(dout, cache):
     if dout.shape != expected:
         raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected {expected}")
     P, K, dt = Ho * Wo, kh * kw * C, dout.dtype
-    Wm = W.transpose(2, 3, 1, 0).reshape(K, O)
     pads, plan = phase_plan(H, Wd, Ho, Wo, kh, kw, stride, padding)
     Wph = phase_weights(W, plan)
     top, left, bottom, right = pads

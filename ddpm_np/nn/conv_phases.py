@@ -14,7 +14,6 @@ of dy and one GEMM, and each kernel offset serves exactly one phase, so the mult
 to those of a single dy·Wᵀ, with no col2im. For stride 1 there is one phase with every tap: the
 familiar "convolve the padded dy with the flipped kernel".
 """
-import numpy as np
 
 
 def _taps(a, k, s, p, n_x):

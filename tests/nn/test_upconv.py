@@ -72,3 +72,18 @@ def test_channels_last_upconv_bad_input(rng):
     assert y.shape == (1, 6, 6, 2)
     with pytest.raises(ValueError, match="dout has shape"):
         layer.backward(np.zeros((1, 2, 6, 6)))
+
+
+@pytest.mark.parametrize("k,stride", [(2, 1), (3, 1), (3, 2), (2, 2), (3, 3)])
+def test_col2im_is_the_adjoint_of_im2col(rng, k, stride):
+    """⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for every x and c: the grouping of overlapping windows
+    into disjoint sets loses no contribution (checked beyond the 2×2, stride-1 case used here)."""
+    from ddpm_np.nn.conv import _im2col
+    from ddpm_np.nn.upconv import _col2im
+    n, Hp, Wp, C = 2, 8, 7, 3
+    Ho, Wo = (Hp - k) // stride + 1, (Wp - k) // stride + 1
+    xp = rng.standard_normal((n, Hp, Wp, C))
+    c = rng.standard_normal((n * Ho * Wo, k * k * C))
+    cols = _im2col(xp, k, k, stride, Ho, Wo, np.empty_like(c))
+    back = _col2im(c, k, k, stride, 0, Ho, Wo, np.empty_like(xp))
+    np.testing.assert_allclose(np.sum(cols * c), np.sum(xp * back), rtol=1e-12)
