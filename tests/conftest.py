@@ -13,3 +13,10 @@ if "DDPM_NP_DATA" not in os.environ and _shared.is_dir():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(params=["reference", "fast"])
+def L(request):
+    """The layers of each tier in turn (`ddpm_np.nn` and `ddpm_np.nn.fast`)."""
+    from ddpm_np.nn import layers
+    return layers(request.param)

@@ -6,12 +6,12 @@ from .unet import UNet, ResBlock
 MODELS = {"mlp": MLP, "unet": UNet}
 
 
-def build_model(kind: str, config: dict, rng, dtype=None):
+def build_model(kind: str, config: dict, rng, dtype=None, tier=None):
     """Rebuild a model from its kind and `config()` (as stored in checkpoints)."""
     import numpy as np
     if kind not in MODELS:
         raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(MODELS)}")
-    return MODELS[kind](**config, rng=rng, dtype=dtype or np.float32)
+    return MODELS[kind](**config, rng=rng, dtype=dtype or np.float32, tier=tier)
 
 
 def model_kind(model) -> str:

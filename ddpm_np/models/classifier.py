@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn import AvgPool2x, Conv2d, Linear, Module, ReLU, Sequential, check_dtype
+from ..nn import Module, check_dtype, layers
 
 
 class Classifier(Module):
-    def __init__(self, num_classes: int = 10, *, rng, dtype=np.float32):
-        kw = dict(rng=rng, dtype=dtype)
-        self.body = Sequential(Conv2d(1, 32, 3, padding=1, **kw), ReLU(), AvgPool2x(),
-                               Conv2d(32, 64, 3, padding=1, **kw), ReLU(), AvgPool2x(),
-                               Conv2d(64, 64, 3, padding=1, **kw), ReLU())
-        self.fc = Linear(64 * 7 * 7, 128, **kw)
-        self.fc_act = ReLU()
-        self.head = Linear(128, num_classes, **kw)
+    """`tier` chooses the layers (`nn.layers`); weights are the same on either."""
+
+    def __init__(self, num_classes: int = 10, *, rng, dtype=np.float32, tier=None):
+        L, kw = layers(tier), dict(rng=rng, dtype=dtype)
+        self.body = L.Sequential(L.Conv2d(1, 32, 3, padding=1, **kw), L.ReLU(), L.AvgPool2x(),
+                                 L.Conv2d(32, 64, 3, padding=1, **kw), L.ReLU(), L.AvgPool2x(),
+                                 L.Conv2d(64, 64, 3, padding=1, **kw), L.ReLU())
+        self.fc = L.Linear(64 * 7 * 7, 128, **kw)
+        self.fc_act = L.ReLU()
+        self.head = L.Linear(128, num_classes, **kw)
 
     def config(self) -> dict:
         return {"num_classes": self.head.out_features}

@@ -1,7 +1,7 @@
 """Timestep (and class) embedding: sinusoidal(t) → Linear → SiLU → Linear (Ho et al. 2020, App. B)."""
 import numpy as np
 
-from ..nn import Linear, Module, Parameter, SiLU, sinusoidal_embedding
+from ..nn import Module, Parameter, layers, sinusoidal_embedding
 from ..nn.init import positive_int
 
 
@@ -10,14 +10,15 @@ class TimeEmbedding(Module):
 
     `num_classes` adds a learned embedding table with one extra row, index `num_classes`, for
     "no label" (classifier-free guidance drops labels to it). backward(dtemb) returns None: t and
-    y are integers and have no gradient.
+    y are integers and have no gradient. `L`: the layers to build from (default `nn.layers()`).
     """
 
-    def __init__(self, emb_dim, dim, num_classes=None, *, rng, dtype=np.float32):
+    def __init__(self, emb_dim, dim, num_classes=None, *, rng, dtype=np.float32, L=None):
+        L = L or layers()
         self.emb_dim = positive_int(emb_dim, "emb_dim")
-        self.lin1 = Linear(emb_dim, dim, rng=rng, dtype=dtype)
-        self.act = SiLU()
-        self.lin2 = Linear(dim, dim, rng=rng, dtype=dtype)
+        self.lin1 = L.Linear(emb_dim, dim, rng=rng, dtype=dtype)
+        self.act = L.SiLU()
+        self.lin2 = L.Linear(dim, dim, rng=rng, dtype=dtype)
         self.num_classes = num_classes
         if num_classes is not None:
             positive_int(num_classes, "num_classes")

@@ -10,16 +10,16 @@ the untrained model predicts ε_θ = 0 (loss 1) and training starts stable.
 """
 import numpy as np
 
-from ..nn import Linear, Module, SiLU, check_dtype
+from ..nn import Module, check_dtype, layers
 from ..nn.init import positive_int
 from .embedding import TimeEmbedding
 
 
 class MLPBlock(Module):
-    def __init__(self, hidden, *, rng, dtype):
-        self.act1, self.lin1 = SiLU(), Linear(hidden, hidden, rng=rng, dtype=dtype)
-        self.tproj = Linear(hidden, hidden, rng=rng, dtype=dtype)
-        self.act2, self.lin2 = SiLU(), Linear(hidden, hidden, rng=rng, dtype=dtype)
+    def __init__(self, hidden, *, rng, dtype, L):
+        self.act1, self.lin1 = L.SiLU(), L.Linear(hidden, hidden, rng=rng, dtype=dtype)
+        self.tproj = L.Linear(hidden, hidden, rng=rng, dtype=dtype)
+        self.act2, self.lin2 = L.SiLU(), L.Linear(hidden, hidden, rng=rng, dtype=dtype)
 
     def forward(self, h, temb_act):
         u = self.lin1(self.act1(h)) + self.tproj(temb_act)
@@ -36,10 +36,11 @@ class MLPBlock(Module):
 
 
 class MLP(Module):
-    """ε_θ(x_t, t) for 2-D (any D) data; `config()` returns the constructor's arguments."""
+    """ε_θ(x_t, t) for 2-D (any D) data; `config()` returns the constructor's arguments.
+    `tier` chooses the layers (`nn.layers`); it is not part of `config()`."""
 
     def __init__(self, dim=2, hidden=128, num_blocks=3, emb_dim=64, fourier_features=16,
-                 fourier_scale=1.0, *, rng, dtype=np.float32):
+                 fourier_scale=1.0, *, rng, dtype=np.float32, tier=None):
         self.dim = positive_int(dim, "dim")
         self.hidden = positive_int(hidden, "hidden")
         self.num_blocks = positive_int(num_blocks, "num_blocks")
@@ -51,12 +52,13 @@ class MLP(Module):
         # fixed (untrained) projection: a plain array, saved in checkpoints through `buffers()`
         self.B = (self.fourier_scale * rng.standard_normal((dim, self.fourier_features))
                   ).astype(dtype)
-        self.temb = TimeEmbedding(emb_dim, hidden, rng=rng, dtype=dtype)
-        self.temb_act = SiLU()
-        self.inp = Linear(dim + 2 * self.fourier_features, hidden, rng=rng, dtype=dtype)
-        self.blocks = [MLPBlock(hidden, rng=rng, dtype=dtype) for _ in range(num_blocks)]
-        self.out_act = SiLU()
-        self.out = Linear(hidden, dim, rng=rng, dtype=dtype, zero_init=True)
+        L = layers(tier)
+        self.temb = TimeEmbedding(emb_dim, hidden, rng=rng, dtype=dtype, L=L)
+        self.temb_act = L.SiLU()
+        self.inp = L.Linear(dim + 2 * self.fourier_features, hidden, rng=rng, dtype=dtype)
+        self.blocks = [MLPBlock(hidden, rng=rng, dtype=dtype, L=L) for _ in range(num_blocks)]
+        self.out_act = L.SiLU()
+        self.out = L.Linear(hidden, dim, rng=rng, dtype=dtype, zero_init=True)
 
     def config(self) -> dict:
         return dict(dim=self.dim, hidden=self.hidden, num_blocks=self.num_blocks,

@@ -18,10 +18,8 @@ Default (MNIST, 28×28, base 32, channel_mults (1, 2, 4), attention at 7×7), ~1
     skip = 1×1 conv when in ≠ out, else identity; conv₂ starts at zero (the block starts as skip);
     the Linear's output is one number per channel, added at every pixel.
 
-Layout: x_t and ε_θ are NCHW, like every public array here. Inside, with `channels_last=True`
-(the default), the activations are (N, H, W, C): the convolutions' im2col and GEMM work in that
-layout, so every layer would otherwise transpose its input and its output (nn/conv.py).
-`channels_last=False` runs the same layers, same parameters, in NCHW (the tests compare the two).
+Every array is (N, C, H, W). The layers come from `nn.layers(tier)`: the reference tier's plain
+ones, or their fast twins (same parameters, same numbers), which is all the model knows of speed.
 
 Backward walks this diagram in reverse: each concatenation splits its gradient in two and the
 skip half is added to the gradient arriving at the skip's source.
@@ -30,31 +28,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn import (Conv2d, GroupNorm, Linear, Module, SelfAttention2d, SiLU, UpsampleConv2d,
-                  channel_sums, check_dtype, concat_channels, split_channels)
+from ..nn import Module, check_dtype, concat_channels, layers, split_channels
 from ..nn.init import positive_int
-from ..nn.threads import one_blas_thread
 from .embedding import TimeEmbedding
 
 
 class ResBlock(Module):
-    """GN→SiLU→conv3×3, + per-channel Linear(SiLU(temb)), GN→SiLU→conv3×3, residual."""
+    """GN→SiLU→conv3×3, + per-channel Linear(SiLU(temb)), GN→SiLU→conv3×3, residual.
+    `L`: the namespace of layers to build from (`nn.layers(tier)`)."""
 
-    def __init__(self, cin, cout, temb_dim, groups, *, rng, dtype, channels_last=False):
-        kw = dict(dtype=dtype, channels_last=channels_last)
-        self.channels_last = channels_last
-        self.norm1, self.act1 = GroupNorm(min(groups, cin), cin, **kw), SiLU()
-        self.conv1 = Conv2d(cin, cout, 3, padding=1, rng=rng, **kw)
-        self.temb_proj = Linear(temb_dim, cout, rng=rng, dtype=dtype)
-        self.norm2, self.act2 = GroupNorm(min(groups, cout), cout, **kw), SiLU()
-        self.conv2 = Conv2d(cout, cout, 3, padding=1, rng=rng, zero_init=True, **kw)
-        self.skip = Conv2d(cin, cout, 1, rng=rng, **kw) if cin != cout else None
+    def __init__(self, cin, cout, temb_dim, groups, *, rng, dtype, L):
+        self.norm1, self.act1 = L.GroupNorm(min(groups, cin), cin, dtype=dtype), L.SiLU()
+        self.conv1 = L.Conv2d(cin, cout, 3, padding=1, rng=rng, dtype=dtype)
+        self.temb_proj = L.Linear(temb_dim, cout, rng=rng, dtype=dtype)
+        self.norm2, self.act2 = L.GroupNorm(min(groups, cout), cout, dtype=dtype), L.SiLU()
+        self.conv2 = L.Conv2d(cout, cout, 3, padding=1, rng=rng, dtype=dtype, zero_init=True)
+        self.skip = L.Conv2d(cin, cout, 1, rng=rng, dtype=dtype) if cin != cout else None
+        self.channel_sums = L.channel_sums
 
     def forward(self, x, temb_act):
         h = self.conv1(self.act1(self.norm1(x)))
-        per_channel = self.temb_proj(temb_act)                         # (N, C_out)
-        h = h + (per_channel[:, None, None, :] if self.channels_last
-                 else per_channel[:, :, None, None])
+        h = h + self.temb_proj(temb_act)[:, :, None, None]     # one number per channel, every pixel
         h = self.conv2(self.act2(self.norm2(h)))
         self._cache = True
         return (self.skip(x) if self.skip is not None else x) + h
@@ -63,18 +57,18 @@ class ResBlock(Module):
         """Returns (dx, dtemb_act)."""
         self._need_cache()
         dh = self.norm2.backward(self.act2.backward(self.conv2.backward(dout)))
-        dtemb_act = self.temb_proj.backward(channel_sums(dh, self.channels_last))
+        dtemb_act = self.temb_proj.backward(self.channel_sums(dh))
         dx = self.norm1.backward(self.act1.backward(self.conv1.backward(dh)))
         dx += self.skip.backward(dout) if self.skip is not None else dout
         return dx, dtemb_act
 
 
 class Upsample(Module):
-    """Nearest ×2 then conv 3×3 (c→c), fused into one low-resolution GEMM (nn/upconv.py).
-    Kept as a wrapper so that parameter names stay `upsamples.i.conv.W` (shipped weights)."""
+    """Nearest ×2 then conv 3×3 (c→c): `UpsampleConv2d`, kept as a wrapper so that parameter
+    names stay `upsamples.i.conv.W` (the shipped weights)."""
 
-    def __init__(self, c, *, rng, dtype, channels_last=False):
-        self.conv = UpsampleConv2d(c, c, rng=rng, dtype=dtype, channels_last=channels_last)
+    def __init__(self, c, *, rng, dtype, L):
+        self.conv = L.UpsampleConv2d(c, c, rng=rng, dtype=dtype)
 
     def forward(self, x):
         return self.conv(x)
@@ -88,14 +82,14 @@ class UNet(Module):
 
     `attention_resolutions`: feature-map sizes (e.g. (7,)) that get a SelfAttention2d after their
     ResBlocks (the middle counts as the smallest size). `num_classes` enables class conditioning
-    (label `num_classes` = none, for classifier-free guidance). `channels_last` chooses the
-    layout of the activations inside (see the top of this file); it changes speed, not results
-    (beyond float rounding), and is not part of `config()`.
+    (label `num_classes` = none, for classifier-free guidance). `tier` ("fast", "reference",
+    None for `nn.default_tier()`) chooses the layers; it changes speed, not results (beyond float
+    rounding), and is not part of `config()`.
     """
 
     def __init__(self, in_channels=1, base_channels=32, channel_mults=(1, 2, 4), num_res_blocks=1,
                  attention_resolutions=(7,), num_classes=None, image_size=28, emb_dim=64,
-                 groups=8, *, rng, dtype=np.float32, channels_last=True):
+                 groups=8, *, rng, dtype=np.float32, tier=None):
         self.in_channels = positive_int(in_channels, "in_channels")
         self.base_channels = positive_int(base_channels, "base_channels")
         self.channel_mults = tuple(int(m) for m in channel_mults)
@@ -111,45 +105,44 @@ class UNet(Module):
             raise ValueError(f"image_size {image_size} is not divisible by 2^{levels}")
         chs = [self.base_channels * m for m in self.channel_mults]
         tdim = 4 * self.base_channels
-        self.channels_last = cl = bool(channels_last)
-        kw = dict(rng=rng, dtype=dtype)
-        self.temb = TimeEmbedding(emb_dim, tdim, num_classes, **kw)
-        kw["channels_last"] = cl
-        self.temb_act = SiLU()
-        self.conv_in = Conv2d(in_channels, chs[0], 3, padding=1, **kw)
+        self.layers = L = layers(tier)
+        kw, blk = dict(rng=rng, dtype=dtype), dict(rng=rng, dtype=dtype, L=L)
+        self.temb = TimeEmbedding(emb_dim, tdim, num_classes, **blk)
+        self.temb_act = L.SiLU()
+        self.conv_in = L.Conv2d(in_channels, chs[0], 3, padding=1, **kw)
         # down path: per level, ResBlocks (+ attention), then a stride-2 conv
         self.down_blocks, self.down_attn, self.downsamples = [], [], []
         cur, res = chs[0], self.image_size
         for i in range(levels):
-            blocks = [ResBlock(cur if j == 0 else chs[i], chs[i], tdim, groups, **kw)
+            blocks = [ResBlock(cur if j == 0 else chs[i], chs[i], tdim, groups, **blk)
                       for j in range(self.num_res_blocks)]
             self.down_blocks.append(blocks)
-            self.down_attn.append(self._attn(chs[i], res, kw))
-            self.downsamples.append(Conv2d(chs[i], chs[i], 3, stride=2, padding=1, **kw))
+            self.down_attn.append(self._attn(chs[i], res, **kw))
+            self.downsamples.append(L.Conv2d(chs[i], chs[i], 3, stride=2, padding=1, **kw))
             cur, res = chs[i], res // 2
         # middle
-        self.mid1 = ResBlock(cur, chs[-1], tdim, groups, **kw)
-        self.mid_attn = self._attn(chs[-1], res, kw)
-        self.mid2 = ResBlock(chs[-1], chs[-1], tdim, groups, **kw)
+        self.mid1 = ResBlock(cur, chs[-1], tdim, groups, **blk)
+        self.mid_attn = self._attn(chs[-1], res, **kw)
+        self.mid2 = ResBlock(chs[-1], chs[-1], tdim, groups, **blk)
         cur = chs[-1]
         # up path: per level (reversed), upsample, concat the level's skip, ResBlocks
         self.upsamples, self.up_blocks, self.up_attn = [], [], []
         for i in reversed(range(levels)):
             res *= 2
-            self.upsamples.append(Upsample(cur, **kw))
-            blocks = [ResBlock(cur + chs[i] if j == 0 else chs[i], chs[i], tdim, groups, **kw)
+            self.upsamples.append(Upsample(cur, **blk))
+            blocks = [ResBlock(cur + chs[i] if j == 0 else chs[i], chs[i], tdim, groups, **blk)
                       for j in range(self.num_res_blocks)]
             self.up_blocks.append(blocks)
-            self.up_attn.append(self._attn(chs[i], res, kw))
+            self.up_attn.append(self._attn(chs[i], res, **kw))
             cur = chs[i]
-        self.norm_out = GroupNorm(min(groups, cur), cur, dtype=dtype, channels_last=cl)
-        self.act_out = SiLU()
-        self.conv_out = Conv2d(cur, in_channels, 3, padding=1, zero_init=True, **kw)
+        self.norm_out = L.GroupNorm(min(groups, cur), cur, dtype=dtype)
+        self.act_out = L.SiLU()
+        self.conv_out = L.Conv2d(cur, in_channels, 3, padding=1, zero_init=True, **kw)
         self.chs = chs
 
-    def _attn(self, c, res, kw):
+    def _attn(self, c, res, **kw):
         if res in self.attention_resolutions:
-            return SelfAttention2d(c, num_groups=min(self.groups, c), **kw)
+            return self.layers.SelfAttention2d(c, num_groups=min(self.groups, c), **kw)
         return None
 
     def named_children(self):
@@ -173,11 +166,11 @@ class UNet(Module):
                     emb_dim=self.emb_dim, groups=self.groups)
 
     def forward(self, xt, t, y=None):
-        with one_blas_thread():     # once per pass: see nn/threads.py
+        with self.layers.model_pass():
             return self._forward(xt, t, y)
 
     def backward(self, d_eps):
-        with one_blas_thread():
+        with self.layers.model_pass():
             return self._backward(d_eps)
 
     def _forward(self, xt, t, y=None):
@@ -187,8 +180,7 @@ class UNet(Module):
             raise ValueError(f"UNet expects x_t of shape (N, {self.in_channels}, {s}, {s}), "
                              f"got {xt.shape}")
         temb_act = self.temb_act(self.temb(t, y))
-        cl = self.channels_last
-        h = self.conv_in(np.ascontiguousarray(xt.transpose(0, 2, 3, 1)) if cl else xt)
+        h = self.conv_in(xt)
         skips = []
         for blocks, attn, down in zip(self.down_blocks, self.down_attn, self.downsamples):
             for block in blocks:
@@ -204,21 +196,19 @@ class UNet(Module):
         split_at = []
         for up, blocks, attn in zip(self.upsamples, self.up_blocks, self.up_attn):
             h = up(h)
-            split_at.append(h.shape[-1] if cl else h.shape[1])
-            h = concat_channels(h, skips.pop(), cl)
+            split_at.append(h.shape[1])
+            h = concat_channels(h, skips.pop())
             for block in blocks:
                 h = block(h, temb_act)
             if attn is not None:
                 h = attn(h)
         self._cache = split_at
         eps_theta = self.conv_out(self.act_out(self.norm_out(h)))
-        return np.ascontiguousarray(eps_theta.transpose(0, 3, 1, 2)) if cl else eps_theta
+        return np.ascontiguousarray(eps_theta)
 
     def _backward(self, d_eps):
         split_at = self._need_cache()
-        cl = self.channels_last
-        d_out = np.ascontiguousarray(d_eps.transpose(0, 2, 3, 1)) if cl else d_eps
-        dh = self.norm_out.backward(self.act_out.backward(self.conv_out.backward(d_out)))
+        dh = self.norm_out.backward(self.act_out.backward(self.conv_out.backward(d_eps)))
         dtemb_act = np.zeros((d_eps.shape[0], self.temb.lin2.out_features), d_eps.dtype)
         dskips = []
         for up, blocks, attn, c in zip(reversed(self.upsamples), reversed(self.up_blocks),
@@ -228,7 +218,7 @@ class UNet(Module):
             for block in reversed(blocks):
                 dh, dta = block.backward(dh)
                 dtemb_act += dta
-            dh, dskip = split_channels(dh, c, cl)
+            dh, dskip = split_channels(dh, c)
             dskips.append(dskip)
             dh = up.backward(dh)
         dh, dta = self.mid2.backward(dh)
@@ -248,9 +238,4 @@ class UNet(Module):
                 dtemb_act += dta
         dx = self.conv_in.backward(dh)
         self.temb.backward(self.temb_act.backward(dtemb_act))
-        return np.ascontiguousarray(dx.transpose(0, 3, 1, 2)) if cl else dx
-
-    def free_workspace(self):
-        for m in self.modules():
-            if isinstance(m, Conv2d):
-                m.free_workspace()
+        return np.ascontiguousarray(dx)

@@ -1,34 +1,39 @@
-"""The autograd-free neural-network stack: functional forward/backward pairs and Modules.
+"""The autograd-free neural-network stack, reference tier: functional forward/backward pairs and
+Modules, written to be read.
 
 Every layer has a pure functional pair (`*_forward(x, ...) -> (out, cache)`,
 `*_backward(dout, cache) -> gradients`) and a Module wrapper whose `backward` adds into its
-parameters' `grad` and returns the input gradient.
+parameters' `grad` and returns the input gradient. `ddpm_np.nn.fast` holds the same layers
+computed faster; `tiers.layers(tier)` gives a model one or the other.
 """
 from .module import Module, Parameter, Sequential, check_dtype
 from .init import kaiming_uniform
 from .linear import Linear, linear_forward, linear_backward
-from .conv import Conv2d, conv2d_forward, conv2d_backward, conv_output_size
+from .conv import (Conv2d, conv2d_forward, conv2d_backward, conv_output_size, conv2d_naive,
+                   conv2d_naive_backward, im2col, col2im)
 from .norm import GroupNorm, groupnorm_forward, groupnorm_backward
-from .activations import (SiLU, ReLU, GELU, silu_forward, silu_backward, relu_forward,
+from .activations import (SiLU, ReLU, GELU, sigmoid, silu_forward, silu_backward, relu_forward,
                           relu_backward, gelu_forward, gelu_backward)
-from .resample import (Upsample2x, AvgPool2x, upsample2x_forward, upsample2x_backward,
-                       avgpool2x_forward, avgpool2x_backward)
-from .upconv import UpsampleConv2d, upconv2d_forward, upconv2d_backward
+from .resample import (Upsample2x, AvgPool2x, UpsampleConv2d, upsample2x_forward,
+                       upsample2x_backward, avgpool2x_forward, avgpool2x_backward,
+                       upconv2d_forward, upconv2d_backward)
 from .attention import SelfAttention2d, softmax_forward, softmax_backward
 from .shape import channel_sums, concat_channels, split_channels
 from .embedding import sinusoidal_embedding
 from .loss import mse_loss, softmax_cross_entropy
-from .memory import keep_freed_memory
+from .tiers import TIERS, default_tier, layers, model_pass
 from . import optim, gradcheck
 
 __all__ = [
     "Module", "Parameter", "Sequential", "check_dtype", "kaiming_uniform",
     "Linear", "Conv2d", "GroupNorm", "SiLU", "ReLU", "GELU", "Upsample2x", "AvgPool2x",
-    "UpsampleConv2d", "upconv2d_forward", "upconv2d_backward",
-    "SelfAttention2d", "channel_sums", "concat_channels", "split_channels", "sinusoidal_embedding", "mse_loss", "softmax_cross_entropy",
+    "UpsampleConv2d", "SelfAttention2d", "channel_sums", "concat_channels", "split_channels",
+    "sinusoidal_embedding", "mse_loss", "softmax_cross_entropy",
     "linear_forward", "linear_backward", "conv2d_forward", "conv2d_backward", "conv_output_size",
-    "groupnorm_forward", "groupnorm_backward", "silu_forward", "silu_backward", "relu_forward",
-    "relu_backward", "gelu_forward", "gelu_backward", "upsample2x_forward", "upsample2x_backward",
-    "avgpool2x_forward", "avgpool2x_backward", "softmax_forward", "softmax_backward",
-    "keep_freed_memory", "optim", "gradcheck",
+    "conv2d_naive", "conv2d_naive_backward", "im2col", "col2im",
+    "groupnorm_forward", "groupnorm_backward", "sigmoid", "silu_forward", "silu_backward",
+    "relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "upsample2x_forward",
+    "upsample2x_backward", "avgpool2x_forward", "avgpool2x_backward", "upconv2d_forward",
+    "upconv2d_backward", "softmax_forward", "softmax_backward",
+    "TIERS", "default_tier", "layers", "model_pass", "optim", "gradcheck",
 ]

@@ -2,55 +2,24 @@
 import numpy as np
 
 from .module import Module
-from .threads import over_batch
 
 
-def _sigmoid(x, out):
-    """σ(x) = ½ + ½·tanh(x/2), into `out`: an exact identity that never overflows and, with
-    NumPy's SIMD tanh, runs about 7× faster here than 1/(1 + exp(−x)) guarded against overflow."""
-    np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
-
-
-def _rows(*arrays):
-    """(batch, rest) views of equally shaped arrays (a 0-d array is one row of one)."""
-    n = arrays[0].shape[0] if arrays[0].ndim else 1
-    return [a.reshape(n, a.size // n if n else 0) for a in arrays]
+def sigmoid(x):
+    """σ(x) = 1/(1 + e^(−x)), computed as ½ + ½·tanh(x/2): the same function, and it never
+    overflows (e^(−x) does, for x below about −88 in float32)."""
+    return 0.5 + 0.5 * np.tanh(0.5 * x)
 
 
 def silu_forward(x):
-    """SiLU(x) = x·σ(x). Cache: (x, σ(x)).
-    Chunks of the batch run on every core (threads.over_batch): the work is per element."""
-    x = np.asarray(x)
-    s, y = np.empty_like(x), np.empty_like(x)
-    x2, s2, y2 = _rows(x, s, y)
-
-    def task(n0, n1):
-        np.multiply(x2[n0:n1], _sigmoid(x2[n0:n1], s2[n0:n1]), out=y2[n0:n1])
-
-    over_batch(task, len(x2), x2.nbytes // max(len(x2), 1))
-    return y, (x, s)
+    """SiLU(x) = x·σ(x). Cache: (x, σ(x))."""
+    s = sigmoid(x)
+    return x * s, (x, s)
 
 
 def silu_backward(dout, cache):
-    """d SiLU/dx = σ(x)·(1 + x·(1 − σ(x))), in place in the result: 5 passes, no temporaries."""
+    """d SiLU/dx = σ(x) + x·σ(x)·(1 − σ(x)) = σ(x)·(1 + x·(1 − σ(x)))."""
     x, s = cache
-    g = np.empty_like(dout)
-    x2, s2, d2, g2 = _rows(x, s, dout, g)
-
-    def task(n0, n1):
-        gc = g2[n0:n1]
-        np.subtract(1, s2[n0:n1], out=gc)
-        gc *= x2[n0:n1]
-        gc += 1
-        gc *= s2[n0:n1]
-        gc *= d2[n0:n1]
-
-    over_batch(task, len(g2), g2.nbytes // max(len(g2), 1))
-    return g
+    return dout * s * (1 + x * (1 - s))
 
 
 def relu_forward(x):

@@ -4,8 +4,7 @@
        └──────────────────────────────────────────────────────(+)── out
 
 A 1×1 convolution is a Linear layer applied to each position's channel vector, so both 1×1 convs
-are `Linear`s on the (N, H·W, C) token view. With `channels_last=True` (input (N, H, W, C)) that
-view is a reshape; from NCHW it takes a transposing copy.
+are `Linear`s on the (N, H·W, C) token view: one token per pixel, its C channels as features.
 """
 import numpy as np
 
@@ -29,45 +28,38 @@ def softmax_backward(dA, A):
 class SelfAttention2d(Module):
     """Residual single-head self-attention block; `zero_init` zeroes the output projection."""
 
-    def __init__(self, channels, num_groups=8, *, rng, dtype=np.float32, zero_init=False,
-                 channels_last=False):
+    norm_layer = GroupNorm          # the fast tier's twin swaps in its GroupNorm
+
+    def __init__(self, channels, num_groups=8, *, rng, dtype=np.float32, zero_init=False):
         self.channels = positive_int(channels, "channels")
-        self.channels_last = bool(channels_last)
-        self.norm = GroupNorm(num_groups, channels, dtype=dtype, channels_last=channels_last)
+        self.norm = self.norm_layer(num_groups, channels, dtype=dtype)
         self.qkv = Linear(channels, 3 * channels, rng=rng, dtype=dtype)
         self.proj = Linear(channels, channels, rng=rng, dtype=dtype, zero_init=zero_init)
 
     def forward(self, x):
         check_dtype(x, self.qkv.W.dtype, "SelfAttention2d")
-        cl = self.channels_last
-        if x.ndim != 4 or x.shape[3 if cl else 1] != self.channels:
-            layout = "(N, H, W, {0})" if cl else "(N, {0}, H, W)"
-            raise ValueError(f"SelfAttention2d expects {layout.format(self.channels)}, "
-                             f"got {x.shape}")
-        N, C = x.shape[0], self.channels
-        L = x.size // (N * C)
+        if x.ndim != 4 or x.shape[1] != self.channels:
+            raise ValueError(f"SelfAttention2d expects (N, {self.channels}, H, W), got {x.shape}")
+        N, C, H, W = x.shape
+        L = H * W
         h = self.norm(x)
-        if cl:
-            tok = h.reshape(N, L, C)
-        else:
-            tok = np.ascontiguousarray(h.reshape(N, C, L).transpose(0, 2, 1))   # (N, L, C)
-        qkv = self.qkv(tok)                                                   # (N, L, 3C)
+        tok = h.transpose(0, 2, 3, 1).reshape(N, L, C)          # one token per pixel
+        qkv = self.qkv(tok)                                      # (N, L, 3C)
         q, k, v = qkv[..., :C], qkv[..., C:2 * C], qkv[..., 2 * C:]
         scale = 1.0 / float(np.sqrt(C))  # Python float: no upcast of float32
-        A = softmax_forward((q @ k.transpose(0, 2, 1)) * scale)              # (N, L, L)
-        o = A @ v                                                             # (N, L, C)
-        p = self.proj(o)                                                      # (N, L, C)
+        A = softmax_forward((q @ k.transpose(0, 2, 1)) * scale)  # (N, L, L)
+        o = A @ v                                                # (N, L, C)
+        p = self.proj(o)                                         # (N, L, C)
         self._cache = (q, k, v, A, scale, x.shape)
-        return x + (p.reshape(x.shape) if cl else p.transpose(0, 2, 1).reshape(x.shape))
+        return x + p.reshape(N, H, W, C).transpose(0, 3, 1, 2)
 
     def backward(self, dout):
         q, k, v, A, scale, x_shape = self._need_cache()
-        N, L, C = q.shape
         if dout.shape != x_shape:
             raise ValueError(f"SelfAttention2d.backward: dout has shape {dout.shape}, "
                              f"expected {x_shape}")
-        cl = self.channels_last
-        dp = dout.reshape(N, L, C) if cl else dout.reshape(N, C, L).transpose(0, 2, 1)
+        N, C, H, W = x_shape
+        dp = dout.transpose(0, 2, 3, 1).reshape(N, H * W, C)
         do = self.proj.backward(dp)
         dA = do @ v.transpose(0, 2, 1)
         dv = A.transpose(0, 2, 1) @ do
@@ -75,5 +67,5 @@ class SelfAttention2d(Module):
         dq = dS @ k
         dk = dS.transpose(0, 2, 1) @ q
         dtok = self.qkv.backward(np.concatenate([dq, dk, dv], axis=-1))
-        dh = dtok.reshape(x_shape) if cl else dtok.transpose(0, 2, 1).reshape(x_shape)
+        dh = dtok.reshape(N, H, W, C).transpose(0, 3, 1, 2)
         return dout + self.norm.backward(dh)

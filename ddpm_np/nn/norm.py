@@ -1,8 +1,8 @@
-"""Group normalisation (Wu & He 2018) over (N, C, ...) arrays, or (N, ..., C) channels last.
+"""Group normalisation (Wu & He 2018), reference tier: the textbook forward and backward.
 
-Both layouts share the arithmetic: per (sample, channel) sums over the image, then per-(n, c)
-coefficients, then one fused pass over the data. What differs is how NumPy is told to make the
-passes fast (`_channel_sums`, `_per_channel_sum`).
+The channels of each sample are split into G groups; each group is normalised by its own mean
+and variance over its channels and pixels, then every channel gets an affine `scale`, `shift`.
+The fast tier (`ddpm_np/nn/fast/norm.py`) computes the same numbers in fewer passes.
 """
 import math
 
@@ -10,153 +10,59 @@ import numpy as np
 
 from .init import positive_int
 from .module import Module, Parameter, check_dtype
-from .shape import channel_sums
-from .threads import over_batch
 
 
-def _channel_sums(a, b, channels_last):
-    """Per (sample, channel) sums over the image: Σa and Σa·b, each (n, C).
-
-    NCHW: a row sum and a batched dot product per (n, c). Channels last: Σa as a product with a
-    row of ones (a GEMV: summing over the middle axis would loop over runs of C numbers) and
-    Σa·b as an einsum."""
-    n = a.shape[0]
-    if channels_last:
-        C = a.shape[-1]
-        ar, br = a.reshape(n, -1, C), b.reshape(n, -1, C)              # (n, L, C)
-        return channel_sums(a, True), np.einsum("nlc,nlc->nc", ar, br)
-    C = a.shape[1]
-    ar, br = a.reshape(n * C, 1, -1), b.reshape(n * C, -1, 1)
-    return channel_sums(a), np.matmul(ar, br).reshape(n, C)
-
-
-def _per_channel_sum(terms, const, out, channels_last):
-    """out = Σ_i a_i·c_i[n, c] + const[n, c] for arrays a_i shaped like out and coefficients
-    (n, C), in one pass per term.
-
-    Channels last: broadcasting (n, L, C) against (n, 1, C) makes NumPy loop over runs of C
-    numbers (C = 32: a call per 32 numbers, 2–3× slower than NCHW), so each coefficient is tiled
-    k times, (n, k·C), and the data viewed as (n, L/k, k·C): runs of k·C numbers instead.
-    """
-    n = out.shape[0]
-    if channels_last:
-        C = out.shape[-1]
-        L = out.size // (n * C)
-        k = next(d for d in range(max(1, min(L, 1024 // C)), 0, -1) if L % d == 0)
-
-        def view(arr):
-            return arr.reshape(n, L // k, k * C)
-
-        def coef(c):
-            return np.tile(c, (1, k))[:, None, :]
-    else:
-        bshape = out.shape[:2] + (1,) * (out.ndim - 2)
-
-        def view(arr):
-            return arr
-
-        def coef(c):
-            return c.reshape(bshape)
-    o = view(out)
-    (a0, c0), rest = terms[0], terms[1:]
-    np.multiply(view(a0), coef(c0), out=o)
-    for a, c in rest:
-        o += view(a) * coef(c)
-    o += coef(const)
-    return out
-
-
-def _stats(S1, S2, m, cg, norm_eps, dtype):
-    """Per-group mean and 1/√(var + norm_eps) from per-channel Σx, Σx² over m elements a group."""
-    n, C = S1.shape
-    G = C // cg
-    mu = S1.reshape(n, G, cg).sum(axis=2) / m                    # (n, G)
-    sq = S2.reshape(n, G, cg).sum(axis=2) / m
-    var = np.maximum(sq - mu * mu, 0)                            # E[x²] − E[x]², clipped at 0
-    return mu, 1.0 / np.sqrt(var + dtype.type(norm_eps))
-
-
-def _layout(x, num_groups, channels_last):
-    """(N, C, channels per group, elements per group)."""
-    N = x.shape[0]
-    C = x.shape[-1] if channels_last else x.shape[1]
-    return N, C, C // num_groups, math.prod(x.shape[1:]) // num_groups
-
-
-def groupnorm_forward(x, scale, shift, num_groups, norm_eps=1e-5, channels_last=False):
+def groupnorm_forward(x, scale, shift, num_groups, norm_eps=1e-5):
     """y = (x − μ_g)/√(σ²_g + norm_eps)·scale[c] + shift[c], statistics per sample and group.
 
-    x: (N, C, *spatial), or (N, *spatial, C) with channels_last ; scale, shift: (C,) -> y like x.
-    Cache: (x, μ_g, 1/√(σ²_g+norm_eps), scale, num_groups, channels_last); backward recomputes
-    x̂ from them. Steps, per chunk of samples on every core (threads.over_batch):
-      1. S1 = Σx, S2 = Σx² per (n, c); μ and σ per group from them (E[x²] − E[x]²);
-      2. y = x·a + b with a = scale/σ, b = shift − μ·a per (n, c): one fused pass, instead of
-         materialising x − μ and x̂ (2× faster).
+    x: (N, C, *spatial) ; scale, shift: (C,)  ->  y like x.
+    Cache: (x̂, 1/√(σ²_g + norm_eps), scale, num_groups), x̂ the normalised input.
     """
-    N, C, cg, m = _layout(x, num_groups, channels_last)
-    y = np.empty_like(x)
-    mu = np.empty((N, num_groups), x.dtype)
-    inv_std = np.empty((N, num_groups), x.dtype)
-
-    def task(n0, n1):
-        xs = x[n0:n1]
-        S1, S2 = _channel_sums(xs, xs, channels_last)
-        mu[n0:n1], inv_std[n0:n1] = _stats(S1, S2, m, cg, norm_eps, x.dtype)
-        a = np.repeat(inv_std[n0:n1], cg, axis=1) * scale            # (n, C)
-        b = shift - np.repeat(mu[n0:n1], cg, axis=1) * a
-        _per_channel_sum([(xs, a)], b, y[n0:n1], channels_last)
-
-    over_batch(task, N, x[0].nbytes if N else 0)
-    return y, (x, mu, inv_std, scale, num_groups, channels_last)
+    N, C = x.shape[:2]
+    G = num_groups
+    m = math.prod(x.shape[1:]) // G                             # numbers in a group
+    xg = x.reshape(N, G, m)
+    mu = xg.mean(axis=2, keepdims=True)                         # (N, G, 1)
+    var = xg.var(axis=2, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + x.dtype.type(norm_eps))
+    x_hat = ((xg - mu) * inv_std).reshape(x.shape)
+    bshape = (1, C) + (1,) * (x.ndim - 2)                       # broadcast over N and pixels
+    y = x_hat * scale.reshape(bshape) + shift.reshape(bshape)
+    return y, (x_hat, inv_std, scale, G)
 
 
 def groupnorm_backward(dout, cache):
     """Gradients (dx, dscale, dshift).
 
-    Math: with g = dy·scale and x̂ = (x − μ)/σ, per sample and group of m elements,
-          dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)).
-    Everything here is linear in dy, x and per-(n, c) sums, so the code needs just two reductions
-    over the image, S1[n,c] = Σ dy and S2[n,c] = Σ dy·x (a batched dot product), since
-          Σ dy·x̂ = (S2 − μ·S1)/σ,   dshift = Σ_n S1,   dscale = Σ_n (S2 − μ·S1)/σ,
-    and then one fused pass  dx = α·dy + β·x + γ  with per-(n, c) coefficients
-          α = scale/σ,   β = −B/σ²,   γ = (μ·B/σ − A)/σ,
-          A = mean(g) = Σ_{c∈group} scale·S1 / m,   B = mean(g·x̂) = Σ_{c∈group} scale·(S2 − μ·S1)/σ / m.
-    (About 3× fewer passes over the data than the textbook form.) All of it is per sample, so
-    chunks of samples run on every core; dscale and dshift are summed over the whole batch after.
+    Derivation, per sample and group of m numbers, with g = dy·scale (the gradient of x̂):
+    x̂_i = (x_i − μ)/σ depends on x_j directly and through μ and σ; ∂μ/∂x_j = 1/m and
+    ∂σ/∂x_j = x̂_j/m, so
+        ∂x̂_i/∂x_j = (δ_ij − 1/m − x̂_i·x̂_j/m)/σ
+    and summing g_i·∂x̂_i/∂x_j over i:
+        dx = (g − mean(g) − x̂·mean(g·x̂))/σ.
+    The affine part: dscale = Σ dy·x̂ and dshift = Σ dy, over the batch and the pixels.
     """
-    x, mu, inv_std, scale, G, channels_last = cache
-    if dout.shape != x.shape:
-        raise ValueError(f"groupnorm_backward: dout has shape {dout.shape}, expected {x.shape}")
-    N, C, cg, m = _layout(x, G, channels_last)
-    dx = np.empty_like(dout)
-    S1 = np.empty((N, C), dout.dtype)
-    dyxhat = np.empty((N, C), dout.dtype)                       # Σ dy·x̂ per (n, c)
-
-    def task(n0, n1):
-        dy, xs = dout[n0:n1], x[n0:n1]
-        n = n1 - n0
-        S1[n0:n1], S2 = _channel_sums(dy, xs, channels_last)
-        mu_c = np.repeat(mu[n0:n1], cg, axis=1)                 # (n, C)
-        inv_c = np.repeat(inv_std[n0:n1], cg, axis=1)
-        dyxhat[n0:n1] = (S2 - mu_c * S1[n0:n1]) * inv_c
-        A = np.repeat((scale * S1[n0:n1]).reshape(n, G, cg).sum(axis=2) / m, cg, axis=1)
-        B = np.repeat((scale * dyxhat[n0:n1]).reshape(n, G, cg).sum(axis=2) / m, cg, axis=1)
-        alpha = scale * inv_c
-        beta = -B * inv_c * inv_c
-        gamma = (mu_c * B * inv_c - A) * inv_c
-        _per_channel_sum([(dy, alpha), (xs, beta)], gamma, dx[n0:n1], channels_last)
-
-    over_batch(task, N, dout[0].nbytes if N else 0)
-    return dx, dyxhat.sum(axis=0), S1.sum(axis=0)
+    x_hat, inv_std, scale, G = cache
+    if dout.shape != x_hat.shape:
+        raise ValueError(f"groupnorm_backward: dout has shape {dout.shape}, "
+                         f"expected {x_hat.shape}")
+    N, C = dout.shape[:2]
+    axes = (0,) + tuple(range(2, dout.ndim))                    # all but the channel axis
+    dscale = (dout * x_hat).sum(axis=axes)
+    dshift = dout.sum(axis=axes)
+    bshape = (1, C) + (1,) * (dout.ndim - 2)
+    m = math.prod(dout.shape[1:]) // G
+    g = (dout * scale.reshape(bshape)).reshape(N, G, m)         # dL/dx̂ per group
+    xh = x_hat.reshape(N, G, m)
+    dx = (g - g.mean(axis=2, keepdims=True)
+          - xh * (g * xh).mean(axis=2, keepdims=True)) * inv_std
+    return dx.reshape(dout.shape), dscale, dshift
 
 
 class GroupNorm(Module):
-    """GroupNorm with per-channel affine `scale` (init 1) and `shift` (init 0).
+    """GroupNorm over (N, C, ...) with per-channel affine `scale` (init 1) and `shift` (init 0)."""
 
-    Input (N, C, ...), or (N, ..., C) with `channels_last=True`."""
-
-    def __init__(self, num_groups, num_channels, norm_eps=1e-5, *, dtype=np.float32,
-                 channels_last=False):
+    def __init__(self, num_groups, num_channels, norm_eps=1e-5, *, dtype=np.float32):
         self.num_groups = positive_int(num_groups, "num_groups")
         self.num_channels = positive_int(num_channels, "num_channels")
         if self.num_channels % self.num_groups:
@@ -165,23 +71,25 @@ class GroupNorm(Module):
         if not norm_eps > 0:
             raise ValueError(f"GroupNorm: norm_eps must be > 0, got {norm_eps}")
         self.norm_eps = float(norm_eps)
-        self.channels_last = bool(channels_last)
         self.scale = Parameter(np.ones(self.num_channels, dtype))
         self.shift = Parameter(np.zeros(self.num_channels, dtype))
 
     def forward(self, x):
         check_dtype(x, self.scale.dtype, "GroupNorm")
-        axis = -1 if self.channels_last else 1
-        if x.ndim < 2 or x.shape[axis] != self.num_channels:
-            layout = f"(N, ..., {self.num_channels})" if self.channels_last \
-                else f"(N, {self.num_channels}, ...)"
-            raise ValueError(f"GroupNorm expects input of shape {layout}, got {x.shape}")
-        out, self._cache = groupnorm_forward(x, self.scale.data, self.shift.data,
-                                             self.num_groups, self.norm_eps, self.channels_last)
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm expects input of shape (N, {self.num_channels}, ...), "
+                             f"got {x.shape}")
+        out, self._cache = self._functional_forward(x)
         return out
 
+    def _functional_forward(self, x):
+        return groupnorm_forward(x, self.scale.data, self.shift.data, self.num_groups,
+                                 self.norm_eps)
+
+    _functional_backward = staticmethod(groupnorm_backward)
+
     def backward(self, dout):
-        dx, dscale, dshift = groupnorm_backward(dout, self._need_cache())
+        dx, dscale, dshift = self._functional_backward(dout, self._need_cache())
         self.scale.grad += dscale
         self.shift.grad += dshift
         return dx

@@ -1,6 +1,8 @@
-"""Nearest-neighbour 2× upsampling and 2×2 average pooling (NCHW)."""
+"""Nearest-neighbour 2× upsampling, 2×2 average pooling, and up-sampling followed by a 3×3
+convolution (NCHW)."""
 import numpy as np
 
+from .conv import Conv2d, conv2d_backward, conv2d_forward
 from .module import Module
 
 
@@ -63,3 +65,43 @@ class AvgPool2x(Module):
     def backward(self, dout):
         self._need_cache()
         return avgpool2x_backward(dout)
+
+
+def upconv2d_forward(x, W, b):
+    """y = conv3×3(upsample2x(x), W, b) with padding 1: a UNet's up-sampling step, literally.
+
+    x: (N, C, H, W) ; W: (O, C, 3, 3) ; b: (O,)  ->  y: (N, O, 2H, 2W).
+    Cache: the convolution's cache (its input is the up-sampled image).
+    """
+    if W.shape[2:] != (3, 3):
+        raise ValueError(f"upconv2d expects a 3×3 kernel (O, C, 3, 3), got {W.shape}")
+    up, _ = upsample2x_forward(x)
+    return conv2d_forward(up, W, b, 1, 1)
+
+
+def upconv2d_backward(dout, cache):
+    """Gradients (dx, dW, db): through the convolution, then the up-sampling."""
+    dup, dW, db = conv2d_backward(dout, cache)
+    return upsample2x_backward(dup), dW, db
+
+
+class UpsampleConv2d(Conv2d):
+    """Nearest ×2 up-sampling, then a 3×3 convolution with padding 1.
+
+    Same parameters as `Conv2d(in_channels, out_channels, 3, padding=1)`. The fast tier computes
+    it at low resolution with about half the multiply-adds (`ddpm_np/nn/fast/upconv.py`).
+    """
+
+    def __init__(self, in_channels, out_channels, *, rng, dtype=np.float32, zero_init=False):
+        super().__init__(in_channels, out_channels, 3, padding=1, rng=rng, dtype=dtype,
+                         zero_init=zero_init)
+
+    def _functional_forward(self, x):
+        return upconv2d_forward(x, self.W.data, self.b.data)
+
+    _functional_backward = staticmethod(upconv2d_backward)
+
+    def flops(self, x_shape) -> int:
+        """2 × the multiply-adds of the 3×3 convolution on the up-sampled (N, C, 2H, 2W) input."""
+        N, C, H, Wd = x_shape
+        return super().flops((N, C, 2 * H, 2 * Wd))

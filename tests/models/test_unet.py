@@ -56,12 +56,12 @@ def test_default_unet_shapes_size_and_dtype(rng):
         UNet(image_size=30, rng=rng)
 
 
-def test_channels_last_unet_is_the_nchw_unet(rng):
-    """The layout inside is a speed choice: same parameters, same ε_θ, same gradients."""
+def test_the_two_tiers_give_the_same_unet(rng):
+    """The tier is a speed choice: same parameters, same ε_θ, same gradients (float64)."""
     nets = [tiny_unet(np.random.default_rng(7), attention_resolutions=(4,), num_classes=3,
-                      channels_last=cl) for cl in (False, True)]
-    assert nets[0].channels_last is False and nets[1].channels_last is True
+                      tier=tier) for tier in ("reference", "fast")]
     assert nets[1].config() == nets[0].config()
+    assert type(nets[0].conv_in) is not type(nets[1].conv_in)
     x = rng.standard_normal((3, 1, 8, 8))
     t, y = np.array([1, 400, 999]), np.array([0, 2, 3])
     d = rng.standard_normal(x.shape)
@@ -75,6 +75,35 @@ def test_channels_last_unet_is_the_nchw_unet(rng):
     np.testing.assert_allclose(outs[1][1], outs[0][1], rtol=1e-10, atol=1e-12)
     for (name, p), q in zip(nets[0].named_parameters(), nets[1].parameters()):
         np.testing.assert_allclose(q.grad, p.grad, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_training_a_tiny_unet_on_both_tiers_gives_the_same_weights(rng):
+    """A few steps of Algorithm 1 in float32 with Adam: the tiers agree within float32 rounding."""
+    from ddpm_np.diffusion import NoiseSchedule, sample_training_batch
+    from ddpm_np.nn import mse_loss
+    from ddpm_np.nn.optim import Adam
+    schedule = NoiseSchedule.linear(1000)
+    x0 = rng.uniform(-1, 1, (8, 1, 8, 8)).astype(np.float32)
+    weights = []
+    for tier in ("reference", "fast"):
+        net = UNet(base_channels=8, channel_mults=(1, 2), image_size=8, emb_dim=8, groups=4,
+                   attention_resolutions=(4,), num_classes=3, rng=np.random.default_rng(0),
+                   tier=tier)
+        start = net.state_dict()
+        opt = Adam(net.parameters(), lr=1e-3)
+        data_rng = np.random.default_rng(1)
+        for _ in range(5):
+            t, eps, xt = sample_training_batch(x0, schedule, data_rng)
+            _, d = mse_loss(net(xt, t, np.arange(8) % 4), eps)
+            net.zero_grad()
+            net.backward(d)
+            opt.step()
+        weights.append(net.state_dict())
+    assert not np.array_equal(weights[0]["conv_out.W"], start["conv_out.W"])   # it trained
+    for name, w in weights[0].items():
+        # Adam's first steps move every weight by about lr, whatever its gradient's size: compare
+        # on that scale (5 steps of 1e-3; float32 rounding is about 1e-7 of that)
+        np.testing.assert_allclose(weights[1][name], w, rtol=0, atol=2e-5, err_msg=name)
 
 
 def test_unet_results_do_not_depend_on_the_thread_count(rng, monkeypatch):

@@ -1,12 +1,14 @@
-"""Float64 central-difference checks of every layer's input and parameter gradients."""
+"""Float64 central-difference checks of every layer's input and parameter gradients, on both
+tiers (the `L` fixture), and the reference layers' values against their definitions."""
 import numpy as np
 import pytest
 
-from ddpm_np.nn import (GELU, AvgPool2x, GroupNorm, Linear, ReLU, SelfAttention2d, Sequential,
-                        SiLU, Upsample2x, Conv2d, concat_channels, split_channels)
+from ddpm_np.nn import (GELU, AvgPool2x, GroupNorm, Linear, ReLU, SelfAttention2d, SiLU,
+                        Upsample2x, concat_channels, groupnorm_backward, groupnorm_forward,
+                        split_channels)
 from ddpm_np.nn.gradcheck import check_module, random_direction_check
 
-from .naive import nchw, nhwc
+from .layouts import channels_last
 
 
 def assert_small(errors, tol=1e-6):
@@ -23,41 +25,38 @@ def test_linear_gradcheck(rng, N, shape):
     assert_small(errors)
 
 
-@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
 @pytest.mark.parametrize("N", [1, 3])
 @pytest.mark.parametrize("C,G", [(4, 2), (4, 1), (1, 1), (4, 4)])
-def test_groupnorm_gradcheck(rng, N, C, G, channels_last):
-    layer = GroupNorm(G, C, dtype=np.float64, channels_last=channels_last)
+def test_groupnorm_gradcheck(rng, L, N, C, G):
+    layer = L.GroupNorm(G, C, dtype=np.float64)
     layer.scale.data[:] = rng.standard_normal(C)
     layer.shift.data[:] = rng.standard_normal(C)
-    x = rng.standard_normal((N, 5, 7, C) if channels_last else (N, C, 5, 7)) * 3 + 1
-    assert_small(check_module(layer, x, rng))
+    assert_small(check_module(layer, rng.standard_normal((N, C, 5, 7)) * 3 + 1, rng))
 
 
-@pytest.mark.parametrize("shape", [(3, 8, 5, 7), (2, 8, 28, 28), (2, 8, 1, 1)])
-def test_channels_last_groupnorm_is_the_nchw_one_transposed(rng, shape):
-    """Same statistics, same gradients; 28×28 takes the long-run views, 1×1 the degenerate ones."""
-    a = GroupNorm(4, 8, dtype=np.float64)
-    b = GroupNorm(4, 8, dtype=np.float64, channels_last=True)
-    for layer in (a, b):
-        layer.scale.data[:] = np.linspace(0.5, 2, 8)
-        layer.shift.data[:] = np.linspace(-1, 1, 8)
-    x = rng.standard_normal(shape) * 2 + 1
-    dy = rng.standard_normal(shape)
-    np.testing.assert_allclose(nchw(b(nhwc(x))), a(x), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(nchw(b.backward(nhwc(dy))), a.backward(dy), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(b.scale.grad, a.scale.grad, rtol=1e-10)
-    np.testing.assert_allclose(b.shift.grad, a.shift.grad, rtol=1e-10)
+def test_groupnorm_backward_against_the_full_jacobian(rng):
+    """The textbook formula against ∂x̂_i/∂x_j = (δ_ij − 1/m − x̂_i·x̂_j/m)/σ summed by hand."""
+    x = rng.standard_normal((1, 2, 3, 2))                      # one group of m = 12 numbers
+    scale, shift = np.array([1.5, -0.5]), np.zeros(2)
+    y, cache = groupnorm_forward(x, scale, shift, 1, norm_eps=1e-12)
+    dy = rng.standard_normal(y.shape)
+    dx, _, _ = groupnorm_backward(dy, cache)
+    xv = x.ravel()
+    m, sigma = xv.size, xv.std()
+    x_hat = (xv - xv.mean()) / sigma
+    J = (np.eye(m) - 1 / m - np.outer(x_hat, x_hat) / m) / sigma       # J[i, j] = ∂x̂_i/∂x_j
+    g = (dy * scale[None, :, None, None]).ravel()
+    np.testing.assert_allclose(dx.ravel(), g @ J, rtol=1e-8)
 
 
-def test_groupnorm_float32_backward_agrees_with_float64(rng):
+def test_groupnorm_float32_backward_agrees_with_float64(rng, L):
     # the backward works from per-channel sums (Σdy·x − μ·Σdy): check float32 does not lose the
     # result to cancellation on data whose mean is large against its spread
     x = (rng.standard_normal((4, 8, 14, 14)) * 0.5 + 4).astype(np.float32)
     dy = rng.standard_normal(x.shape).astype(np.float32)
     grads = {}
     for dtype in (np.float32, np.float64):
-        layer = GroupNorm(2, 8, dtype=dtype)
+        layer = L.GroupNorm(2, 8, dtype=dtype)
         layer.scale.data[:] = np.linspace(0.5, 2, 8)
         layer(x.astype(dtype))
         grads[dtype] = (layer.backward(dy.astype(dtype)), layer.scale.grad, layer.shift.grad)
@@ -75,12 +74,12 @@ def test_groupnorm_normalises(rng):
     np.testing.assert_allclose(g.var(axis=2), 1, rtol=1e-3)  # up to norm_eps
 
 
-@pytest.mark.parametrize("layer_cls", [SiLU, ReLU, GELU])
+@pytest.mark.parametrize("name", ["SiLU", "ReLU", "GELU"])
 @pytest.mark.parametrize("N", [1, 3])
-def test_activation_gradcheck(rng, layer_cls, N):
+def test_activation_gradcheck(rng, L, name, N):
     x = rng.standard_normal((N, 4, 5, 7)) * 3
     x[np.abs(x) < 1e-3] = 0.5  # keep ReLU's kink away from the finite-difference stencil
-    assert_small(check_module(layer_cls(), x, rng))
+    assert_small(check_module(getattr(L, name)(), x, rng))
 
 
 def test_activation_values():
@@ -107,47 +106,43 @@ def test_resample_gradcheck_and_values(rng, N):
         AvgPool2x()(x)
 
 
-@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
 @pytest.mark.parametrize("N", [1, 3])
-def test_attention_gradcheck(rng, N, channels_last):
-    layer = SelfAttention2d(4, num_groups=2, rng=rng, dtype=np.float64,
-                            channels_last=channels_last)
-    x = rng.standard_normal((N, 3, 5, 4) if channels_last else (N, 4, 3, 5))
-    assert_small(check_module(layer, x, rng))
+def test_attention_gradcheck(rng, L, N):
+    layer = L.SelfAttention2d(4, num_groups=2, rng=rng, dtype=np.float64)
+    assert_small(check_module(layer, rng.standard_normal((N, 4, 3, 5)), rng))
 
 
-def test_channels_last_attention_is_the_nchw_one_transposed(rng):
-    a = SelfAttention2d(4, num_groups=2, rng=rng, dtype=np.float64)
-    b = SelfAttention2d(4, num_groups=2, rng=rng, dtype=np.float64, channels_last=True)
-    b.load_state_dict(a.state_dict())
-    x, dy = rng.standard_normal((2, 4, 3, 5)), rng.standard_normal((2, 4, 3, 5))
-    np.testing.assert_allclose(nchw(b(nhwc(x))), a(x), rtol=1e-12)
-    np.testing.assert_allclose(nchw(b.backward(nhwc(dy))), a.backward(dy), rtol=1e-10)
-    for (name, p), q in zip(a.named_parameters(), b.parameters()):
-        np.testing.assert_allclose(q.grad, p.grad, rtol=1e-10, atol=1e-12, err_msg=name)
-    with pytest.raises(ValueError, match=r"\(N, H, W, 4\)"):
-        b(x[:, :3])
+def test_attention_bad_input(rng, L):
+    layer = L.SelfAttention2d(4, num_groups=2, rng=rng, dtype=np.float64)
+    x = rng.standard_normal((2, 4, 3, 5))
+    with pytest.raises(ValueError, match=r"\(N, 4, H, W\)"):
+        layer(x[:, :3])
+    layer(x)
     with pytest.raises(ValueError, match="dout has shape"):
-        b(nhwc(x))
-        b.backward(dy)
+        layer.backward(x[:, :, :2])
 
 
-@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
-def test_concat_and_split_channels(rng, channels_last):
+def test_concat_and_split_channels(rng):
     a, b = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 2, 4, 5))
-    if channels_last:
-        a, b = nhwc(a), nhwc(b)
-    ab = concat_channels(a, b, channels_last)
-    assert ab.shape == ((2, 4, 5, 5) if channels_last else (2, 5, 4, 5))
-    da, db = split_channels(ab, 3, channels_last)
+    ab = concat_channels(a, b)
+    assert ab.shape == (2, 5, 4, 5)
+    da, db = split_channels(ab, 3)
     np.testing.assert_array_equal(da, a)
     np.testing.assert_array_equal(db, b)
     with pytest.raises(ValueError, match="differ outside"):
-        concat_channels(a, b[:1], channels_last)
+        concat_channels(a, b[:1])
     with pytest.raises(TypeError, match="dtypes"):
-        concat_channels(a, b.astype(np.float32), channels_last)
+        concat_channels(a, b.astype(np.float32))
     with pytest.raises(ValueError, match="cannot split 5 channels at 5"):
-        split_channels(ab, 5, channels_last)
+        split_channels(ab, 5)
+
+
+def test_concat_keeps_channels_last_memory(rng):
+    """What lets the fast tier's layout pass through a UNet's skip connections untouched."""
+    a, b = channels_last(rng.standard_normal((2, 3, 4, 5))), channels_last(
+        rng.standard_normal((2, 2, 4, 5)))
+    ab = concat_channels(a, b)
+    assert ab.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 def test_attention_zero_init_is_identity(rng):
@@ -174,10 +169,10 @@ def test_attention_matches_loop(rng):
     np.testing.assert_allclose(layer(x)[0], x[0] + out.reshape(C, 2, 3), rtol=1e-12)
 
 
-def test_sequential_gradcheck_and_random_direction(rng):
-    net = Sequential(Conv2d(2, 4, 3, padding=1, rng=rng, dtype=np.float64), GroupNorm(2, 4,
-                     dtype=np.float64), SiLU(), Conv2d(4, 3, 3, stride=2, padding=1, rng=rng,
-                                                       dtype=np.float64))
+def test_sequential_gradcheck_and_random_direction(rng, L):
+    f64 = dict(dtype=np.float64)
+    net = L.Sequential(L.Conv2d(2, 4, 3, padding=1, rng=rng, **f64), L.GroupNorm(2, 4, **f64),
+                       L.SiLU(), L.Conv2d(4, 3, 3, stride=2, padding=1, rng=rng, **f64))
     x = rng.standard_normal((3, 2, 5, 7))
     assert_small(check_module(net, x, rng))
     errors = random_direction_check(net, x, rng)
@@ -185,15 +180,19 @@ def test_sequential_gradcheck_and_random_direction(rng):
     assert_small(errors)
 
 
-def test_groupnorm_bad_input(rng):
+def test_groupnorm_bad_input(rng, L):
     with pytest.raises(ValueError, match="divisible"):
-        GroupNorm(3, 4)
+        L.GroupNorm(3, 4)
     with pytest.raises(ValueError, match=r"\(N, 4"):
-        GroupNorm(2, 4)(np.zeros((1, 3, 2, 2), np.float32))
-    with pytest.raises(ValueError, match=r"\(N, \.\.\., 4\)"):
-        GroupNorm(2, 4, channels_last=True)(np.zeros((1, 4, 2, 2), np.float32))
+        L.GroupNorm(2, 4)(np.zeros((1, 3, 2, 2), np.float32))
     with pytest.raises(ValueError, match="positive"):
-        GroupNorm(0, 4)
+        L.GroupNorm(0, 4)
+    with pytest.raises(ValueError, match="norm_eps"):
+        L.GroupNorm(2, 4, norm_eps=0)
+    gn = L.GroupNorm(2, 4)
+    gn(np.zeros((1, 4, 2, 2), np.float32))
+    with pytest.raises(ValueError, match="dout has shape"):
+        gn.backward(np.zeros((1, 4, 2, 3), np.float32))
     with pytest.raises(ValueError, match="in_features"):
         Linear(0, 3, rng=rng)
     with pytest.raises(ValueError, match=r"\(\.\.\., 3\)"):
@@ -202,19 +201,17 @@ def test_groupnorm_bad_input(rng):
         Linear(3, 2, rng=0)
 
 
-@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
-def test_per_sample_layers_take_an_empty_batch(channels_last):
-    x = np.zeros((0, 2, 3, 4) if channels_last else (0, 4, 2, 3), np.float32)
-    for layer in (GroupNorm(2, 4, channels_last=channels_last), SiLU()):
+def test_per_sample_layers_take_an_empty_batch(L):
+    x = np.zeros((0, 4, 2, 3), np.float32)
+    for layer in (L.GroupNorm(2, 4), L.SiLU()):
         y = layer(x)
         assert y.shape == x.shape and y.dtype == np.float32
         assert layer.backward(y).shape == x.shape
 
 
-def test_channel_sums_in_both_layouts(rng):
-    from ddpm_np.nn import channel_sums
+def test_channel_sums(rng, L):
     x = rng.standard_normal((3, 4, 5, 7))
     want = x.sum(axis=(2, 3))
-    np.testing.assert_allclose(channel_sums(x), want, rtol=1e-12)
-    np.testing.assert_allclose(channel_sums(nhwc(x), channels_last=True), want, rtol=1e-12)
-    assert channel_sums(nhwc(x).astype(np.float32), True).dtype == np.float32
+    np.testing.assert_allclose(L.channel_sums(x), want, rtol=1e-12)
+    np.testing.assert_allclose(L.channel_sums(channels_last(x)), want, rtol=1e-12)
+    assert L.channel_sums(channels_last(x).astype(np.float32)).dtype == np.float32

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from ddpm_np.nn.memory import keep_freed_memory
+from ddpm_np.nn.fast.memory import keep_freed_memory
 
 
 def _minor_faults(fn):

@@ -1,100 +1,73 @@
-"""Running the per-chunk work of a convolution (and of the per-sample layers) on every core.
+"""Running the per-chunk work of the fast layers on every core.
 
 Why: one big im2col followed by one big GEMM leaves a core idle during the copy (NumPy copies run
-on one thread) and makes the GEMM stream a patch matrix far larger than the caches from memory.
-Splitting the batch into chunks of a few images and giving each core whole chunks
-(pad → im2col → GEMM → transpose, with a single-threaded BLAS) runs the copies on all cores and
-feeds each GEMM a patch matrix that was written a moment ago and is still in cache. On the
-2-core machine this was developed on (`ddpm-np bench conv`), a 32→32 3×3 conv at 28×28, batch
-64, went from 15.0 to 8.2 ms forward and from 24.2 to 15.3 ms backward.
+on one thread) and makes the GEMM stream a patch matrix far larger than the caches. Splitting
+the batch into chunks of a few images and giving each core whole chunks (pad → im2col → GEMM,
+with a single-threaded BLAS) runs the copies on all cores and feeds each GEMM a patch matrix that
+was written a moment ago and is still in cache.
 
-NumPy releases the GIL in copies and in BLAS calls, so plain Python threads suffice. While the
-threads run, the BLAS library is switched to one thread (two threads each asking a multi-threaded
-BLAS for every core would oversubscribe), and switched back afterwards. NumPy exposes no switch,
-so `_find_blas_threads` looks for OpenBLAS's own `*_set_num_threads` in the library NumPy's
-wheels bundle. When it is not found (NumPy built against MKL or Accelerate, say), threading is
-off: each convolution is one chunk, one big GEMM on the BLAS's own threads.
+NumPy releases the GIL in copies and in BLAS calls, so plain Python threads suffice. While they
+run, the BLAS is held to one thread (two threads each asking a multi-threaded BLAS for every core
+would oversubscribe them). `threadpoolctl` does the holding, for whichever BLAS or OpenMP
+runtime NumPy is built with, on every OS.
 
 Results do not depend on the number of threads nor on which thread ran which chunk: chunks are
 fixed by the batch size alone (one chunk when threading is off), and per-chunk partial sums are
 added in chunk order by the caller.
 
-What chunks cost: the Python between NumPy calls runs under the GIL, one thread at a time, and
+What a chunk costs: the Python between NumPy calls runs under the GIL, one thread at a time, and
 each NumPy call that releases the GIL is a hand-off where a thread may wait for the other. So a
-chunk should do few NumPy calls on much data: chunks of about 2 MiB (smaller ones measured
-slower at every shape here, 4× slower for the stride-2 backward at 256 KiB), and no call that
-could be done once per buffer instead of once per chunk (zeroing padding, for instance).
-The per-sample layers (GroupNorm, SiLU) have no partial sums to keep in order, so `over_batch`
-gives each thread one slice of the batch (for GroupNorm at 28×28×32, 1.4 → 0.9 ms forward and
-2.7 → 1.5 ms backward; chunks of 2 MiB there were no faster than one thread) and leaves work
-under 2 MiB to one call.
+chunk should do few NumPy calls on much data (chunks of about 2 MiB), and nothing that could be
+done once per buffer instead of once per chunk (zeroing padding, for instance). The per-sample
+layers (GroupNorm, SiLU) have no partial sums to keep in order, so `over_batch` gives each thread
+one slice of the batch, and leaves work under 2 MiB to one call.
 
 Environment: DDPM_NP_THREADS=k uses k threads (1 turns the threading off).
 """
 import contextlib
-import ctypes
-import glob
 import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
-import numpy as np
+from threadpoolctl import ThreadpoolController
 
 _lock = threading.Lock()           # one parallel region at a time
 _depth_lock = threading.Lock()
 _depth = 0                          # nesting depth of one_blas_thread()
-_saved = []                         # BLAS thread count to restore when the depth returns to 0
+_limiter = None                     # threadpoolctl's handle while the depth is above 0
+_controller = None                  # the BLAS and OpenMP runtimes of this process, found once
 _pool = None                        # worker threads beyond the calling one, made on first use
 _pool_size = 0
 
 
-def _find_blas_threads():
-    """(get_num_threads, set_num_threads) of the OpenBLAS that NumPy bundles, or None."""
-    root = os.path.dirname(np.__file__)
-    candidates = []
-    for folder in (os.path.join(root, os.pardir, "numpy.libs"), os.path.join(root, ".dylibs")):
-        candidates += sorted(glob.glob(os.path.join(folder, "*openblas*")))
-    for path in candidates:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_openblas_", "openblas_"):
-            for suffix in ("64_", ""):
-                try:
-                    get = getattr(lib, f"{prefix}get_num_threads{suffix}")
-                    set_ = getattr(lib, f"{prefix}set_num_threads{suffix}")
-                except AttributeError:
-                    continue
-                get.restype, get.argtypes = ctypes.c_int, []
-                set_.restype, set_.argtypes = None, [ctypes.c_int]
-                return get, set_
-    return None
-
-
-_BLAS = _find_blas_threads()
+def _runtimes() -> ThreadpoolController:
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
 
 
 def num_threads() -> int:
-    """Threads used for chunked work: DDPM_NP_THREADS, else the cores this process may use;
-    1 when the BLAS thread count cannot be controlled."""
+    """Threads used for chunked work: DDPM_NP_THREADS, else the cores this process may use."""
     env = os.environ.get("DDPM_NP_THREADS")
     if env is not None:
         try:
             n = int(env)
         except ValueError:
-            raise ValueError(f"DDPM_NP_THREADS must be an integer, got {env!r}") from None
+            raise ValueError(f"DDPM_NP_THREADS must be a positive integer, got {env!r}") from None
+        if n < 1:
+            raise ValueError(f"DDPM_NP_THREADS must be a positive integer, got {env!r}")
     else:
         n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, n or 1) if _BLAS is not None else 1
+    return max(1, n or 1)
 
 
 def chunk_bounds(n_items: int, item_bytes: int, target_bytes: int = 2 << 20):
     """Split range(n_items) into consecutive (start, stop) chunks of about `target_bytes` of
     work memory each (at least one item per chunk). Depends on the sizes only, never on the
     thread count, so that results are the same however many threads run them; with threading
-    off (one thread, or no BLAS control) it is one chunk, the single big GEMM of old."""
+    off it is one chunk: one big GEMM on the BLAS's own threads."""
     if num_threads() <= 1:
         return [(0, n_items)]
     per = max(1, min(n_items, round(target_bytes / max(item_bytes, 1))))
@@ -164,23 +137,20 @@ def over_batch(task, n_items: int, item_bytes: int, min_bytes: int = 2 << 20):
 
 @contextlib.contextmanager
 def one_blas_thread():
-    """Run the BLAS on one thread inside the block (nestable; a no-op without BLAS control).
+    """Hold the BLAS to one thread inside the block (nestable; a no-op with threading off).
 
     `run_chunks` enters it for each call. A whole model pass should enter it once around all of
-    its layers (the UNet does): OpenBLAS's own threads busy-wait for about 0.1 s after each
-    multi-threaded call, and while they spin they take the cores our chunk threads need (a UNet
-    training step measured 0.89 s with per-call switching, 0.61 s with one switch per pass).
+    its layers (`model_pass`): OpenBLAS's own threads busy-wait for a while after each
+    multi-threaded call, and while they spin they take the cores the chunk threads need.
     Inside the block every large product should go through `run_chunks`, or it runs on one core.
     """
-    global _depth
+    global _depth, _limiter
     if num_threads() <= 1:
         yield
         return
-    get, set_ = _BLAS
     with _depth_lock:
         if _depth == 0:
-            _saved.append(get())
-            set_(1)
+            _limiter = _runtimes().limit(limits=1, user_api="blas")
         _depth += 1
     try:
         yield
@@ -188,4 +158,11 @@ def one_blas_thread():
         with _depth_lock:
             _depth -= 1
             if _depth == 0:
-                set_(_saved.pop())
+                _limiter.restore_original_limits()
+                _limiter = None
+
+
+def model_pass():
+    """What a whole forward or backward pass of a model built from fast layers runs inside:
+    the BLAS held to one thread once for all its layers (see one_blas_thread)."""
+    return one_blas_thread()

@@ -1,14 +1,25 @@
-"""Chunked, threaded convolution: same results as the naive loops whatever the chunking and the
-number of threads, chunks that balance, BLAS thread count restored, errors surfaced."""
+"""Chunked, threaded kernels: same results as the reference tier whatever the chunking and the
+number of threads, chunks that balance, the BLAS held to one thread and restored (threadpoolctl),
+work really spread over threads, errors surfaced."""
 import functools
+import threading
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
-from ddpm_np.nn import conv, threads, upconv
-from ddpm_np.nn import conv2d_backward, conv2d_forward, upconv2d_backward, upconv2d_forward
+from ddpm_np.nn import conv2d_naive, conv2d_naive_backward
+from ddpm_np.nn.fast import conv, modules, threads, upconv
+from ddpm_np.nn.fast import conv2d_backward, conv2d_forward, upconv2d_backward, upconv2d_forward
 
-from .naive import conv2d_naive, conv2d_naive_backward, nchw, nhwc
+from ..layouts import channels_last as to_channels_last
+
+ORDERS = {"NCHW": np.asarray, "channels-last": to_channels_last}
+
+
+def blas_threads():
+    """The thread counts of every BLAS loaded in this process."""
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
 
 
 def _uneven(n_items, item_bytes):
@@ -45,9 +56,10 @@ def test_one_thread_means_one_chunk(monkeypatch):
     assert threads.chunk_bounds(64, 1 << 20) == [(0, 64)]
 
 
-def test_bad_thread_count_is_a_clear_error(monkeypatch):
-    monkeypatch.setenv("DDPM_NP_THREADS", "two")
-    with pytest.raises(ValueError, match="DDPM_NP_THREADS"):
+@pytest.mark.parametrize("bad", ["two", "0", "-3", ""])
+def test_bad_thread_count_is_a_clear_error(monkeypatch, bad):
+    monkeypatch.setenv("DDPM_NP_THREADS", bad)
+    with pytest.raises(ValueError, match="DDPM_NP_THREADS must be a positive integer"):
         threads.num_threads()
 
 
@@ -58,42 +70,35 @@ GEOMETRIES = [  # (N, C, O, H, W, k, stride, padding)
 ]
 
 
-@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
+@pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("workers", ["2", "3"])
 @pytest.mark.parametrize("N,C,O,H,W,k,stride,padding", GEOMETRIES)
 def test_threaded_conv_matches_naive_loops(rng, monkeypatch, one_image_chunks, workers,
-                                           N, C, O, H, W, k, stride, padding, channels_last):
+                                           N, C, O, H, W, k, stride, padding, order):
     monkeypatch.setenv("DDPM_NP_THREADS", workers)
     x = rng.standard_normal((N, C, H, W))
     Wt = rng.standard_normal((O, C, k, k))
     b = rng.standard_normal(O)
-    to, back = (nhwc, nchw) if channels_last else (np.asarray, np.asarray)
     ws = {}                                     # per-thread scratch buffers, as in Conv2d
-    y, cache = conv2d_forward(to(x), Wt, b, stride, padding, ws, channels_last)
-    y = back(y)
+    y, cache = conv2d_forward(ORDERS[order](x), Wt, b, stride, padding, ws)
     np.testing.assert_allclose(y, conv2d_naive(x, Wt, b, stride, padding), rtol=1e-10, atol=1e-12)
     dy = rng.standard_normal(y.shape)
-    dx, dW, db = conv2d_backward(to(dy), cache)
-    got = back(dx), dW, db
+    got = conv2d_backward(ORDERS[order](dy), cache)
     want = conv2d_naive_backward(dy, x, Wt, stride, padding)
     for name, a, e in zip(("dx", "dW", "db"), got, want):
         np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
-def test_threaded_upconv_matches_naive_loops(rng, monkeypatch, one_image_chunks, channels_last):
+def test_threaded_upconv_matches_naive_loops(rng, monkeypatch, one_image_chunks):
     monkeypatch.setenv("DDPM_NP_THREADS", "2")
     x = rng.standard_normal((5, 3, 3, 4))
     Wt = rng.standard_normal((2, 3, 3, 3))
     b = rng.standard_normal(2)
     up = x.repeat(2, axis=2).repeat(2, axis=3)
-    to, back = (nhwc, nchw) if channels_last else (np.asarray, np.asarray)
-    y, cache = upconv2d_forward(to(x), Wt, b, {}, channels_last)
-    y = back(y)
+    y, cache = upconv2d_forward(x, Wt, b, {})
     np.testing.assert_allclose(y, conv2d_naive(up, Wt, b, 1, 1), rtol=1e-10, atol=1e-12)
     dy = rng.standard_normal(y.shape)
-    dx, dW, db = upconv2d_backward(to(dy), cache)
-    dx = back(dx)
+    dx, dW, db = upconv2d_backward(dy, cache)
     ndxu, ndW, ndb = conv2d_naive_backward(dy, up, Wt, 1, 1)
     np.testing.assert_allclose(dx, ndxu.reshape(5, 3, 3, 2, 4, 2).sum(axis=(3, 5)), rtol=1e-10)
     np.testing.assert_allclose(dW, ndW, rtol=1e-10)
@@ -103,7 +108,7 @@ def test_threaded_upconv_matches_naive_loops(rng, monkeypatch, one_image_chunks,
 def test_results_do_not_depend_on_the_thread_count(rng, monkeypatch):
     """Bit for bit: chunks depend on the sizes only, partial sums are added in chunk order."""
     x = rng.standard_normal((64, 32, 28, 28), dtype=np.float32)
-    layer = conv.Conv2d(32, 32, 3, padding=1, rng=rng)
+    layer = modules.Conv2d(32, 32, 3, padding=1, rng=rng)
     dy = rng.standard_normal((64, 32, 28, 28), dtype=np.float32)
     results = []
     for workers in ("2", "3"):
@@ -116,24 +121,39 @@ def test_results_do_not_depend_on_the_thread_count(rng, monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.skipif(threads._BLAS is None, reason="no control over the BLAS thread count")
-def test_blas_thread_count_is_restored_after_errors(monkeypatch):
+def test_blas_is_held_to_one_thread_and_restored_even_after_errors(monkeypatch):
     monkeypatch.setenv("DDPM_NP_THREADS", "2")
-    get = threads._BLAS[0]
-    before = get()
+    before = blas_threads()
+    inside = []
 
     def task(i, start, stop, worker):
+        inside.append(blas_threads())
         if i == 3:
             raise RuntimeError("chunk 3 failed")
 
     with pytest.raises(RuntimeError, match="chunk 3 failed"):
         threads.run_chunks(task, [(k, k + 1) for k in range(8)])
-    assert get() == before
-    with threads.one_blas_thread():
+    assert all(all(n == 1 for n in counts) for counts in inside)
+    assert blas_threads() == before
+    with threads.model_pass():
         with threads.one_blas_thread():
-            assert get() == 1
-        assert get() == 1
-    assert get() == before
+            assert all(n == 1 for n in blas_threads())
+        assert all(n == 1 for n in blas_threads())
+    assert blas_threads() == before
+
+
+def test_chunks_really_run_on_several_threads_at_once(monkeypatch):
+    """Two chunks that each wait for the other can only finish if two threads run them."""
+    monkeypatch.setenv("DDPM_NP_THREADS", "2")
+    barrier = threading.Barrier(2, timeout=10)
+    names = set()
+
+    def task(i, start, stop, worker):
+        names.add(threading.current_thread().name)
+        barrier.wait()
+
+    threads.run_chunks(task, [(0, 1), (1, 2)])
+    assert len(names) == 2
 
 
 def test_every_chunk_runs_once(monkeypatch):
@@ -149,18 +169,17 @@ def test_every_chunk_runs_once(monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("workers", ["1", "2", "3"])
-@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
-def test_per_sample_layers_give_the_same_bits_in_chunks(rng, monkeypatch, workers, channels_last,
-                                                         dtype):
+@pytest.mark.parametrize("order", ORDERS)
+def test_per_sample_layers_give_the_same_bits_in_chunks(rng, monkeypatch, workers, order, dtype):
     """GroupNorm and SiLU run slices of the batch on every core (threads.over_batch): whatever
     the slices and the thread count, every number equals the one-call result."""
-    from ddpm_np.nn import GroupNorm, SiLU, activations, norm
-    shape = (6, 28, 28, 8) if channels_last else (6, 8, 28, 28)
-    x = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
-    dy = rng.standard_normal(shape).astype(dtype)
+    from ddpm_np.nn.fast import GroupNorm, SiLU, activations, norm
+    shape = (6, 8, 28, 28)
+    x = ORDERS[order]((rng.standard_normal(shape) * 2 + 1).astype(dtype))
+    dy = ORDERS[order](rng.standard_normal(shape).astype(dtype))
 
     def run():
-        gn = GroupNorm(4, 8, dtype=dtype, channels_last=channels_last)
+        gn = GroupNorm(4, 8, dtype=dtype)
         gn.scale.data[:] = np.linspace(0.5, 2, 8)
         act = SiLU()
         y = act(gn(x))

@@ -1,0 +1,24 @@
+"""The fast tier: the layers of `ddpm_np.nn` under the same names, computed faster.
+
+Everything that exists for speed lives here and nowhere else: chunks of the batch on every core
+(threads.py), channels-last memory (layout.py), reusable workspaces, the input gradient of a
+convolution by phases (conv_phases.py), the up-sampling convolution at low resolution
+(upconv.py), fused GroupNorm and SiLU passes, and the allocator setting (memory.py). Every
+function here is tested against its reference twin, forward and backward.
+
+A model built from `ddpm_np.nn.tiers.layers("fast")` gets this namespace: every name of
+`ddpm_np.nn`, with the fast layers in place of their reference twins.
+"""
+from .. import *  # noqa: F401,F403  (the reference names this tier does not replace)
+from .. import __all__ as _reference_names
+from .. import gradcheck, optim  # noqa: F401
+from .activations import silu_backward, silu_forward
+from .conv import conv2d_backward, conv2d_forward
+from .modules import Conv2d, GroupNorm, SelfAttention2d, SiLU, UpsampleConv2d
+from .layout import channel_sums
+from .memory import keep_freed_memory
+from .norm import groupnorm_backward, groupnorm_forward
+from .threads import model_pass, num_threads
+from .upconv import upconv2d_backward, upconv2d_forward
+
+__all__ = sorted(set(_reference_names) | {"keep_freed_memory", "num_threads"})

@@ -1,0 +1,40 @@
+"""Two tiers of the same layers, and how a model picks one.
+
+- reference: `ddpm_np.nn` itself. Plain, pure, the textbook form: what a learner reads, and the
+  oracle of every test.
+- fast: `ddpm_np.nn.fast`. The same names, the same parameters and the same numbers within float
+  rounding, computed with whatever speed needs. What users run by default.
+
+A model takes `tier=` ("fast" or "reference"; None means `default_tier()`) and builds itself from
+`layers(tier)`: `L.Conv2d`, `L.GroupNorm`, `L.SiLU`, …, `L.channel_sums`, and `L.model_pass()`,
+the context a whole forward or backward pass runs in (nothing on the reference tier). That is all
+a model knows of tiers.
+"""
+import contextlib
+import importlib
+import os
+
+TIERS = ("fast", "reference")
+_MODULES = {"fast": "ddpm_np.nn.fast", "reference": "ddpm_np.nn"}
+
+
+def default_tier() -> str:
+    """$DDPM_NP_TIER if set, else "fast"."""
+    return check_tier(os.environ.get("DDPM_NP_TIER", "fast"), "DDPM_NP_TIER")
+
+
+def check_tier(tier, what="tier") -> str:
+    if tier not in TIERS:
+        raise ValueError(f"{what} must be one of {', '.join(TIERS)}, got {tier!r}")
+    return tier
+
+
+def layers(tier=None):
+    """The namespace of layers of `tier` (None: default_tier())."""
+    tier = default_tier() if tier is None else check_tier(tier)
+    return importlib.import_module(_MODULES[tier])
+
+
+def model_pass():
+    """Reference tier: a pass of a model needs nothing around it."""
+    return contextlib.nullcontext()

@@ -1,0 +1,188 @@
+"""Every fast kernel against its reference twin, forward and backward, on awkward geometries,
+with inputs and output gradients in either memory order."""
+import numpy as np
+import pytest
+
+import ddpm_np.nn as ref
+from ddpm_np.nn import fast
+from ddpm_np.nn.fast.conv_phases import phase_plan
+
+from ..layouts import channels_last, is_channels_last
+from ..test_conv import GEOMETRIES
+
+ORDERS = {"NCHW": np.asarray, "channels-last": channels_last}
+
+
+def assert_close(got, want, rtol=1e-10, atol=1e-12):
+    for i, (a, e) in enumerate(zip(got, want)):
+        np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, err_msg=f"output {i}")
+
+
+@pytest.mark.parametrize("x_order", ORDERS)
+@pytest.mark.parametrize("dy_order", ORDERS)
+@pytest.mark.parametrize("N,C,O,H,W,k,stride,padding", GEOMETRIES)
+def test_conv_matches_reference(rng, N, C, O, H, W, k, stride, padding, x_order, dy_order):
+    x = rng.standard_normal((N, C, H, W))
+    Wt, b = rng.standard_normal((O, C, k, k)), rng.standard_normal(O)
+    y_ref, c_ref = ref.conv2d_forward(x, Wt, b, stride, padding)
+    y, cache = fast.conv2d_forward(ORDERS[x_order](x), Wt, b, stride, padding, {})
+    np.testing.assert_allclose(y, y_ref, rtol=1e-10, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    assert_close(fast.conv2d_backward(ORDERS[dy_order](dy), cache),
+                 ref.conv2d_backward(dy, c_ref))
+
+
+@pytest.mark.parametrize("x_order", ORDERS)
+@pytest.mark.parametrize("N,C,O,H,W", [(1, 1, 1, 1, 1), (2, 3, 4, 3, 5), (3, 4, 2, 4, 4)])
+def test_upconv_matches_reference(rng, N, C, O, H, W, x_order):
+    x = rng.standard_normal((N, C, H, W))
+    Wt, b = rng.standard_normal((O, C, 3, 3)), rng.standard_normal(O)
+    y_ref, c_ref = ref.upconv2d_forward(x, Wt, b)
+    y, cache = fast.upconv2d_forward(ORDERS[x_order](x), Wt, b, {})
+    np.testing.assert_allclose(y, y_ref, rtol=1e-10, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    assert_close(fast.upconv2d_backward(ORDERS[x_order](dy), cache),
+                 ref.upconv2d_backward(dy, c_ref))
+
+
+@pytest.mark.parametrize("x_order", ORDERS)
+@pytest.mark.parametrize("shape,G", [((3, 8, 5, 7), 4), ((2, 8, 28, 28), 2), ((2, 8, 1, 1), 4),
+                                     ((3, 1, 4, 4), 1), ((2, 6, 9), 3)])
+def test_groupnorm_matches_reference(rng, shape, G, x_order):
+    if len(shape) != 4 and x_order != "NCHW":
+        pytest.skip("channels last is a 4-D layout")
+    C = shape[1]
+    x = rng.standard_normal(shape) * 2 + 1
+    scale, shift = np.linspace(0.5, 2, C), np.linspace(-1, 1, C)
+    y_ref, c_ref = ref.groupnorm_forward(x, scale, shift, G)
+    y, cache = fast.groupnorm_forward(ORDERS[x_order](x), scale, shift, G)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    dy = rng.standard_normal(shape)
+    assert_close(fast.groupnorm_backward(dy, cache), ref.groupnorm_backward(dy, c_ref))
+
+
+@pytest.mark.parametrize("x_order", ORDERS)
+@pytest.mark.parametrize("shape", [(3, 4, 5, 7), (0, 4, 2, 2), (5, 3), ()])
+def test_silu_matches_reference(rng, shape, x_order):
+    if len(shape) != 4 and x_order != "NCHW":
+        pytest.skip("channels last is a 4-D layout")
+    x = rng.standard_normal(shape) * 4
+    y_ref, c_ref = ref.silu_forward(x)
+    y, cache = fast.silu_forward(ORDERS[x_order](x))
+    np.testing.assert_allclose(y, y_ref, rtol=1e-14, atol=1e-15)
+    dy = rng.standard_normal(shape)
+    np.testing.assert_allclose(fast.silu_backward(dy, cache), ref.silu_backward(dy, c_ref),
+                               rtol=1e-13, atol=1e-15)
+
+
+def test_fast_layers_return_channels_last_memory_and_keep_it(rng):
+    """Channels-last memory in, channels-last out: the model between layers never copies."""
+    x = channels_last(rng.standard_normal((2, 4, 6, 6)).astype(np.float32))
+    layers = [fast.Conv2d(4, 6, 3, padding=1, rng=rng), fast.GroupNorm(2, 6), fast.SiLU(),
+              fast.Conv2d(6, 8, 1, rng=rng), fast.SelfAttention2d(8, 2, rng=rng),
+              fast.Conv2d(8, 8, 3, stride=2, padding=1, rng=rng), fast.UpsampleConv2d(8, 4, rng=rng)]
+    h = x
+    for layer in layers:
+        h = layer(h)
+        assert is_channels_last(h), type(layer).__name__
+    d = channels_last(np.ones(h.shape, np.float32))
+    for layer in reversed(layers):
+        d = layer.backward(d)
+        assert is_channels_last(d), type(layer).__name__
+
+
+@pytest.mark.parametrize("name", ["Conv2d", "GroupNorm", "SiLU", "SelfAttention2d",
+                                  "UpsampleConv2d"])
+def test_fast_module_matches_reference_module_in_float32(rng, name):
+    """The same parameters give the same numbers within float32 rounding."""
+    make = {"Conv2d": lambda L: L.Conv2d(8, 6, 3, stride=2, padding=1, rng=np.random.default_rng(0)),
+            "GroupNorm": lambda L: L.GroupNorm(4, 8),
+            "SiLU": lambda L: L.SiLU(),
+            "SelfAttention2d": lambda L: L.SelfAttention2d(8, 4, rng=np.random.default_rng(0)),
+            "UpsampleConv2d": lambda L: L.UpsampleConv2d(8, 6, rng=np.random.default_rng(0))}
+    a, b = make[name](ref), make[name](fast)
+    assert type(b) is not type(a) and isinstance(b, type(a))
+    x = (rng.standard_normal((4, 8, 7, 7)) * 2 + 0.5).astype(np.float32)
+    y_a, y_b = a(x), b(channels_last(x))
+    assert y_b.dtype == np.float32
+    np.testing.assert_allclose(y_b, y_a, rtol=1e-4, atol=1e-5)
+    dy = rng.standard_normal(y_a.shape).astype(np.float32)
+    np.testing.assert_allclose(b.backward(dy), a.backward(dy), rtol=1e-4, atol=1e-5)
+    for (n, p), q in zip(a.named_parameters(), b.parameters()):
+        np.testing.assert_allclose(q.grad, p.grad, rtol=1e-4, atol=1e-4, err_msg=n)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_reused_workspace_keeps_its_zero_border(rng, stride):
+    """The padded buffers are zeroed once and only their interior is written after that: a
+    second call with other data must still see zero padding (forward and backward)."""
+    conv = fast.Conv2d(3, 4, 3, stride, padding=1, rng=rng, dtype=np.float64)
+    for _ in range(2):
+        x = rng.standard_normal((2, 3, 6, 5)) * 10
+        y_ref, c_ref = ref.conv2d_forward(x, conv.W.data, conv.b.data, stride, 1)
+        np.testing.assert_allclose(conv(x), y_ref, rtol=1e-10, atol=1e-12)
+        dy = rng.standard_normal(y_ref.shape)
+        conv.zero_grad()
+        dx = conv.backward(dy)
+        ndx, ndW, _ = ref.conv2d_backward(dy, c_ref)
+        np.testing.assert_allclose(dx, ndx, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(conv.W.grad, ndW, rtol=1e-10, atol=1e-12)
+
+
+def test_workspace_follows_the_batch_size_and_can_be_freed(rng):
+    conv = fast.Conv2d(3, 5, 3, padding=1, rng=rng)
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    y1 = conv(x).copy()
+    y2 = conv(x[:1].copy()).copy()        # another batch size re-allocates the workspace
+    np.testing.assert_array_equal(conv(x), y1)
+    np.testing.assert_array_equal(y2, y1[:1])
+    conv.free_workspace()
+    with pytest.raises(RuntimeError, match="before forward"):
+        conv.backward(y1)
+
+
+def test_one_workspace_shared_by_two_paddings(rng):
+    """(6×6, padding 1) and (8×8, padding 0) both need an 8×8 padded buffer; the second fills all
+    of it, so sharing one buffer would leave data where the first expects its zero border."""
+    ws = {}
+    Wt, b = rng.standard_normal((2, 3, 3, 3)), rng.standard_normal(2)
+    x6, x8 = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((2, 3, 8, 8)) + 5
+    for x, p in ((x6, 1), (x8, 0), (x6, 1)):
+        y, _ = fast.conv2d_forward(x, Wt, b, 1, p, ws)
+        np.testing.assert_allclose(y, ref.conv2d_naive(x, Wt, b, 1, p), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("k,stride,padding", [(3, 1, 1), (3, 2, 1), (3, 3, 2), (2, 2, 0),
+                                              (5, 2, 2), (1, 2, 0)])
+def test_every_kernel_offset_serves_exactly_one_phase(k, stride, padding):
+    """The phase split of dx performs the multiply-adds of dy·Wᵀ, no more: each kernel offset
+    (u, v) belongs to one phase of x, and the phases tile x."""
+    H, Wd = 9, 8
+    Ho, Wo = ref.conv_output_size(H, k, stride, padding), ref.conv_output_size(Wd, k, stride,
+                                                                               padding)
+    _, plan = phase_plan(H, Wd, Ho, Wo, k, k, stride, padding)
+    taps = sorted((u, v) for *_, us, vs in plan for u in us for v in vs)
+    assert taps == [(u, v) for u in range(k) for v in range(k)]
+    assert sum(Ma * Mb for _, _, Ma, Mb, *_ in plan) == H * Wd
+
+
+@pytest.mark.parametrize("k,stride", [(2, 1), (3, 1), (3, 2), (2, 2), (3, 3)])
+def test_nhwc_col2im_is_the_adjoint_of_im2col(rng, k, stride):
+    """⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩: the grouping of overlapping windows into disjoint sets
+    loses no contribution (checked beyond the 2×2, stride-1 case the up-sampling uses)."""
+    from ddpm_np.nn.fast.conv import im2col_nhwc
+    from ddpm_np.nn.fast.upconv import _col2im
+    n, Hp, Wp, C = 2, 8, 7, 3
+    Ho, Wo = (Hp - k) // stride + 1, (Wp - k) // stride + 1
+    xp = rng.standard_normal((n, Hp, Wp, C))
+    c = rng.standard_normal((n * Ho * Wo, k * k * C))
+    cols = im2col_nhwc(xp, k, k, stride, Ho, Wo, np.empty_like(c))
+    back = _col2im(c, k, k, stride, 0, Ho, Wo, np.empty_like(xp))
+    np.testing.assert_allclose(np.sum(cols * c), np.sum(xp * back), rtol=1e-12)
+
+
+def test_every_reference_name_has_a_fast_twin():
+    """`layers("fast")` serves wherever `layers("reference")` does."""
+    missing = [n for n in ref.__all__ if not hasattr(fast, n)]
+    assert not missing
+    assert fast.Linear is ref.Linear and fast.Conv2d is not ref.Conv2d
