@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-TOY = ("gaussian", "two-gaussians", "spiral", "double-well", "moons")
+TOY = ("gaussian", "two-gaussians", "spiral", "double-well", "moons")   # data.toy2d.NAMES
 IMAGE = ("mnist",)
 
 
@@ -46,7 +46,7 @@ def _writable_file(path: Path):
 # -- commands --------------------------------------------------------------------------------
 
 def _cmd_bench(args):
-    from .bench import bench_conv, bench_unet
+    from .experiments.bench import bench_conv, bench_unet
     if args.what == "conv":
         bench_conv(batch=args.batch, repeats=args.repeats)
     else:
@@ -58,8 +58,8 @@ def _cmd_demo(args):
     _writable_dir(out)
     if args.name == "mnist":
         from .data.mnist import DatasetError
-        from .mnist_eval import GUIDANCE, run_mnist_demo
-        from .mnist_run import train_mnist
+        from .experiments.mnist_sample import GUIDANCE, run_mnist_demo
+        from .experiments.mnist_train import train_mnist
         checkpoint = args.checkpoint or "mnist"
         try:
             if args.train:
@@ -72,67 +72,26 @@ def _cmd_demo(args):
         except DatasetError as e:
             raise CLIError(str(e)) from None
         return
-    from .demo2d import run_toy_demo
+    from .experiments.toy import run_toy_demo
     run_toy_demo(args.name, out, quick=args.quick, seed=args.seed, steps=args.steps,
                  progress=not args.no_progress)
 
 
 def _cmd_train(args):
-    import numpy as np
-    from .checkpoint import CheckpointError, load_checkpoint
-    from .data import toy2d
-    from .demo2d import N_TRAIN, STEPS, toy_schedule
-    from .models import MLP
-    from .train import ArrayDataset, TrainConfig, Trainer
-
-    def toy_data(name, seed):
-        x = toy2d.sample(name, N_TRAIN, np.random.default_rng(seed).spawn(4)[0])
-        return ArrayDataset(x, description={"dataset": name, "n": N_TRAIN, "seed": seed})
-
-    if args.dataset == "mnist":
-        from .data.mnist import DatasetError
-        from .mnist_run import train_mnist
-        out = Path(args.out) if args.out else Path("runs") / "train-mnist"
-        _writable_dir(out)
-        try:
-            trainer = train_mnist(out, steps=args.steps, seed=args.seed, data_dir=args.data_dir,
-                                  progress=not args.no_progress, stop_at=args.stop_at)
-        except DatasetError as e:
-            raise CLIError(str(e)) from None
-        print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
-        return
-    if args.resume:
-        try:
-            _, meta = load_checkpoint(args.resume)
-        except CheckpointError as e:
-            raise CLIError(str(e)) from None
-        d = meta.get("data", {})
-        if d.get("dataset") == "mnist":
-            from .mnist_run import train_mnist
-            folder = Path(args.resume).parent
-            trainer = train_mnist(folder, steps=args.steps, data_dir=args.data_dir,
-                                  progress=not args.no_progress, stop_at=args.stop_at)
-            print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
-            return
-        if d.get("dataset") not in TOY:
-            raise CLIError(f"cannot resume: checkpoint's dataset {d.get('dataset')!r} is unknown")
-        trainer = Trainer.resume(args.resume, toy_data(d["dataset"], d["seed"]),
-                                 out_dir=Path(args.out) if args.out else None, steps=args.steps)
-        print(f"resuming {args.resume} at step {trainer.step}/{trainer.config.steps}")
-    else:
-        if not args.dataset:
-            raise CLIError("give --dataset NAME (or --resume CHECKPOINT)")
-        out = Path(args.out) if args.out else Path("runs") / f"train-{args.dataset}"
-        _writable_dir(out)
-        cfg = TrainConfig(steps=args.steps or STEPS[args.dataset], batch_size=args.batch_size,
-                          lr=args.lr, seed=args.seed, checkpoint_every=args.checkpoint_every,
-                          parameterization=args.parameterization)
-        rng = np.random.default_rng(args.seed)
-        model = MLP(dim=2, hidden=args.hidden, num_blocks=args.blocks, rng=rng.spawn(4)[1])
-        trainer = Trainer(model, toy_schedule(args.T), toy_data(args.dataset, args.seed), cfg,
-                          out, meta={"command": "train"})
-    _writable_dir(trainer.out_dir)
-    trainer.run(progress=not args.no_progress, stop_at=args.stop_at)
+    from .checkpoint import CheckpointError
+    from .data.mnist import DatasetError
+    from .experiments.runs import RunError, default_out, train_run
+    if args.resume is None and args.dataset is not None:
+        _writable_dir(Path(args.out) if args.out else default_out(args.dataset))
+    try:
+        trainer = train_run(args.dataset, resume=args.resume, out=args.out, steps=args.steps,
+                            seed=args.seed, data_dir=args.data_dir,
+                            progress=not args.no_progress, stop_at=args.stop_at,
+                            batch_size=args.batch_size, lr=args.lr, hidden=args.hidden,
+                            blocks=args.blocks, T=args.T, parameterization=args.parameterization,
+                            checkpoint_every=args.checkpoint_every)
+    except (CheckpointError, DatasetError, RunError) as e:
+        raise CLIError(str(e)) from None
     print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
 
 
@@ -140,8 +99,8 @@ def _cmd_sample(args):
     import numpy as np
     from .checkpoint import CheckpointError
     from .diffusion import as_eps_model, ddim_sample, ddpm_sample
+    from .experiments.mnist_sample import resolve_checkpoint, sample_images
     from .train import load_for_sampling
-    from .mnist_eval import resolve_checkpoint, sample_images
     try:
         model, schedule, meta = load_for_sampling(resolve_checkpoint(args.checkpoint))
     except CheckpointError as e:
@@ -157,7 +116,7 @@ def _cmd_sample(args):
     if (args.digit is not None or args.guidance) and not conditional:
         raise CLIError("--digit and --guidance need a class-conditional model")
     if args.guidance is None:
-        from .mnist_eval import GUIDANCE
+        from .experiments.mnist_sample import GUIDANCE
         args.guidance = GUIDANCE if conditional else 0.0
     if args.digit is not None and not 0 <= args.digit < model.num_classes:
         raise CLIError(f"--digit must lie in 0..{model.num_classes - 1}")
@@ -170,7 +129,7 @@ def _cmd_sample(args):
                           args.steps or 50, progress=not args.no_progress, eta=args.eta)
         np.save(out, x)
         if args.grid:
-            from .plotting import image_grid
+            from .experiments.plotting import image_grid
             image_grid(x, args.grid, nrow=10, title=f"{args.sampler}, guidance {args.guidance}")
         print(f"wrote {args.n} samples ({args.sampler}) to {out}"
               + (f" and a grid to {args.grid}" if args.grid else ""))
@@ -190,7 +149,8 @@ def _cmd_evaluate(args):
     import json
     from .checkpoint import CheckpointError
     from .data.mnist import DatasetError
-    from .mnist_eval import GUIDANCE, evaluate, resolve_checkpoint
+    from .experiments.mnist_eval import evaluate
+    from .experiments.mnist_sample import GUIDANCE, resolve_checkpoint
     from .train import load_for_sampling
     try:
         model, schedule, meta = load_for_sampling(resolve_checkpoint(args.checkpoint))
@@ -216,8 +176,8 @@ def _cmd_evaluate(args):
 def _cmd_train_classifier(args):
     import numpy as np
     from .data.mnist import DatasetError, load_mnist, to_model_range
-    from .metrics import CLASSIFIER_WEIGHTS, weights_path
-    from .models.classifier import train_classifier
+    from .experiments.classifier import train_classifier
+    from .experiments.metrics import CLASSIFIER_WEIGHTS, weights_path
     try:
         x, y = load_mnist("train", data_dir=args.data_dir)
         xt, yt = load_mnist("test", data_dir=args.data_dir)
@@ -225,9 +185,8 @@ def _cmd_train_classifier(args):
         raise CLIError(str(e)) from None
     out = Path(args.out) if args.out else weights_path(CLASSIFIER_WEIGHTS)
     _writable_file(out)
-    rng = np.random.default_rng(args.seed)
-    model = train_classifier(to_model_range(x), y.astype(np.int64), rng, epochs=args.epochs,
-                             progress=not args.no_progress)
+    model = train_classifier(to_model_range(x), y.astype(np.int64), seed=args.seed,
+                             epochs=args.epochs, progress=not args.no_progress)
     probs, _ = model.predict(to_model_range(xt))
     acc = float(np.mean(probs.argmax(1) == yt))
     model.save(out)
@@ -331,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     from .train import TrainingDiverged, TrainingInterrupted
-    from .nn.memory import keep_freed_memory
+    from .nn.fast import keep_freed_memory
     parser = build_parser()
     args = parser.parse_args(argv)
     keep_freed_memory()             # reuse freed arrays instead of page-faulting new ones

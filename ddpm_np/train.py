@@ -25,9 +25,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .checkpoint import CheckpointError, load_checkpoint, prefixed, save_checkpoint, section
+from .data.batching import ArrayDataset  # noqa: F401  (its home before data/batching.py)
 from .diffusion import NoiseSchedule, diffusion_loss, sample_training_batch
 from .diffusion.param import check_parameterization
 from .models import build_model, model_kind
+from .nn.loss import softmax_cross_entropy
 from .nn.optim import EMA, Adam, clip_grad_norm, warmup_cosine_lr
 
 
@@ -71,26 +73,51 @@ class TrainConfig:
         return self
 
 
-class ArrayDataset:
-    """Minibatches drawn with replacement from a fixed array (and optional integer labels)."""
+class DiffusionObjective:
+    """Algorithm 1's loss for one minibatch: t ~ U{1..T}, ε ~ N(0, I), x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε,
+    and the error of the network's prediction (ε, or x_0 or v, `parameterization`). For a
+    class-conditional model each label is replaced by "no label" with probability
+    `label_dropout`, so that one network learns ε(x_t, y) and ε(x_t, ∅) (classifier-free
+    guidance)."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray | None = None, description: dict | None = None):
-        if y is not None and len(y) != len(x):
-            raise ValueError(f"{len(x)} examples but {len(y)} labels")
-        self.x, self.y = x, y
-        self.description = description or {}
+    def __init__(self, schedule: NoiseSchedule, parameterization="eps", label_dropout=0.1):
+        self.schedule = schedule
+        self.parameterization = check_parameterization(parameterization)
+        self.label_dropout = label_dropout
 
-    def batch(self, rng: np.random.Generator, batch_size: int):
-        idx = rng.integers(0, len(self.x), size=batch_size)
-        return self.x[idx], (None if self.y is None else self.y[idx])
+    def __call__(self, model, x0, y, rng):
+        """(loss, dL/d output) for the batch (x0, y)."""
+        t, eps, xt = sample_training_batch(x0, self.schedule, rng)
+        if getattr(model, "num_classes", None) is not None:
+            drop = rng.random(len(y)) < self.label_dropout
+            out = model(xt, t, np.where(drop, model.num_classes, y))
+        else:
+            out = model(xt, t)
+        return diffusion_loss(out, x0, eps, t, self.schedule, self.parameterization)
+
+
+class ClassificationObjective:
+    """Softmax cross-entropy of the model's logits against integer labels."""
+
+    def __call__(self, model, x, y, rng):
+        return softmax_cross_entropy(model(x), y)
 
 
 class Trainer:
-    """Owns a run: model, optimizer, EMA, generator, step counter and loss log."""
+    """Owns a run: model, optimizer, EMA, generator, step counter and loss log.
 
-    def __init__(self, model, schedule: NoiseSchedule, data, config: TrainConfig,
-                 out_dir=None, meta: dict | None = None):
+    The objective says what one step minimises: Algorithm 1 by default (`DiffusionObjective` on
+    `schedule`), or any callable `objective(model, x, y, rng) -> (loss, dL/d output)` such as
+    `ClassificationObjective()` (then `schedule` may be None)."""
+
+    def __init__(self, model, schedule: NoiseSchedule | None, data, config: TrainConfig,
+                 out_dir=None, meta: dict | None = None, objective=None):
         self.model, self.schedule, self.data = model, schedule, data
+        if objective is None:
+            if schedule is None:
+                raise ValueError("Trainer needs a noise schedule for the diffusion objective")
+            objective = DiffusionObjective(schedule, config.parameterization, config.label_dropout)
+        self.objective = objective
         self.config = config.validate()
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.meta = dict(meta or {})
@@ -101,20 +128,13 @@ class Trainer:
         self.ema = EMA(params, config.ema_decay)
         self.step = 0
         self.log = {"step": [], "loss": [], "lr": [], "grad_norm": []}
-        self.conditional = getattr(model, "num_classes", None) is not None
 
     # -- one step of Algorithm 1 -------------------------------------------------------------
     def train_step(self) -> float:
         cfg, model = self.config, self.model
         k = self.step + 1
         x0, y = self.data.batch(self.rng, cfg.batch_size)
-        t, eps, xt = sample_training_batch(x0, self.schedule, self.rng)
-        if self.conditional:
-            drop = self.rng.random(len(y)) < cfg.label_dropout
-            out = model(xt, t, np.where(drop, model.num_classes, y))
-        else:
-            out = model(xt, t)
-        loss, dout = diffusion_loss(out, x0, eps, t, self.schedule, cfg.parameterization)
+        loss, dout = self.objective(model, x0, y, self.rng)
         if not np.isfinite(loss):
             raise TrainingDiverged(f"loss became {loss} at step {k}")
         model.zero_grad()
@@ -201,24 +221,28 @@ class Trainer:
         arrays.update(prefixed("log", {k: np.asarray(v) for k, v in self.log.items()}))
         meta = dict(self.meta, step=self.step,
                     model={"kind": model_kind(self.model), "config": self.model.config()},
-                    schedule=self.schedule.to_dict(), train_config=dataclasses.asdict(self.config),
+                    schedule=None if self.schedule is None else self.schedule.to_dict(),
+                    train_config=dataclasses.asdict(self.config),
                     rng_state=self.rng.bit_generator.state,
                     data=getattr(self.data, "description", {}))
         save_checkpoint(path, arrays, meta)
         return path
 
     @classmethod
-    def resume(cls, path, data, out_dir=None, steps: int | None = None) -> "Trainer":
-        """Rebuild a Trainer from a checkpoint; `steps` may extend the run."""
+    def resume(cls, path, data, out_dir=None, steps: int | None = None, objective=None
+               ) -> "Trainer":
+        """Rebuild a Trainer from a checkpoint; `steps` may extend the run; `objective` as in
+        the constructor."""
         arrays, meta = load_checkpoint(path)
         cfg = TrainConfig(**meta["train_config"])
         if steps is not None:
             cfg.steps = steps
         model = model_from_checkpoint(arrays, meta, weights="model")
-        schedule = NoiseSchedule.from_dict(meta["schedule"])
+        schedule = None if meta.get("schedule") is None else NoiseSchedule.from_dict(
+            meta["schedule"])
         extra = {k: v for k, v in meta.items() if k not in (
             "step", "model", "schedule", "train_config", "rng_state", "data", "format", "version")}
-        trainer = cls(model, schedule, data, cfg, out_dir or Path(path).parent, extra)
+        trainer = cls(model, schedule, data, cfg, out_dir or Path(path).parent, extra, objective)
         trainer.opt.load_state_dict(section(arrays, "opt"))
         ema = section(arrays, "ema")
         ema_state = {f"shadow.{i}": ema[n] for i, n in enumerate(trainer.names)}

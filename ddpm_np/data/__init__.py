@@ -1,2 +1,3 @@
-"""Data: toy 2-D distributions (exact samplers and densities) and the MNIST reader."""
+"""Data: toy 2-D distributions (exact samplers and densities), the MNIST reader, batching."""
 from . import toy2d
+from .batching import ArrayDataset

@@ -1,4 +1,5 @@
-"""The diffusion math of Ho et al. 2020 (plus cosine schedule, DDIM, x0/v targets, the bound).
+"""The diffusion math of Ho et al. 2020 (plus cosine schedule, DDIM, x0/v targets, the bound,
+classifier-free guidance).
 
 Symbols (t is 1-based, index 0 of schedule arrays is a sentinel; see schedule.py):
     β_t betas · α_t alphas · ᾱ_t alpha_bars · β̃_t beta_tildes · σ_t sigmas
@@ -15,3 +16,4 @@ from .samplers import ddpm_step, ddim_step, ddpm_sample, ddim_sample, ddim_times
 from .vlb import (vlb_terms, nll_bits_per_dim, gaussian_kl,
                   discretized_gaussian_log_likelihood)
 from .analytic import gaussian_eps_model, gaussian_mixture_eps_model
+from .guidance import guided_eps_model

@@ -1,9 +1,11 @@
-"""Networks: the timestep embedding, the MLP for 2-D data and the UNet for images."""
+"""Networks: the timestep embedding, the MLP for 2-D data, the UNet for images, and the digit
+classifier behind the MNIST metrics."""
+from .classifier import Classifier
 from .embedding import TimeEmbedding
 from .mlp import MLP
 from .unet import UNet, ResBlock
 
-MODELS = {"mlp": MLP, "unet": UNet}
+MODELS = {"mlp": MLP, "unet": UNet, "classifier": Classifier}
 
 
 def build_model(kind: str, config: dict, rng, dtype=None, tier=None):

@@ -1,5 +1,6 @@
-"""A small CNN classifier for 28×28 digits, trained with the project's own stack; its
-penultimate features drive the Fréchet distance of `ddpm_np.metrics`.
+"""A small CNN classifier for 28×28 digits, trained with the project's own stack
+(`ddpm_np.experiments.classifier`); its penultimate features drive the Fréchet distance of
+`ddpm_np.experiments.metrics`.
 
     x ─ conv 1→32 ─ ReLU ─ avgpool ─ conv 32→64 ─ ReLU ─ avgpool ─ conv 64→64 ─ ReLU
       ─ flatten (64·7·7) ─ Linear(3136, 128) ─ ReLU ─ [features] ─ Linear(128, 10) ─ logits
@@ -53,30 +54,3 @@ class Classifier(Module):
             probs.append(e / e.sum(axis=1, keepdims=True))
             feats.append(f.astype(np.float64))
         return np.concatenate(probs), np.concatenate(feats)
-
-
-def train_classifier(images, labels, rng, epochs: int = 3, batch_size: int = 128, lr: float = 1e-3,
-                     progress: bool = True, log=print) -> Classifier:
-    """Adam on softmax cross-entropy; images (N, 1, 28, 28) float32 in [−1, 1]."""
-    from tqdm.auto import tqdm
-    from ..nn.loss import softmax_cross_entropy
-    from ..nn.optim import Adam, warmup_cosine_lr
-    model = Classifier(rng=rng)
-    opt = Adam(model.parameters(), lr=lr)
-    n = len(images)
-    steps_per_epoch = n // batch_size
-    total = epochs * steps_per_epoch
-    bar = tqdm(total=total, desc="classifier", disable=not progress)
-    for epoch in range(epochs):
-        perm = rng.permutation(n)
-        for i in range(steps_per_epoch):
-            idx = perm[i * batch_size:(i + 1) * batch_size]
-            loss, dlogits = softmax_cross_entropy(model(images[idx]), labels[idx])
-            model.zero_grad()
-            model.backward(dlogits)
-            opt.lr = warmup_cosine_lr(opt.step_count + 1, lr, 100, total, lr * 0.01)
-            opt.step()
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4f}", epoch=epoch + 1)
-    bar.close()
-    return model

@@ -26,7 +26,7 @@ def test_cross_entropy_value_and_gradient(rng):
 
 def test_shipped_classifier_is_accurate_on_test_digits():
     from ddpm_np.data.mnist import DatasetError, load_mnist, to_model_range
-    from ddpm_np.metrics import load_classifier
+    from ddpm_np.experiments.metrics import load_classifier
     try:
         x, y = load_mnist("test", download=False)
     except DatasetError:

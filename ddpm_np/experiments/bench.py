@@ -1,8 +1,10 @@
 """Benchmarks that print figures (never timed tests).
 
-`ddpm-np bench` times Conv2d forward and backward at the reference UNet's shapes (batch 64) and
-this machine's float32 GEMM rate measured in the same run, so the fraction of peak means something
-on a shared, noisy machine. Each figure is the best of `repeats` runs (the least disturbed one).
+`ddpm-np bench conv` times the convolution forward and backward at the UNet's shapes (batch 64),
+`ddpm-np bench unet` a training step and a sampling step of the MNIST UNet; both beside this
+machine's float32 GEMM rate measured in the same run, so that a fraction of it means something on
+a shared, noisy machine. Each figure is the best of `repeats` runs (the least disturbed one).
+FLOPs are counted from the layers' own `flops` and the shapes they saw (`conv_flops`).
 """
 from __future__ import annotations
 
@@ -40,72 +42,85 @@ def gemm_gflops(n: int = 2048, repeats: int = 5, rng=None) -> float:
 
 
 def threads_line() -> str:
-    from .nn import threads
-    n = threads.num_threads()
+    from ..nn.fast import num_threads
+    n = num_threads()
     how = "chunks of the batch in parallel" if n > 1 else "one GEMM per conv on the BLAS's threads"
-    return f"convolution threads: {n} ({how}; DDPM_NP_THREADS sets it)"
+    return f"fast tier: {n} threads ({how}; DDPM_NP_THREADS sets it)"
 
 
-def bench_conv(batch: int = 64, repeats: int = 10, out=print) -> list[dict]:
-    """Time Conv2d forward/backward at CONV_SHAPES, channels-last (NHWC, the layout the UNet
-    runs them in) and NCHW (the public layout); print a table; return its rows.
+def _conv_row(name, layout, conv, x, repeats, peak):
+    """Time one layer's forward and backward inside a model pass; a row of the table."""
+    from ..nn import layers
+    with layers("fast").model_pass():
+        y = conv(x)
+        dy = np.random.default_rng(1).standard_normal(y.shape, dtype=np.float32)
+        t_f = best_time(lambda: conv(x), repeats)
+        t_b = best_time(lambda: conv.backward(dy), repeats)
+    flops = conv.flops(x.shape)
+    # backward does two GEMMs of the forward's size: dW and dx
+    row = dict(name=name, layout=layout, fwd_ms=t_f * 1e3, fwd_gflops=flops / t_f / 1e9,
+               bwd_ms=t_b * 1e3, bwd_gflops=2 * flops / t_b / 1e9)
+    row["fwd_frac"] = row["fwd_gflops"] / peak
+    row["bwd_frac"] = row["bwd_gflops"] / peak
+    return row
 
-    Timed as inside a UNet pass: with the BLAS on one thread (`threads.one_blas_thread`) and
-    freed memory kept for reuse (`memory.keep_freed_memory`, which the `ddpm-np` command sets).
-    """
-    from .nn import Conv2d
-    from .nn.memory import keep_freed_memory
-    from .nn.threads import one_blas_thread
 
-    keep_freed_memory()
+def bench_conv(batch: int = 64, repeats: int = 10, out=print, reference: bool = True
+               ) -> list[dict]:
+    """Time the fast tier's Conv2d at CONV_SHAPES on channels-last input (how the UNet feeds it)
+    and on plain NCHW input, and (with `reference`) the reference tier's; print a table; return
+    its rows. Timed with freed memory kept for reuse (as the `ddpm-np` command runs)."""
+    from ..nn import Conv2d, fast
+
+    fast.keep_freed_memory()
     rng = np.random.default_rng(0)
     peak = gemm_gflops(rng=rng)
     out(f"float32 GEMM (2048^3) on this machine: {peak:.0f} GFLOP/s")
     out(threads_line())
-    out(f"{'conv (batch %d)' % batch:<24}{'layout':>7}{'fwd ms':>8}{'GFLOP/s':>9}{'%peak':>7}"
-        f"{'bwd ms':>9}{'GFLOP/s':>9}{'%peak':>7}")
+    out(f"{'conv (batch %d)' % batch:<24}{'tier, input':>20}{'fwd ms':>8}{'GFLOP/s':>9}"
+        f"{'%peak':>7}{'bwd ms':>9}{'GFLOP/s':>9}{'%peak':>7}")
     rows = []
     for name, cin, cout, H, stride in CONV_SHAPES:
-        for layout in ("NHWC", "NCHW"):
-            cl = layout == "NHWC"
-            conv = Conv2d(cin, cout, 3, stride=stride, padding=1, rng=rng, channels_last=cl)
-            x = rng.standard_normal((batch, H, H, cin) if cl else (batch, cin, H, H),
-                                    dtype=np.float32)
-            with one_blas_thread():
-                y = conv(x)
-                dy = rng.standard_normal(y.shape, dtype=np.float32)
-                flops = conv.flops(x.shape)
-                t_f = best_time(lambda: conv(x), repeats)
-                t_b = best_time(lambda: conv.backward(dy), repeats)
-            # backward does two GEMMs of the forward's size: dW and dx
-            row = dict(name=name, layout=layout, fwd_ms=t_f * 1e3,
-                       fwd_gflops=flops / t_f / 1e9, bwd_ms=t_b * 1e3,
-                       bwd_gflops=2 * flops / t_b / 1e9)
-            row["fwd_frac"] = row["fwd_gflops"] / peak
-            row["bwd_frac"] = row["bwd_gflops"] / peak
+        x = rng.standard_normal((batch, cin, H, H), dtype=np.float32)
+        x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        cases = [("fast, channels-last", fast.Conv2d, x_cl), ("fast, NCHW", fast.Conv2d, x)]
+        if reference:
+            cases.append(("reference", Conv2d, x))
+        for i, (layout, cls, xin) in enumerate(cases):
+            conv = cls(cin, cout, 3, stride=stride, padding=1, rng=rng)
+            row = _conv_row(name, layout, conv, xin, repeats, peak)
             rows.append(row)
-            out(f"{name if cl else '':<24}{layout:>7}{row['fwd_ms']:>8.1f}"
+            out(f"{name if i == 0 else '':<24}{layout:>20}{row['fwd_ms']:>8.1f}"
                 f"{row['fwd_gflops']:>9.0f}{row['fwd_frac']:>7.0%}{row['bwd_ms']:>9.1f}"
                 f"{row['bwd_gflops']:>9.0f}{row['bwd_frac']:>7.0%}")
     peak2 = gemm_gflops(rng=rng)
     out(f"float32 GEMM again after the convs: {peak2:.0f} GFLOP/s "
         "(a large change means the machine was busy)")
-    out("The UNet runs its convolutions channels-last (NHWC); NCHW is Conv2d's default layout.")
+    out("The UNet's activations are channels-last in memory on the fast tier.")
     return rows
 
 
-def conv_flops_of_last_forward(model, nominal: bool = False) -> int:
-    """2·multiply-adds of every Conv2d in `model`'s most recent forward pass (whole batch):
-    those performed, or with `nominal` those of the literal layers (an UpsampleConv2d counted as
-    upsample + 3×3 conv, the reference layout's figure)."""
-    from .nn import Conv2d
-    total = 0
-    for m in model.modules():
-        shape = getattr(m, "last_input_shape", None)
-        if isinstance(m, Conv2d) and shape is not None:
-            total += m.nominal_flops(shape) if nominal and hasattr(m, "nominal_flops") \
-                else m.flops(shape)
-    return total
+def conv_flops(model, run) -> tuple[int, int]:
+    """2·multiply-adds of every convolution during `run()` (a model pass): (performed, literal).
+
+    Each Conv2d's `forward` is wrapped for the call to note its input shape, and unwrapped after;
+    `literal` counts an up-sampling convolution as the 3×3 convolution on the up-sampled image
+    (the reference tier's figure)."""
+    from ..nn import Conv2d
+    seen = []
+    convs = [m for m in model.modules() if isinstance(m, Conv2d)]
+    for m in convs:
+        m.forward = (lambda m: lambda x: (seen.append((m, x.shape)), type(m).forward(m, x))[1])(m)
+    try:
+        run()
+    finally:
+        for m in convs:
+            del m.forward
+    def reference_twin(cls):                 # the first class of the reference tier it extends
+        return next(c for c in cls.__mro__ if not c.__module__.startswith("ddpm_np.nn.fast"))
+
+    return (sum(m.flops(shape) for m, shape in seen),
+            sum(reference_twin(type(m)).flops(m, shape) for m, shape in seen))
 
 
 def bench_unet(batch: int = 64, repeats: int = 3, out=print, sample_steps: int = 20) -> dict:
@@ -114,11 +129,11 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, sample_steps: int =
     follow by multiplication: every step is one forward pass)."""
     import tracemalloc
 
-    from .diffusion import NoiseSchedule, sample_training_batch
-    from .models import UNet
-    from .nn.loss import mse_loss
-    from .nn.memory import keep_freed_memory
-    from .nn.optim import Adam
+    from ..diffusion import NoiseSchedule, sample_training_batch
+    from ..models import UNet
+    from ..nn.fast import keep_freed_memory
+    from ..nn.loss import mse_loss
+    from ..nn.optim import Adam
 
     keep_freed_memory()
     rng = np.random.default_rng(0)
@@ -142,11 +157,10 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, sample_steps: int =
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     t_step = best_time(step, repeats, warmup=1)
-    fwd_flops = conv_flops_of_last_forward(model)
-    nominal = conv_flops_of_last_forward(model, nominal=True)
-    flops = 3 * fwd_flops          # forward + the two backward GEMMs of every conv
     xt = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
     tt = np.full(batch, 500)
+    fwd_flops, nominal = conv_flops(model, lambda: model(xt, tt, y))
+    flops = 3 * fwd_flops          # forward + the two backward GEMMs of every conv
     t_fwd = best_time(lambda: model(xt, tt, y), repeats)
     r = dict(batch=batch, step_s=t_step, images_per_s=batch / t_step,
              gflops=flops / t_step / 1e9, gemm_gflops=peak_gemm,
@@ -158,7 +172,7 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, sample_steps: int =
     out(threads_line())
     out(f"UNet (1.18 M parameters), batch {batch}: {r['nominal_mflop_per_image']:.0f} MFLOP/image "
         f"forward as laid out, {r['mflop_per_image']:.0f} performed (the up-path convs run at "
-        "low resolution, nn/upconv.py); GFLOP/s below count the performed ones")
+        "low resolution, nn/fast/upconv.py); GFLOP/s below count the performed ones")
     out(f"  training step (fwd + bwd + Adam): {t_step:.2f} s, {r['images_per_s']:.0f} images/s, "
         f"{r['gflops']:.0f} GFLOP/s = {r['fraction']:.0%} of GEMM")
     out(f"  peak traced memory of a step: {r['peak_mib']:.0f} MiB")

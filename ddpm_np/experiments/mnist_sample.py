@@ -1,11 +1,4 @@
-"""MNIST sampling, evaluation and figures: what `ddpm-np demo mnist` and `ddpm-np sample` call.
-
-Metrics (classifier = `ddpm_np/weights/mnist_classifier.npz`): Fréchet distance between the
-classifier's penultimate features of the samples and of the 10,000 test images, beside its noise
-floor (the same distance for as many real *training* images); the predicted-class histogram and
-its KL to uniform; mean confidence; for conditional sampling the share classified as the
-requested digit; and test-set bits/dim from the variational bound (discretized decoder).
-"""
+"""MNIST sampling and figures: what `ddpm-np demo mnist` and `ddpm-np sample` call."""
 from __future__ import annotations
 
 import json
@@ -15,18 +8,16 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..data.mnist import load_mnist, to_model_range
+from ..diffusion import ddim_sample, ddpm_sample, guided_eps_model, q_sample
 from . import plotting
-from .data.mnist import load_mnist, to_model_range
-from .diffusion import ddim_sample, ddpm_sample, nll_bits_per_dim, q_sample
-from .metrics import classifier_metrics, frechet_distance, load_classifier, weights_path
-from .mnist_run import guided_eps_model
+from .metrics import weights_path
 
 PRETRAINED = "mnist.npz"
 CLIP = 1.0   # images live in [−1, 1]: clip x̂_0 there at every step (as Ho et al.'s sampler does)
-# Classifier-free guidance weight w used by default (ε = (1+w)·ε(x, y) − w·ε(x, ∅)). Measured on
-# the shipped model, 1,000 DDIM-50 samples: w = 0 → Fréchet 1.2× the noise floor but only 92.5%
-# classified as the requested digit; w = 0.5 → 1.4×, 99.2%; w = 2 → 10×, 100% (sharper,
-# more uniform digits: guidance trades diversity for fidelity). See README.
+# Classifier-free guidance weight w used by default (ε = (1+w)·ε(x, y) − w·ε(x, ∅)): the one
+# that met both targets of the guidance sweep (Fréchet ratio ≤ 3, ≥ 95% read as the requested
+# digit); the sweep and its command are in docs/performance.md.
 GUIDANCE = 0.5
 
 
@@ -62,55 +53,13 @@ def sample_images(model, schedule, n, rng, labels=None, guidance=0.0, sampler="d
     return np.clip(np.concatenate(out), -1, 1)
 
 
-def reference_features(classifier, n_floor: int, rng, data_dir=None, repeats: int = 5):
-    """(test features, Fréchet noise floor for n_floor real training images, its spread).
-
-    The floor is the mean over `repeats` disjoint random training subsets: with 1,000 images in
-    128 feature dimensions a single subset's distance varies by ±15%, too much for a ratio."""
-    xt, _ = load_mnist("test", data_dir=data_dir)
-    _, test_feats = classifier.predict(to_model_range(xt))
-    xtr, _ = load_mnist("train", data_dir=data_dir)
-    idx = rng.choice(len(xtr), n_floor * repeats, replace=False)
-    _, train_feats = classifier.predict(to_model_range(xtr[idx]))
-    floors = [frechet_distance(f, test_feats) for f in np.split(train_feats, repeats)]
-    return test_feats, float(np.mean(floors)), float(np.std(floors))
-
-
-def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_images=200,
-             bpd_timesteps=50, data_dir=None, progress=True) -> dict:
-    """All MNIST metrics for `n` class-conditional samples (n/10 per digit) at `guidance`."""
-    rng = np.random.default_rng(seed)
-    # the data first: a missing file should fail in a second, not after minutes of sampling
-    clf = load_classifier()
-    test_feats, floor, floor_sd = reference_features(clf, n, rng, data_dir)
-    t0 = time.perf_counter()
-    labels = np.repeat(np.arange(10), -(-n // 10))[:n]
-    x = sample_images(model, schedule, n, rng, labels if model.num_classes else None, guidance,
-                      "ddim", steps, progress=progress)
-    t_sample = time.perf_counter() - t0
-    m = classifier_metrics(x, clf, test_feats, labels if model.num_classes else None)
-    m.update(frechet_noise_floor=floor, frechet_noise_floor_sd=floor_sd,
-             frechet_ratio=m["frechet_distance"] / floor, n=n,
-             guidance=guidance, sampler=f"DDIM-{steps}", sample_seconds=t_sample)
-    if bpd_images:
-        xt, _ = load_mnist("test", data_dir=data_dir)
-        x0 = to_model_range(xt[rng.choice(len(xt), bpd_images, replace=False)])
-        eps_model = guided_eps_model(model, None) if model.num_classes else model
-        bpd, se, _ = nll_bits_per_dim(eps_model, x0, schedule, rng, decoder="discretized",
-                                      num_timesteps=bpd_timesteps)
-        m.update(test_bits_per_dim=bpd, test_bits_per_dim_stderr=se,
-                 bits_per_dim_note=f"{bpd_images} test images, {bpd_timesteps} random t per "
-                                   "image (unbiased estimate of the sum over t)")
-    return m
-
-
 def figures(model, schedule, out_dir, guidance=GUIDANCE, steps=50, seed=0, data_dir=None,
             progress=True, per_digit: int = 8, log=print) -> list:
     """Sample grid (a row per digit), reverse strip (x_t and x̂_0), forward strip on real
     digits, and an animated GIF of the reverse process. `per_digit` samples per row (8: the
     demo's 80 samples take about 35 s on 2 cores). Without the MNIST test files (offline, no
     `--data-dir`) the forward strip is skipped with a message; the rest needs no data."""
-    from .data.mnist import DatasetError
+    from ..data.mnist import DatasetError
     out_dir = Path(out_dir)
     try:                                   # first, so that a missing file costs no waiting
         real, _ = load_mnist("test", data_dir=data_dir)
@@ -154,7 +103,7 @@ def figures(model, schedule, out_dir, guidance=GUIDANCE, steps=50, seed=0, data_
 def run_mnist_demo(out_dir, checkpoint="mnist", guidance=GUIDANCE, steps=50, seed=0, data_dir=None,
                    progress=True, log=print) -> dict:
     """Draw digits from a checkpoint (default: the shipped model) and write the figures."""
-    from .train import load_for_sampling
+    from ..train import load_for_sampling
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

@@ -67,13 +67,14 @@ CLASSIFIER_WEIGHTS = "mnist_classifier.npz"
 
 
 def weights_path(name: str):
+    """A file of the package's shipped weights (ddpm_np/weights/)."""
     from pathlib import Path
-    return Path(__file__).resolve().parent / "weights" / name
+    return Path(__file__).resolve().parents[1] / "weights" / name
 
 
 def load_classifier(path=None):
     """The shipped MNIST classifier (or one saved at `path`)."""
-    from .models.classifier import Classifier
+    from ..models.classifier import Classifier
     model = Classifier(rng=np.random.default_rng(0))
     model.load(path or weights_path(CLASSIFIER_WEIGHTS))
     return model

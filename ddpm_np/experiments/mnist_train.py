@@ -1,21 +1,17 @@
-"""MNIST end to end: the reference UNet trained with the shared training stack, and sampling with
-classifier-free guidance.
-
-`train_mnist(out_dir, steps=...)` reproduces the shipped model (see README for the command);
-`guided_eps_model(model, y, w)` turns a class-conditional UNet into an ε-model for the samplers:
-    ε̃ = (1 + w)·ε_θ(x_t, t, y) − w·ε_θ(x_t, t, ∅)      (Ho & Salimans 2022, eq. 6)
-both terms from one forward pass on a batch of 2N.
-"""
+"""MNIST training: the class-conditional UNet trained with the shared Trainer, and sample grids
+along the way. `train_mnist(out_dir, steps=...)` reproduces the shipped model (README)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from .data.mnist import load_mnist, to_model_range
-from .diffusion import NoiseSchedule
-from .models import UNet
-from .train import ArrayDataset, TrainConfig, Trainer
+from ..data.batching import ArrayDataset
+from ..data.mnist import load_mnist, to_model_range
+from ..diffusion import NoiseSchedule
+from ..models import UNet
+from ..train import TrainConfig, Trainer
+from .mnist_sample import GUIDANCE, sample_images
 
 MNIST_TRAIN = dict(steps=6000, batch_size=64, lr=5e-4, warmup_steps=200, min_lr=5e-5,
                    grad_clip=1.0, ema_decay=0.999, label_dropout=0.1, checkpoint_every=250)
@@ -31,24 +27,6 @@ def mnist_model(rng, conditional: bool = True) -> UNet:
     return UNet(num_classes=10 if conditional else None, rng=rng)
 
 
-def guided_eps_model(model, y, guidance: float = 0.0):
-    """ε-model for fixed labels y (N,) with classifier-free guidance weight w = `guidance`.
-    y = None (or w = 0 with y None) samples unconditionally."""
-    null = model.num_classes
-
-    def eps_model(xt, t):
-        if y is None:
-            return model(xt, t, np.full(len(xt), null))
-        if guidance == 0:
-            return model(xt, t, y)
-        out = model(np.concatenate([xt, xt]), np.concatenate([t, t]),
-                    np.concatenate([y, np.full(len(y), null)]))
-        cond, uncond = out[:len(xt)], out[len(xt):]
-        return (1 + guidance) * cond - guidance * uncond
-
-    return eps_model
-
-
 def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, seed: int = 0):
     """A Trainer.on_checkpoint hook that writes a DDIM sample grid (EMA weights) per checkpoint."""
     from .plotting import image_grid
@@ -56,7 +34,6 @@ def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, s
     def hook(trainer):
         if trainer.step % 1000 and trainer.step != trainer.config.steps:
             return
-        from .mnist_eval import GUIDANCE, sample_images
         y = np.repeat(np.arange(10), n_per_class)
         trainer.ema.swap()
         try:
@@ -66,7 +43,7 @@ def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, s
         finally:
             trainer.ema.swap()
         image_grid(x, out_dir / f"grid_step{trainer.step:06d}.png", nrow=n_per_class,
-                   title=f"step {trainer.step}, DDIM-{steps}, guidance 2",
+                   title=f"step {trainer.step}, DDIM-{steps}, guidance {GUIDANCE}",
                    row_labels=[str(d) for d in range(10)])
     return hook
 

@@ -14,14 +14,15 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import norm
 
+from ..data import toy2d
+from ..data.batching import ArrayDataset
+from ..diffusion import (NoiseSchedule, ddpm_sample, gaussian_mixture_eps_model,
+                         nll_bits_per_dim, q_sample)
+from ..diffusion.vlb import LN2
+from ..models import MLP
+from ..train import TrainConfig, Trainer
 from . import plotting
-from .data import toy2d
-from .diffusion import (NoiseSchedule, ddpm_sample, gaussian_mixture_eps_model,
-                        nll_bits_per_dim, q_sample)
-from .diffusion.vlb import LN2
 from .metrics import energy_distance, energy_noise_floor, mixture_weights, moment_errors
-from .models import MLP
-from .train import ArrayDataset, TrainConfig, Trainer
 
 # Toy data needs fewer steps than images: T = 200 with the linear schedule's β scaled by 1000/T
 # (β_1 = 5e-4, β_T = 0.1), which keeps ᾱ_T ≈ 4e-5 as for T = 1000 and makes sampling 5× cheaper.

@@ -1,0 +1,32 @@
+"""The benchmarks run and report what they claim (their figures are for reading, not testing)."""
+import numpy as np
+
+from ddpm_np.experiments import bench
+
+
+def test_bench_conv_reports_every_tier_and_input_for_every_shape(monkeypatch):
+    monkeypatch.setattr(bench, "gemm_gflops", lambda n=2048, repeats=5, rng=None: 100.0)
+    lines = []
+    rows = bench.bench_conv(batch=2, repeats=1, out=lines.append)
+    assert [(r["name"], r["layout"]) for r in rows] == \
+        [(s[0], layout) for s in bench.CONV_SHAPES
+         for layout in ("fast, channels-last", "fast, NCHW", "reference")]
+    for r in rows:
+        assert r["fwd_ms"] > 0 and r["bwd_ms"] > 0
+        assert abs(r["fwd_frac"] - r["fwd_gflops"] / 100.0) < 1e-12
+    assert any("channels-last" in line for line in lines)
+
+
+def test_conv_flops_counts_the_unet_as_laid_out_and_as_performed():
+    """352 MFLOP/image as laid out, 299 performed (the up-sampling convolutions at low
+    resolution), and the layers are left as they were."""
+    from ddpm_np.models import UNet
+    model = UNet(num_classes=10, rng=np.random.default_rng(0))
+    x = np.zeros((2, 1, 28, 28), np.float32)
+    performed, literal = bench.conv_flops(model, lambda: model(x, np.array([1, 2]),
+                                                               np.array([1, 2])))
+    assert round(literal / 2e6) == 352 and round(performed / 2e6) == 299
+    assert all("forward" not in vars(m) for m in model.modules())
+    ref = UNet(num_classes=10, rng=np.random.default_rng(0), tier="reference")
+    assert bench.conv_flops(ref, lambda: ref(x, np.array([1, 2]), np.array([1, 2]))) == \
+        (literal, literal)

@@ -1,0 +1,29 @@
+"""Training runs by name from Python, the same function the command line calls."""
+import numpy as np
+import pytest
+
+from ddpm_np.checkpoint import save_checkpoint
+from ddpm_np.experiments.runs import RunError, train_run
+
+
+def test_a_toy_run_from_python_and_its_resume(tmp_path):
+    logs = []
+    kw = dict(hidden=16, blocks=1, T=50, batch_size=32, checkpoint_every=5, progress=False)
+    t = train_run("spiral", out=tmp_path / "run", steps=10, stop_at=5, **kw)
+    assert t.step == 5 and t.checkpoint_path().exists()
+    t = train_run(resume=t.checkpoint_path(), progress=False, log=logs.append)
+    assert t.step == 10 and logs == [f"resuming {tmp_path / 'run' / 'checkpoint.npz'} at step 5/10"]
+    straight = train_run("spiral", out=tmp_path / "straight", steps=10, **kw)
+    for a, b in zip(straight.model.parameters(), t.model.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_run_errors_say_what_is_allowed(tmp_path):
+    with pytest.raises(RunError, match="give a dataset"):
+        train_run()
+    with pytest.raises(ValueError, match="unknown dataset 'circles'"):
+        train_run("circles", out=tmp_path)
+    path = tmp_path / "foreign.npz"
+    save_checkpoint(path, {}, {"data": {"dataset": "cifar"}})
+    with pytest.raises(RunError, match="dataset 'cifar' is none of gaussian"):
+        train_run(resume=path)
