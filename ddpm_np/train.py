@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from .checks import check_int
 from .checkpoint import CheckpointError, load_checkpoint, prefixed, save_checkpoint, section
 from .data.batching import ArrayDataset  # noqa: F401  (its home before data/batching.py)
 from .diffusion import NoiseSchedule, diffusion_loss, sample_training_batch
@@ -60,9 +61,7 @@ class TrainConfig:
 
     def validate(self):
         for name in ("steps", "batch_size", "checkpoint_every"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            check_int(getattr(self, name), name)
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if not 0 <= self.ema_decay < 1:

@@ -18,6 +18,8 @@ import numpy as np
 from scipy.integrate import quad
 from scipy.special import logsumexp
 
+from ..checks import check_int
+
 NAMES = ("gaussian", "two-gaussians", "spiral", "double-well", "moons")
 
 GAUSSIAN_MEAN = np.array([1.0, -0.5])
@@ -52,8 +54,7 @@ def _double_well_x1(n, rng):
 def sample(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
     """n exact samples, (n, 2) float32."""
     check_name(name)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    check_int(n, "n")
     if name == "gaussian":
         x = rng.multivariate_normal(GAUSSIAN_MEAN, GAUSSIAN_COV, size=n, method="cholesky")
     elif name == "two-gaussians":

@@ -75,5 +75,5 @@ def q_posterior(x0, xt, t, schedule: NoiseSchedule):
     _check_pair(x0, xt, ("x0", "xt"))
     t = check_t(t, schedule.T)
     c0_all, ct_all = posterior_coefficients(np.arange(schedule.T + 1), schedule)
-    mu = gather(c0_all, t, x0) * x0 + gather(ct_all, t, x0) * xt
-    return mu, gather(schedule.beta_tildes, t, x0)
+    mu_tilde = gather(c0_all, t, x0) * x0 + gather(ct_all, t, x0) * xt
+    return mu_tilde, gather(schedule.beta_tildes, t, x0)

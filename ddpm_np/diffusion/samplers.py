@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..checks import check_int
+
 from .forward import q_posterior
 from .param import eps_from_x0, mu_theta_from_eps, x0_from_eps
 from .schedule import NoiseSchedule, check_t, gather
@@ -43,19 +45,20 @@ def ddpm_step(eps_theta, xt, t, schedule: NoiseSchedule, z=None, sigma="beta_til
     sig = gather(schedule.sigmas(sigma), t, xt)
     # 1. x̂_0 from ε_θ (eq. 15), clipped if asked
     x0_hat = x0_from_eps(xt, t, eps_theta, schedule)
-    # 2. the mean: eq. 11 directly, or μ̃ at the clipped x̂_0 (eq. 7)
+    # 2. the model's mean μ_θ: eq. 11 directly, or, with x̂_0 clipped, the posterior mean
+    #    μ̃_t(x_t, x̂_0) of eq. 7 at the clipped x̂_0 (the two agree when nothing is clipped)
     if clip_x0 is None:
-        mu = mu_theta_from_eps(xt, t, eps_theta, schedule)
+        mu_theta = mu_theta_from_eps(xt, t, eps_theta, schedule)
     else:
         x0_hat = _clip(x0_hat, clip_x0)
-        mu, _ = q_posterior(x0_hat, xt, t, schedule)
+        mu_theta, _ = q_posterior(x0_hat, xt, t, schedule)
     # 3. add σ_t·z except at t = 1 (the last step returns the mean)
     if np.all(t == 1):
-        return mu, x0_hat
+        return mu_theta, x0_hat
     if z is None or z.shape != xt.shape:
         raise ValueError(f"ddpm_step needs z of shape {xt.shape} when t > 1")
     mask = gather((np.arange(schedule.T + 1) > 1).astype(np.float64), t, xt)
-    return mu + mask * sig * z, x0_hat
+    return mu_theta + mask * sig * z, x0_hat
 
 
 def ddim_step(eps_theta, xt, t, t_prev, schedule: NoiseSchedule, eta=0.0, z=None, clip_x0=None):
@@ -95,8 +98,7 @@ def ddim_step(eps_theta, xt, t, t_prev, schedule: NoiseSchedule, eta=0.0, z=None
 
 def ddim_timesteps(T: int, steps: int) -> np.ndarray:
     """Evenly spaced, strictly decreasing time steps from T down to ≥ 1 (`steps` of them)."""
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= T:
-        raise ValueError(f"steps must be an integer in 1..T={T}, got {steps!r}")
+    check_int(steps, f"steps (with T={T})", high=T)
     return np.unique(np.round(np.linspace(1, T, steps)).astype(np.int64))[::-1]
 
 

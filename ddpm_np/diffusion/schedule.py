@@ -18,6 +18,8 @@ import warnings
 
 import numpy as np
 
+from ..checks import check_int
+
 
 class NoiseSchedule:
     """β_t for t = 1..T and its derived arrays (float64, length T+1, index 0 a sentinel).
@@ -110,9 +112,7 @@ class NoiseSchedule:
 
 
 def _check_T(T) -> int:
-    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
-        raise ValueError(f"T must be an integer ≥ 1, got {T!r}")
-    return int(T)
+    return check_int(T, "T")
 
 
 def check_t(t, T: int, allow_zero: bool = False) -> np.ndarray:

@@ -23,8 +23,8 @@ def reference_features(classifier, n_floor: int, rng, data_dir=None, repeats: in
 
     The floor is the mean over `repeats` disjoint random training subsets: with 1,000 images in
     128 feature dimensions a single subset's distance varies by ±15%, too much for a ratio."""
-    xt, _ = load_mnist("test", data_dir=data_dir)
-    _, test_feats = classifier.predict(to_model_range(xt))
+    x_test, _ = load_mnist("test", data_dir=data_dir)
+    _, test_feats = classifier.predict(to_model_range(x_test))
     xtr, _ = load_mnist("train", data_dir=data_dir)
     idx = rng.choice(len(xtr), n_floor * repeats, replace=False)
     _, train_feats = classifier.predict(to_model_range(xtr[idx]))
@@ -49,8 +49,8 @@ def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_i
              frechet_ratio=m["frechet_distance"] / floor, n=n,
              guidance=guidance, sampler=f"DDIM-{steps}", sample_seconds=t_sample)
     if bpd_images:
-        xt, _ = load_mnist("test", data_dir=data_dir)
-        x0 = to_model_range(xt[rng.choice(len(xt), bpd_images, replace=False)])
+        x_test, _ = load_mnist("test", data_dir=data_dir)
+        x0 = to_model_range(x_test[rng.choice(len(x_test), bpd_images, replace=False)])
         eps_model = guided_eps_model(model, None) if model.num_classes else model
         bpd, se, _ = nll_bits_per_dim(eps_model, x0, schedule, rng, decoder="discretized",
                                       num_timesteps=bpd_timesteps)

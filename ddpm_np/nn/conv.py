@@ -18,6 +18,7 @@ Backward, the same three steps in reverse:
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..checks import check_int
 from .init import init_weight_bias, positive_int
 from .module import Module, Parameter, check_dtype
 
@@ -156,9 +157,7 @@ class Conv2d(Module):
         k = kernel_size if isinstance(kernel_size, tuple) else (kernel_size, kernel_size)
         kh, kw = (positive_int(v, "kernel_size") for v in k)
         self.stride = positive_int(stride, "stride")
-        if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
-            raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
-        self.padding = int(padding)
+        self.padding = check_int(padding, "padding", low=0)
         W, b = init_weight_bias((self.out_channels, self.in_channels, kh, kw), self.out_channels,
                                 self.in_channels * kh * kw, rng, dtype, zero_init)
         self.W, self.b = Parameter(W), Parameter(b)

@@ -7,6 +7,8 @@ branch (the branch then starts as the identity and the network as a shallower on
 """
 import numpy as np
 
+from ..checks import check_int
+
 
 def kaiming_uniform(shape, fan_in: int, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
     """U(−1/√fan_in, 1/√fan_in) samples of the given shape and dtype."""
@@ -19,9 +21,7 @@ def kaiming_uniform(shape, fan_in: int, rng: np.random.Generator, dtype=np.float
 
 def positive_int(value, name: str) -> int:
     """Validate a size argument: an int ≥ 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_int(value, name)
 
 
 def init_weight_bias(w_shape, b_size: int, fan_in: int, rng, dtype, zero_init: bool = False):

@@ -90,8 +90,8 @@ def run_chunks(task, chunks):
     scratch buffers); in parallel when more than one thread is available and there is more than
     one chunk, each chunk on the next free thread. Exceptions propagate after all threads stop.
     A task must not call run_chunks itself (one parallel region at a time: it would deadlock)."""
-    T = min(num_threads(), len(chunks))
-    if T <= 1:
+    n_threads = min(num_threads(), len(chunks))
+    if n_threads <= 1:
         for i, (s, e) in enumerate(chunks):
             task(i, s, e, 0)
         return
@@ -106,14 +106,14 @@ def run_chunks(task, chunks):
 
     global _pool, _pool_size
     with _lock, one_blas_thread():
-        if _pool_size < T - 1:
+        if _pool_size < n_threads - 1:
             if _pool is not None:
                 _pool.shutdown()
-            _pool = ThreadPoolExecutor(max_workers=T - 1, thread_name_prefix="ddpm_np")
-            _pool_size = T - 1
+            _pool = ThreadPoolExecutor(max_workers=n_threads - 1, thread_name_prefix="ddpm_np")
+            _pool_size = n_threads - 1
         futures = []
         try:
-            futures = [_pool.submit(worker, w) for w in range(1, T)]
+            futures = [_pool.submit(worker, w) for w in range(1, n_threads)]
             worker(0)                           # the calling thread is worker 0
         finally:
             wait(futures)
@@ -126,12 +126,12 @@ def over_batch(task, n_items: int, item_bytes: int, min_bytes: int = 2 << 20):
     depends on its own sample only (elementwise layers, per-sample normalisation), so that any
     split gives the same results: one slice per thread, the fewest GIL hand-offs. Work under
     `min_bytes` in all runs in one call: for it, waking a thread costs more than it saves."""
-    T = min(num_threads(), n_items)
-    if n_items * item_bytes < min_bytes or T < 2:
+    n_threads = min(num_threads(), n_items)
+    if n_items * item_bytes < min_bytes or n_threads < 2:
         if n_items:
             task(0, n_items)
         return
-    bounds = [n_items * k // T for k in range(T + 1)]
+    bounds = [n_items * k // n_threads for k in range(n_threads + 1)]
     run_chunks(lambda i, start, stop, w: task(start, stop), list(zip(bounds[:-1], bounds[1:])))
 
 
