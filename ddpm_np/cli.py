@@ -43,6 +43,17 @@ def _writable_file(path: Path):
         raise CLIError(f"output path {path} is a folder; give a file name such as samples.npy")
 
 
+def _check_environment():
+    """The environment variables the library reads, checked before any work."""
+    from .nn import default_tier
+    from .nn.fast import num_threads
+    try:
+        default_tier()
+        num_threads()
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+
+
 # -- commands --------------------------------------------------------------------------------
 
 def _cmd_bench(args):
@@ -293,8 +304,9 @@ def main(argv=None) -> int:
     from .nn.fast import keep_freed_memory
     parser = build_parser()
     args = parser.parse_args(argv)
-    keep_freed_memory()             # reuse freed arrays instead of page-faulting new ones
     try:
+        _check_environment()
+        keep_freed_memory()         # reuse freed arrays instead of page-faulting new ones
         args.func(args)
     except CLIError as e:
         print(f"ddpm-np: error: {e}", file=sys.stderr)

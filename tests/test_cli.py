@@ -104,3 +104,26 @@ def test_stop_at_then_resume(tmp_path):
     assert json.loads((out / "checkpoint.json").read_text())["step"] == 8
     assert main(["train", "--resume", str(out / "checkpoint.npz"), "--no-progress"]) == 0
     assert json.loads((out / "checkpoint.json").read_text())["step"] == 20
+
+
+@pytest.mark.parametrize("var,value,match", [
+    ("DDPM_NP_TIER", "gpu", "DDPM_NP_TIER must be one of fast, reference, got 'gpu'"),
+    ("DDPM_NP_THREADS", "two", "DDPM_NP_THREADS must be a positive integer, got 'two'"),
+    ("DDPM_NP_THREADS", "0", "DDPM_NP_THREADS must be a positive integer, got '0'"),
+])
+def test_malformed_environment_is_one_line_before_any_work(tmp_path, monkeypatch, capsys, var,
+                                                           value, match):
+    monkeypatch.setenv(var, value)
+    assert main(["demo", "gaussian", "--quick", "--out", str(tmp_path / "d")]) == 2
+    assert match in _err(capsys)
+    assert not (tmp_path / "d").exists()
+
+
+def test_the_reference_tier_runs_a_demo(tmp_path, monkeypatch, capsys):
+    """DDPM_NP_TIER=reference: the whole command on the readable layers."""
+    monkeypatch.setenv("DDPM_NP_TIER", "reference")
+    assert main(["demo", "gaussian", "--quick", "--no-progress", "--out", str(tmp_path)]) == 0
+    from ddpm_np.train import load_for_sampling
+    model, _, _ = load_for_sampling(tmp_path / "checkpoint.npz")
+    assert type(model.inp).__module__ == "ddpm_np.nn.linear"
+    assert type(model.out_act).__module__ == "ddpm_np.nn.activations"

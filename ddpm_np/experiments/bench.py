@@ -123,7 +123,7 @@ def conv_flops(model, run) -> tuple[int, int]:
             sum(reference_twin(type(m)).flops(m, shape) for m, shape in seen))
 
 
-def bench_unet(batch: int = 64, repeats: int = 3, out=print, sample_steps: int = 20) -> dict:
+def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool = True) -> dict:
     """One training step of the default UNet (forward, backward, Adam), its GFLOP/s against the
     GEMM rate, peak traced memory, and the time per sampling step (DDIM-50 and DDPM-1000 times
     follow by multiplication: every step is one forward pass)."""
@@ -135,7 +135,8 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, sample_steps: int =
     from ..nn.loss import mse_loss
     from ..nn.optim import Adam
 
-    keep_freed_memory()
+    if keep_memory:                # as the ddpm-np command runs (nn/fast/memory.py)
+        keep_freed_memory()
     rng = np.random.default_rng(0)
     peak_gemm = gemm_gflops(rng=rng)
     model = UNet(num_classes=10, rng=rng)

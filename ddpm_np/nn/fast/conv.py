@@ -10,8 +10,9 @@ loops); what differs is where the work happens:
     y     = cols · Wm + b           "mk,ko->mo", written straight into the (N, Ho, Wo, O) output
 
 Backward (the multiply-adds of two more GEMMs):
-    dW    = colsᵀ · dy              "mk,mo->ko", cols rebuilt per chunk from xp (cheaper than
-                                    keeping the whole patch matrix: 58 MB at 32 channels, 28×28)
+    dW    = colsᵀ · dy              "mk,mo->ko", cols rebuilt per chunk from xp: re-gathering a
+                                    chunk that then stays in cache costs less than writing the
+                                    whole patch matrix (kh·kw times the input) and reading it back
     dx    per phase (h mod s, w mod s) of x, an im2col of the zero-padded dy times the kernel
           offsets that reach that phase, "mk,kc->mc" (conv_phases.py; for stride 1, one phase:
           the padded dy convolved with the flipped kernel). No col2im, no scatter-add.

@@ -56,8 +56,8 @@ def channel_sums(x):
 def buffer(workspace, name, shape, dtype, zeros=False):
     """An array from `workspace` (a dict), reused while shape and dtype match.
 
-    Fresh multi-megabyte arrays cost page faults on every call; reusing one buffer per layer makes
-    the im2col copy about 2.5× faster. Without a workspace a new array is returned. With `zeros`
+    Fresh multi-megabyte arrays cost a page fault per 4 KiB page on every call; a buffer reused
+    by the layer has its pages mapped already. Without a workspace a new array is returned. With `zeros`
     a new buffer starts zero-filled: the padded buffers are, and then only their interior is ever
     written, so their zero border costs nothing per call (the name must then say which interior,
     e.g. ("xp", padding), so that two users of one workspace never share such a buffer).

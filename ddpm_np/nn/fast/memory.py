@@ -4,12 +4,10 @@ A training step allocates and frees hundreds of arrays of a few megabytes: layer
 gradients, temporaries. By default glibc's malloc hands blocks of 128 KiB and more back to the
 operating system when they are freed (and trims the top of its heap once 128 KiB are free), so
 the next array of that size starts as untouched pages, and the first write to each 4 KiB page
-costs a page fault: about 1 ms per 6 MB array on this machine, paid again on every call.
-`keep_freed_memory()` raises both thresholds (mallopt M_MMAP_THRESHOLD to 32 MiB, glibc's
-ceiling, and M_TRIM_THRESHOLD to 1 GiB), so freed blocks stay in the heap and are reused.
-Measured (`ddpm-np bench unet`, one run each way): a UNet training step 0.58 s → 0.54 s and
-a sampling step 0.22 s → 0.19 s. The price: the process keeps its peak heap size (about
-0.5 GB for batch-64 UNet training) instead of returning it between steps.
+costs a page fault, paid again on every call. `keep_freed_memory()` raises both thresholds
+(mallopt M_MMAP_THRESHOLD to 32 MiB, glibc's ceiling, and M_TRIM_THRESHOLD to 1 GiB), so freed
+blocks stay in the heap and are reused (its effect on a UNet step: docs/performance.md). The
+price: the process keeps its peak heap size instead of returning it between steps.
 
 The `ddpm-np` command calls it at start. It changes the whole process's allocator, so a
 library does not do it on import: a program that trains with ddpm_np should call it once.

@@ -35,7 +35,7 @@ def _per_channel_sum(terms, const, out, channels_last):
     (n, C), in one pass per term.
 
     Channels last: broadcasting (n, L, C) against (n, 1, C) makes NumPy loop over runs of C
-    numbers (C = 32: a call per 32 numbers, 2–3× slower than NCHW), so each coefficient is tiled
+    numbers (C = 32: an inner loop of 32 numbers per call), so each coefficient is tiled
     k times, (n, k·C), and the data viewed as (n, L/k, k·C): runs of k·C numbers instead.
     """
     n = out.shape[0]
@@ -97,7 +97,7 @@ def groupnorm_forward(x, scale, shift, num_groups, norm_eps=1e-5):
     backward recomputes x̂ from them. Steps, per slice of samples on every core (over_batch):
       1. S1 = Σx, S2 = Σx² per (n, c); μ and σ per group from them (E[x²] − E[x]²);
       2. y = x·a + b with a = scale/σ, b = shift − μ·a per (n, c): one fused pass, instead of
-         materialising x − μ and x̂ (2× faster).
+         materialising x − μ and x̂ (half the passes over memory).
     """
     x, channels_last = _in_memory_order(x)
     N, C, cg, m = _layout(x, num_groups, channels_last)
