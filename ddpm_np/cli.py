@@ -109,51 +109,21 @@ def _cmd_train(args):
 def _cmd_sample(args):
     import numpy as np
     from .checkpoint import CheckpointError
-    from .diffusion import as_eps_model, ddim_sample, ddpm_sample
-    from .experiments.mnist_sample import resolve_checkpoint, sample_images
-    from .train import load_for_sampling
-    try:
-        model, schedule, meta = load_for_sampling(resolve_checkpoint(args.checkpoint))
-    except CheckpointError as e:
-        raise CLIError(str(e)) from None
+    from .experiments.sampling import SamplingError, sample_checkpoint
     out = Path(args.out)
     _writable_file(out)
-    if args.steps is not None and args.sampler == "ddpm":
-        raise CLIError("--steps applies to --sampler ddim (DDPM always takes all T steps)")
-    if args.steps is not None and args.steps > schedule.T:
-        raise CLIError(f"--steps {args.steps} exceeds the model's T = {schedule.T}")
-    rng = np.random.default_rng(args.seed)
-    conditional = getattr(model, "num_classes", None) is not None
-    if (args.digit is not None or args.guidance) and not conditional:
-        raise CLIError("--digit and --guidance need a class-conditional model")
-    if args.guidance is None:
-        from .experiments.mnist_sample import GUIDANCE
-        args.guidance = GUIDANCE if conditional else 0.0
-    if args.digit is not None and not 0 <= args.digit < model.num_classes:
-        raise CLIError(f"--digit must lie in 0..{model.num_classes - 1}")
-    if "sample_shape" in meta:          # an image model
-        labels = None
-        if conditional:
-            labels = (np.full(args.n, args.digit) if args.digit is not None
-                      else np.arange(args.n) % model.num_classes)
-        x = sample_images(model, schedule, args.n, rng, labels, args.guidance, args.sampler,
-                          args.steps or 50, progress=not args.no_progress, eta=args.eta)
-        np.save(out, x)
-        if args.grid:
-            from .experiments.plotting import image_grid
-            image_grid(x, args.grid, nrow=10, title=f"{args.sampler}, guidance {args.guidance}")
-        print(f"wrote {args.n} samples ({args.sampler}) to {out}"
-              + (f" and a grid to {args.grid}" if args.grid else ""))
-        return
-    eps_model = as_eps_model(model, schedule, meta["train_config"].get("parameterization", "eps"))
-    shape = (args.n,) + tuple(meta.get("sample_shape", [model.config().get("dim", 2)]))
-    if args.sampler == "ddpm":
-        x = ddpm_sample(eps_model, shape, schedule, rng, progress=not args.no_progress)
-    else:
-        x = ddim_sample(eps_model, shape, schedule, rng, steps=args.steps or 50, eta=args.eta,
-                        progress=not args.no_progress)
+    try:
+        x, info = sample_checkpoint(args.checkpoint, args.n, args.sampler, args.steps, args.eta,
+                                    args.seed, args.digit, args.guidance,
+                                    progress=not args.no_progress)
+    except (CheckpointError, SamplingError) as e:
+        raise CLIError(str(e)) from None
     np.save(out, x)
-    print(f"wrote {args.n} samples ({args.sampler}) to {out}")
+    if args.grid and info["image"]:
+        from .experiments.plotting import image_grid
+        image_grid(x, args.grid, nrow=10, title=f"{args.sampler}, guidance {info['guidance']}")
+    print(f"wrote {args.n} samples ({args.sampler}) to {out}"
+          + (f" and a grid to {args.grid}" if args.grid and info["image"] else ""))
 
 
 def _cmd_evaluate(args):

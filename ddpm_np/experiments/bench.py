@@ -126,7 +126,8 @@ def conv_flops(model, run) -> tuple[int, int]:
 def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool = True) -> dict:
     """One training step of the default UNet (forward, backward, Adam), its GFLOP/s against the
     GEMM rate, peak traced memory, and the time per sampling step (DDIM-50 and DDPM-1000 times
-    follow by multiplication: every step is one forward pass)."""
+    follow by multiplication: every step is one forward pass). The UNet is built on the default
+    tier ($DDPM_NP_TIER); `keep_memory` sets the allocator as the ddpm-np command does."""
     import tracemalloc
 
     from ..diffusion import NoiseSchedule, sample_training_batch
@@ -170,10 +171,12 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool =
              nominal_mflop_per_image=nominal / batch / 1e6,
              ddim50_s=50 * t_fwd, ddpm1000_s=1000 * t_fwd)
     out(f"float32 GEMM (2048^3): {peak_gemm:.0f} GFLOP/s")
-    out(threads_line())
+    from ..nn import default_tier
+    tier = default_tier()
+    out(threads_line() if tier == "fast" else "reference tier (DDPM_NP_TIER=reference)")
     out(f"UNet (1.18 M parameters), batch {batch}: {r['nominal_mflop_per_image']:.0f} MFLOP/image "
-        f"forward as laid out, {r['mflop_per_image']:.0f} performed (the up-path convs run at "
-        "low resolution, nn/fast/upconv.py); GFLOP/s below count the performed ones")
+        f"forward as laid out, {r['mflop_per_image']:.0f} performed; GFLOP/s below count the "
+        "performed ones")
     out(f"  training step (fwd + bwd + Adam): {t_step:.2f} s, {r['images_per_s']:.0f} images/s, "
         f"{r['gflops']:.0f} GFLOP/s = {r['fraction']:.0%} of GEMM")
     out(f"  peak traced memory of a step: {r['peak_mib']:.0f} MiB")

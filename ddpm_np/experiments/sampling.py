@@ -1,0 +1,60 @@
+"""Samples from any checkpoint: what `ddpm-np sample` does, as a function a Python user can call.
+
+An image model (its checkpoint has a `sample_shape`) is sampled with x̂_0 clipped to the data
+range and, if it is class-conditional, with labels and classifier-free guidance
+(`mnist_sample.sample_images`); a 2-D model with its own parameterisation turned into ε.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..diffusion import as_eps_model, ddim_sample, ddpm_sample
+from ..train import load_for_sampling
+from .mnist_sample import GUIDANCE, resolve_checkpoint, sample_images
+
+SAMPLERS = ("ddpm", "ddim")
+
+
+class SamplingError(Exception):
+    """Sampling cannot run as asked (the message says why and what is allowed)."""
+
+
+def sample_checkpoint(checkpoint, n: int, sampler: str = "ddpm", steps: int | None = None,
+                      eta: float = 0.0, seed: int = 0, digit: int | None = None,
+                      guidance: float | None = None, progress: bool = True):
+    """(samples, info) from a checkpoint path, or "mnist" for the shipped model.
+
+    sampler: "ddpm" (all T steps) or "ddim" (`steps`, default 50; `eta` its noise); digit: the
+    class to draw (class-conditional models; default: classes in turn); guidance: w (default
+    0.5 for class-conditional models, none otherwise). info: the sampler, the guidance used, and
+    whether the samples are images.
+    """
+    model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
+    if sampler not in SAMPLERS:
+        raise SamplingError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    if steps is not None and sampler == "ddpm":
+        raise SamplingError("steps apply to the DDIM sampler (DDPM always takes all T steps)")
+    if steps is not None and steps > schedule.T:
+        raise SamplingError(f"steps {steps} exceed the model's T = {schedule.T}")
+    conditional = getattr(model, "num_classes", None) is not None
+    if (digit is not None or guidance) and not conditional:
+        raise SamplingError("a digit and guidance need a class-conditional model")
+    if guidance is None:
+        guidance = GUIDANCE if conditional else 0.0
+    if digit is not None and not 0 <= digit < model.num_classes:
+        raise SamplingError(f"digit must lie in 0..{model.num_classes - 1}, got {digit}")
+    rng = np.random.default_rng(seed)
+    info = {"sampler": sampler, "guidance": guidance, "image": "sample_shape" in meta}
+    if info["image"]:
+        labels = None
+        if conditional:
+            labels = np.full(n, digit) if digit is not None else np.arange(n) % model.num_classes
+        x = sample_images(model, schedule, n, rng, labels, guidance, sampler, steps or 50,
+                          progress=progress, eta=eta)
+        return x, info
+    eps_model = as_eps_model(model, schedule, meta["train_config"].get("parameterization", "eps"))
+    shape = (n,) + tuple(meta.get("sample_shape", [model.config().get("dim", 2)]))
+    if sampler == "ddpm":
+        return ddpm_sample(eps_model, shape, schedule, rng, progress=progress), info
+    return ddim_sample(eps_model, shape, schedule, rng, steps=steps or 50, eta=eta,
+                       progress=progress), info
