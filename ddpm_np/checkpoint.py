@@ -13,6 +13,7 @@ interruption leaves the previous checkpoint intact and never a half-written one.
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -29,7 +30,10 @@ class CheckpointError(Exception):
     """A checkpoint is missing, unreadable, or does not fit what it is loaded into."""
 
 
-def _atomic_write(path: Path, write_fn):
+def atomic_write(path: Path, write_fn):
+    """Write `path` through `write_fn(file)` into a temporary file beside it, then rename: a
+    reader sees the old file or the new one, never half of one."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
@@ -47,6 +51,19 @@ def _atomic_write(path: Path, write_fn):
         raise
 
 
+def remove_stale_temporaries(path) -> list:
+    """Delete the temporary files an interrupted atomic write of `path` (or of its JSON twin)
+    left behind (`<name>.<random>.tmp`, see atomic_write); returns the paths removed. Call it
+    only where no other process is writing the same checkpoint."""
+    path = Path(path)
+    removed = []
+    for name in (path.name, path.with_suffix(".json").name):
+        for tmp in path.parent.glob(glob.escape(name) + ".*.tmp"):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 def save_checkpoint(path, arrays: dict, meta: dict):
     """Write `arrays` (name -> ndarray) and `meta` (JSON-able dict) atomically to `path`."""
     path = Path(path)
@@ -54,8 +71,8 @@ def save_checkpoint(path, arrays: dict, meta: dict):
     text = json.dumps(meta, indent=1, sort_keys=True)
     payload = dict(arrays)
     payload["__meta__"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    _atomic_write(path, lambda f: np.savez(f, **payload))
-    _atomic_write(path.with_suffix(".json"), lambda f: f.write(text.encode("utf-8")))
+    atomic_write(path, lambda f: np.savez(f, **payload))
+    atomic_write(path.with_suffix(".json"), lambda f: f.write(text.encode("utf-8")))
 
 
 def load_checkpoint(path) -> tuple[dict, dict]:

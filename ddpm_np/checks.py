@@ -1,4 +1,6 @@
 """Argument checks shared by every layer of the package (it imports nothing of it)."""
+import math
+
 import numpy as np
 
 
@@ -12,3 +14,30 @@ def check_int(value, name: str, low: int = 1, high: int | None = None) -> int:
     if low == 1 and high is None:
         allowed = "a positive integer"
     raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+def check_float(value, name: str, low: float | None = None, strict: bool = False,
+                high: float | None = None) -> float:
+    """`value` as a finite float, ≥ low (> low with `strict`) and ≤ high where given; otherwise
+    a ValueError that names it and what is allowed."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+    v = float(value) if ok else None
+    if ok and math.isfinite(v) and (low is None or (v > low if strict else v >= low)) \
+            and (high is None or v <= high):
+        return v
+    parts = [] if low is None else [f"{'>' if strict else '≥'} {low:g}"]
+    parts += [] if high is None else [f"≤ {high:g}"]
+    allowed = "a finite number" + (" " + " and ".join(parts) if parts else "")
+    raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+def check_array(*named):
+    """Each (name, value) pair holds a floating-point NumPy array; otherwise a TypeError that
+    says how to make one (lists are not turned into arrays silently: their dtype would be a
+    guess)."""
+    for name, value in zip(named[::2], named[1::2]):
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{name} must be a NumPy array, got {type(value).__name__}; "
+                            f"use np.asarray({name}, dtype=np.float32)")
+        if not np.issubdtype(value.dtype, np.floating):
+            raise TypeError(f"{name} must hold floating-point numbers, got dtype {value.dtype}")

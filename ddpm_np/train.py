@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .checks import check_int
-from .checkpoint import CheckpointError, load_checkpoint, prefixed, save_checkpoint, section
+from .checks import check_float, check_int
+from .checkpoint import (CheckpointError, load_checkpoint, prefixed, remove_stale_temporaries,
+                         save_checkpoint, section)
 from .data.batching import ArrayDataset  # noqa: F401  (its home before data/batching.py)
 from .diffusion import NoiseSchedule, diffusion_loss, sample_training_batch
 from .diffusion.param import check_parameterization
@@ -39,7 +40,12 @@ class TrainingDiverged(RuntimeError):
 
 
 class TrainingInterrupted(RuntimeError):
-    """Ctrl-C: a checkpoint was saved; the message says how to resume."""
+    """Ctrl-C or SIGTERM: a checkpoint was saved; the message says how to resume. `signum` is
+    the signal that stopped the run."""
+
+    def __init__(self, message, signum=signal.SIGINT):
+        super().__init__(message)
+        self.signum = int(signum)
 
 
 @dataclass
@@ -60,14 +66,17 @@ class TrainConfig:
     seed: int = 0
 
     def validate(self):
+        """Check every field (ValueError naming the first bad one); returns self."""
         for name in ("steps", "batch_size", "checkpoint_every"):
             check_int(getattr(self, name), name)
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if not 0 <= self.ema_decay < 1:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if not 0 <= self.label_dropout <= 1:
-            raise ValueError(f"label_dropout must be in [0, 1], got {self.label_dropout}")
+        check_int(self.warmup_steps, "warmup_steps", low=0)
+        check_int(self.seed, "seed", low=0)
+        check_float(self.lr, "lr", low=0, strict=True)
+        check_float(self.min_lr, "min_lr", low=0)
+        check_float(self.grad_clip, "grad_clip", low=0)
+        check_float(self.weight_decay, "weight_decay", low=0)
+        check_float(self.ema_decay, "ema_decay", low=0, high=0.999999)
+        check_float(self.label_dropout, "label_dropout", low=0, high=1)
         check_parameterization(self.parameterization)
         return self
 
@@ -127,6 +136,7 @@ class Trainer:
         self.ema = EMA(params, config.ema_decay)
         self.step = 0
         self.log = {"step": [], "loss": [], "lr": [], "grad_norm": []}
+        self._checkpoint_is_ours = False    # does checkpoint_path() hold this run's state?
 
     # -- one step of Algorithm 1 -------------------------------------------------------------
     def train_step(self) -> float:
@@ -157,18 +167,25 @@ class Trainer:
         """Train until `config.steps` (or an earlier `stop_at`, leaving the run resumable);
         checkpoint every `checkpoint_every` steps and where it stops.
 
-        Ctrl-C finishes the current step, saves, and raises TrainingInterrupted (whose message
-        gives the resume command); a non-finite loss raises TrainingDiverged without saving.
+        Ctrl-C (SIGINT) or SIGTERM (what `timeout` and batch systems send) finishes the current
+        step, saves, and raises TrainingInterrupted (whose message gives the resume command); a
+        second one stops at once. A non-finite loss raises TrainingDiverged without saving.
+        Temporary files that an earlier, killed write left beside the checkpoint are removed.
         """
         cfg = self.config
+        if self.checkpoint_path() is not None:
+            remove_stale_temporaries(self.checkpoint_path())
         stop = threading.Event()
-        old_handler = None
+        received = []
+        old_handlers = {}
         if threading.current_thread() is threading.main_thread():
             def handler(signum, frame):
-                if stop.is_set():           # a second Ctrl-C stops at once
+                if stop.is_set():           # a second signal stops at once
                     raise KeyboardInterrupt
+                received.append(signum)
                 stop.set()
-            old_handler = signal.signal(signal.SIGINT, handler)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                old_handlers[sig] = signal.signal(sig, handler)
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, desc="train",
                    dynamic_ncols=True)
         t0, s0 = time.perf_counter(), self.step
@@ -179,10 +196,11 @@ class Trainer:
                     loss = self.train_step()
                 except TrainingDiverged as e:
                     last = self.checkpoint_path()
-                    kept = (f"; the last good checkpoint {last} is kept" if last and last.exists()
-                            else "; no checkpoint was written")
-                    raise TrainingDiverged(f"{e}{kept}. Lower the learning rate or enable "
-                                           "gradient clipping.") from None
+                    kept = (f"; the last good checkpoint of this run, {last}, is kept"
+                            if self._checkpoint_is_ours else "; no checkpoint was written")
+                    hint = ("Lower the learning rate" if cfg.grad_clip else
+                            "Lower the learning rate or enable gradient clipping")
+                    raise TrainingDiverged(f"{e}{kept}. {hint}.") from None
                 bar.update(1)
                 if self.step % 10 == 0 or self.step == cfg.steps:
                     rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
@@ -194,13 +212,16 @@ class Trainer:
                         on_checkpoint(self)
                 if stop.is_set():
                     path = self.save()
+                    name = signal.Signals(received[0]).name
+                    how = (f"checkpoint saved to {path}. Resume with: ddpm-np train --resume "
+                           f"{path}" if path else "no checkpoint folder was given")
                     raise TrainingInterrupted(
-                        f"interrupted at step {self.step}/{cfg.steps}; checkpoint saved to "
-                        f"{path}. Resume with: ddpm-np train --resume {path}")
+                        f"interrupted ({name}) at step {self.step}/{cfg.steps}; {how}",
+                        received[0])
         finally:
             bar.close()
-            if old_handler is not None:
-                signal.signal(signal.SIGINT, old_handler)
+            for sig, old in old_handlers.items():
+                signal.signal(sig, old)
         return self
 
     # -- checkpoints ----------------------------------------------------------------------------
@@ -225,6 +246,8 @@ class Trainer:
                     rng_state=self.rng.bit_generator.state,
                     data=getattr(self.data, "description", {}))
         save_checkpoint(path, arrays, meta)
+        if path == self.checkpoint_path():
+            self._checkpoint_is_ours = True
         return path
 
     @classmethod
@@ -233,22 +256,30 @@ class Trainer:
         """Rebuild a Trainer from a checkpoint; `steps` may extend the run; `objective` as in
         the constructor."""
         arrays, meta = load_checkpoint(path)
-        cfg = TrainConfig(**meta["train_config"])
-        if steps is not None:
-            cfg.steps = steps
         model = model_from_checkpoint(arrays, meta, weights="model")
-        schedule = None if meta.get("schedule") is None else NoiseSchedule.from_dict(
-            meta["schedule"])
-        extra = {k: v for k, v in meta.items() if k not in (
-            "step", "model", "schedule", "train_config", "rng_state", "data", "format", "version")}
-        trainer = cls(model, schedule, data, cfg, out_dir or Path(path).parent, extra, objective)
-        trainer.opt.load_state_dict(section(arrays, "opt"))
-        ema = section(arrays, "ema")
-        ema_state = {f"shadow.{i}": ema[n] for i, n in enumerate(trainer.names)}
-        trainer.ema.load_state_dict(dict(ema_state, num_updates=int(meta["step"])))
-        trainer.step = int(meta["step"])
-        trainer.rng.bit_generator.state = meta["rng_state"]
-        trainer.log = {k: list(v.tolist()) for k, v in section(arrays, "log").items()}
+        try:
+            cfg = TrainConfig(**meta["train_config"])
+            if steps is not None:
+                cfg.steps = steps
+            cfg.validate()
+            schedule = None if meta.get("schedule") is None else NoiseSchedule.from_dict(
+                meta["schedule"])
+            extra = {k: v for k, v in meta.items() if k not in (
+                "step", "model", "schedule", "train_config", "rng_state", "data", "format",
+                "version")}
+            trainer = cls(model, schedule, data, cfg, out_dir or Path(path).parent, extra,
+                          objective)
+            trainer.opt.load_state_dict(section(arrays, "opt"))
+            ema = section(arrays, "ema")
+            ema_state = {f"shadow.{i}": ema[n] for i, n in enumerate(trainer.names)}
+            trainer.step = check_int(meta["step"], "step", low=0)
+            trainer.ema.load_state_dict(dict(ema_state, num_updates=trainer.step))
+            trainer.rng.bit_generator.state = meta["rng_state"]
+            trainer.log = {k: list(v.tolist()) for k, v in section(arrays, "log").items()}
+        except (KeyError, TypeError, ValueError) as e:
+            raise CheckpointError(f"checkpoint {path} cannot resume training: its metadata or "
+                                  f"state is damaged ({type(e).__name__}: {e})") from None
+        trainer._checkpoint_is_ours = Path(path) == trainer.checkpoint_path()
         return trainer
 
 
@@ -265,18 +296,27 @@ def model_from_checkpoint(arrays: dict, meta: dict, weights: str = "ema"):
         model.load_state_dict(state)
         if hasattr(model, "load_buffers"):
             model.load_buffers(section(arrays, "buffer"))
-    except (KeyError, ValueError) as e:
+    except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"checkpoint weights do not fit the model: {e}") from None
+    for name, p in model.named_parameters():
+        if not np.all(np.isfinite(p.data)):
+            raise CheckpointError(f"checkpoint weights are not finite: {weights}/{name} holds "
+                                  "NaN or Inf (a diverged or damaged run)")
     return model
 
 
 def load_for_sampling(path):
     """(model with EMA weights, schedule, meta) from a checkpoint file."""
     arrays, meta = load_checkpoint(path)
-    if "schedule" not in meta or "model" not in meta:
-        raise CheckpointError(f"{path} lacks the model or schedule description")
-    return model_from_checkpoint(arrays, meta, "ema"), NoiseSchedule.from_dict(meta["schedule"]), \
-        meta
+    if not meta.get("schedule") or "model" not in meta:
+        raise CheckpointError(f"{path} is not a diffusion model's checkpoint (it lacks the model "
+                              "or the noise schedule)")
+    model = model_from_checkpoint(arrays, meta, "ema")
+    try:
+        schedule = NoiseSchedule.from_dict(meta["schedule"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path} holds a damaged noise schedule ({e})") from None
+    return model, schedule, meta
 
 
 def export_for_sampling(src, dst, **extra_meta):

@@ -6,10 +6,13 @@
 """
 import numpy as np
 
+from ..checks import check_array
+
 from .schedule import NoiseSchedule, check_t, gather
 
 
 def _check_pair(a, b, names):
+    check_array(names[0], a, names[1], b)
     if a.shape != b.shape:
         raise ValueError(f"{names[0]} shape {a.shape} != {names[1]} shape {b.shape}")
 

@@ -7,9 +7,9 @@ w = 0 is the plain conditional model; larger w trades diversity for fidelity to 
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from ..checks import check_float
 
 
 def guided_eps_model(model, y, guidance: float = 0.0, null_label: int | None = None):
@@ -20,9 +20,7 @@ def guided_eps_model(model, y, guidance: float = 0.0, null_label: int | None = N
     (default `model.num_classes`). With w > 0 both terms come from one forward pass on a batch
     of 2N.
     """
-    if not (isinstance(guidance, (int, float, np.floating)) and math.isfinite(guidance)
-            and guidance >= 0):
-        raise ValueError(f"guidance must be a finite number ≥ 0, got {guidance!r}")
+    guidance = check_float(guidance, "guidance", low=0)
     null = model.num_classes if null_label is None else null_label
     if y is not None:
         y = np.asarray(y)

@@ -6,6 +6,8 @@ Algorithm 1 of Ho et al. 2020, one step:
 """
 import numpy as np
 
+from ..checks import check_array
+
 from ..nn.loss import mse_loss
 from .forward import q_sample
 from .param import check_parameterization, v_from_eps_x0
@@ -19,6 +21,7 @@ def sample_training_batch(x0, schedule: NoiseSchedule, rng: np.random.Generator)
 
     x0: (N, ...) float  ->  (t (N,) int64, eps like x0, xt like x0).
     """
+    check_array("x0", x0)
     t = rng.integers(1, schedule.T + 1, size=x0.shape[0])
     eps = rng.standard_normal(x0.shape).astype(x0.dtype)
     return t, eps, q_sample(x0, t, eps, schedule)

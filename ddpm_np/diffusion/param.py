@@ -9,12 +9,15 @@ With x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε (eq. 4):
 """
 import numpy as np
 
+from ..checks import check_array
+
 from .schedule import NoiseSchedule, check_t, gather
 
 PARAMETERIZATIONS = ("eps", "x0", "v")
 
 
 def _coef(schedule, t, x):
+    check_array("x", x)
     t = check_t(t, schedule.T)
     ab = schedule.alpha_bars
     return gather(np.sqrt(ab), t, x), gather(np.sqrt(1 - ab), t, x)

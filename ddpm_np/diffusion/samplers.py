@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..checks import check_int
+from ..checks import check_array, check_float, check_int
 
 from .forward import q_posterior
 from .param import eps_from_x0, mu_theta_from_eps, x0_from_eps
@@ -24,8 +24,7 @@ from .schedule import NoiseSchedule, check_t, gather
 def _clip(x0_hat, clip_x0):
     if clip_x0 is None:
         return x0_hat
-    if not clip_x0 > 0:
-        raise ValueError(f"clip_x0 must be > 0 or None, got {clip_x0!r}")
+    check_float(clip_x0, "clip_x0", low=0, strict=True)
     return np.clip(x0_hat, -clip_x0, clip_x0)
 
 
@@ -39,6 +38,7 @@ def ddpm_step(eps_theta, xt, t, schedule: NoiseSchedule, z=None, sigma="beta_til
     Math: x_{t−1} = μ_θ(x_t, t) + σ_t·z,  μ_θ = (x_t − β_t/√(1−ᾱ_t)·ε_θ)/√α_t   (eq. 11)
     Returns (x_prev, x0_hat).
     """
+    check_array("eps_theta", eps_theta, "xt", xt)
     if eps_theta.shape != xt.shape:
         raise ValueError(f"eps_theta shape {eps_theta.shape} != xt shape {xt.shape}")
     t = check_t(t, schedule.T)
@@ -70,10 +70,10 @@ def ddim_step(eps_theta, xt, t, t_prev, schedule: NoiseSchedule, eta=0.0, z=None
           x_prev = √ᾱ_prev·x̂_0 + √(1−ᾱ_prev−σ²)·ε_θ + σ·z
     Returns (x_prev, x0_hat).
     """
+    check_array("eps_theta", eps_theta, "xt", xt)
     if eps_theta.shape != xt.shape:
         raise ValueError(f"eps_theta shape {eps_theta.shape} != xt shape {xt.shape}")
-    if eta < 0:
-        raise ValueError(f"eta must be ≥ 0, got {eta}")
+    eta = check_float(eta, "eta", low=0)
     t = check_t(t, schedule.T)
     t_prev = check_t(t_prev, schedule.T, allow_zero=True)
     if np.any(t_prev >= t):
@@ -159,6 +159,7 @@ def ddim_sample(eps_model, shape, schedule: NoiseSchedule, rng: np.random.Genera
     Returns like `ddpm_sample`.
     """
     ts = ddim_timesteps(schedule.T, steps)
+    eta = check_float(eta, "eta", low=0)              # before any work, not at the first step
     t_prevs = np.append(ts[1:], 0)
     n = shape[0]
 

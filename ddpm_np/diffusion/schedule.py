@@ -36,7 +36,12 @@ class NoiseSchedule:
             raise ValueError(f"NoiseSchedule needs T ≥ 1 betas (β_1..β_T), got shape {b.shape}")
         if not np.all((b > 0) & (b < 1)):
             bad = int(np.argmax(~((b > 0) & (b < 1)))) + 1
-            raise ValueError(f"every β_t must lie in (0, 1); β_{bad} = {b[bad - 1]!r}")
+            raise ValueError(f"every β_t must lie in (0, 1); β_{bad} = {float(b[bad - 1])!r}")
+        if np.any(np.diff(b) < -1e-12 * b[1:]):
+            bad = int(np.argmax(np.diff(b) < -1e-12 * b[1:])) + 2
+            raise ValueError(f"β_t must not decrease with t (noise is added ever faster), but "
+                             f"β_{bad} = {float(b[bad - 1]):.4g} < β_{bad - 1} = "
+                             f"{float(b[bad - 2]):.4g}; give β_1..β_T in increasing order")
         self.name = name
         self.T = int(b.size)
         self.betas = np.concatenate([[0.0], b])
@@ -106,6 +111,9 @@ class NoiseSchedule:
 
     @classmethod
     def from_dict(cls, d: dict) -> "NoiseSchedule":
+        """The inverse of to_dict; ValueError naming what is missing or malformed."""
+        if not isinstance(d, dict) or "betas" not in d:
+            raise ValueError(f"a schedule description needs its 'betas', got {d!r:.80}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a checkpoint's schedule was already warned about
             return cls(d["betas"], d.get("name", "custom"))

@@ -14,6 +14,8 @@ With σ_t² = β̃_t the decoder variance would be β̃_1 = 0, so L_0 always use
 from __future__ import annotations
 
 import numpy as np
+
+from ..checks import check_array
 from scipy.special import log_ndtr
 
 from .forward import q_posterior, q_sample
@@ -59,6 +61,7 @@ def vlb_terms(eps_model, x0, schedule: NoiseSchedule, rng: np.random.Generator,
     Returns dict: "prior" (N,), "kl" (N, K) with the t's in "t" (N, K), "kl_sum" (N,),
     "decoder" (N,), "total" (N,), and "dims" (dimensions per example).
     """
+    check_array("x0", x0)
     if decoder not in ("gaussian", "discretized"):
         raise ValueError(f"unknown decoder {decoder!r}; use 'gaussian' or 'discretized'")
     sigmas2 = schedule.sigmas(sigma) ** 2

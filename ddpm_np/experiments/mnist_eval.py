@@ -14,8 +14,11 @@ import numpy as np
 
 from ..data.mnist import load_mnist, to_model_range
 from ..diffusion import guided_eps_model, nll_bits_per_dim
+from ..checks import check_float, check_int
 from .metrics import classifier_metrics, frechet_distance, load_classifier
-from .mnist_sample import GUIDANCE, sample_images
+from .mnist_sample import GUIDANCE, NonFiniteSamples, sample_images
+
+MAX_N = 12_000
 
 
 def reference_features(classifier, n_floor: int, rng, data_dir=None, repeats: int = 5):
@@ -34,7 +37,14 @@ def reference_features(classifier, n_floor: int, rng, data_dir=None, repeats: in
 
 def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_images=200,
              bpd_timesteps=50, data_dir=None, progress=True) -> dict:
-    """All MNIST metrics for `n` class-conditional samples (n/10 per digit) at `guidance`."""
+    """All MNIST metrics for `n` class-conditional samples (n/10 per digit) at `guidance`.
+
+    n ≤ 12,000 (the noise floor compares 5 disjoint sets of n training images), bpd_images ≤
+    10,000 (the test set); a non-finite sample raises NonFiniteSamples."""
+    check_int(n, "n", high=MAX_N)
+    check_int(bpd_images, "bpd_images", low=0, high=10_000)
+    check_int(steps, f"steps (with T={schedule.T})", high=schedule.T)
+    check_float(guidance, "guidance", low=0)
     rng = np.random.default_rng(seed)
     # the data first: a missing file should fail in a second, not after minutes of sampling
     clf = load_classifier()
@@ -42,8 +52,12 @@ def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_i
     t0 = time.perf_counter()
     labels = np.repeat(np.arange(10), -(-n // 10))[:n]
     x = sample_images(model, schedule, n, rng, labels if model.num_classes else None, guidance,
-                      "ddim", steps, progress=progress)
+                      "ddim", steps, progress=progress, clip=False)
     t_sample = time.perf_counter() - t0
+    if not np.all(np.isfinite(x)):
+        raise NonFiniteSamples(f"{np.sum(~np.isfinite(x).all(axis=(1, 2, 3)))} of {n} samples "
+                               "are not finite (NaN or Inf); no metrics")
+    x = np.clip(x, -1, 1)
     m = classifier_metrics(x, clf, test_feats, labels if model.num_classes else None)
     m.update(frechet_noise_floor=floor, frechet_noise_floor_sd=floor_sd,
              frechet_ratio=m["frechet_distance"] / floor, n=n,

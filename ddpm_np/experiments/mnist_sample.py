@@ -14,6 +14,10 @@ from . import plotting
 from .metrics import weights_path
 
 PRETRAINED = "mnist.npz"
+
+
+class NonFiniteSamples(Exception):
+    """The sampler produced NaN or Inf: nothing is written as if it were a result."""
 CLIP = 1.0   # images live in [−1, 1]: clip x̂_0 there at every step (as Ho et al.'s sampler does)
 # Classifier-free guidance weight w used by default (ε = (1+w)·ε(x, y) − w·ε(x, ∅)): the one
 # that met both targets of the guidance sweep (Fréchet ratio ≤ 3, ≥ 95% read as the requested
@@ -29,8 +33,9 @@ def resolve_checkpoint(name_or_path) -> Path:
 
 
 def sample_images(model, schedule, n, rng, labels=None, guidance=0.0, sampler="ddim", steps=50,
-                  batch_size=100, progress=True, eta=0.0):
-    """n images (n, 1, 28, 28) in [−1, 1], in batches (bounded memory). labels: (n,) or None."""
+                  batch_size=100, progress=True, eta=0.0, clip=True):
+    """n images (n, 1, 28, 28), in batches (bounded memory). labels: (n,) or None. With `clip`
+    the result is clipped to [−1, 1]; without, a value that overflowed stays visible."""
     out = []
     for i in tqdm(range(0, n, batch_size), desc="sampling", disable=not progress or
                   n <= batch_size, leave=False):
@@ -50,7 +55,8 @@ def sample_images(model, schedule, n, rng, labels=None, guidance=0.0, sampler="d
             x = ddim_sample(eps_model, shape, schedule, rng, steps=steps, eta=eta, clip_x0=CLIP,
                             progress=progress and n <= batch_size)
         out.append(x)
-    return np.clip(np.concatenate(out), -1, 1)
+    x = np.concatenate(out)
+    return np.clip(x, -1, 1) if clip else x
 
 
 def figures(model, schedule, out_dir, guidance=GUIDANCE, steps=50, seed=0, data_dir=None,
@@ -72,6 +78,8 @@ def figures(model, schedule, out_dir, guidance=GUIDANCE, steps=50, seed=0, data_
     eps_model = guided_eps_model(model, y, guidance) if model.num_classes else model
     x, traj = ddim_sample(eps_model, (n, 1, 28, 28), schedule, rng, steps=steps,
                           clip_x0=CLIP, progress=progress, return_trajectory=True, trajectory_every=1)
+    if not np.all(np.isfinite(x)):
+        raise NonFiniteSamples("the samples are not finite (NaN or Inf); no figures were drawn")
     x = np.clip(x, -1, 1)
     paths = [plotting.image_grid(x, out_dir / "samples_grid.png", nrow=per_digit,
                                  title=f"DDIM-{steps} samples, guidance {guidance}",
@@ -100,14 +108,29 @@ def figures(model, schedule, out_dir, guidance=GUIDANCE, steps=50, seed=0, data_
     return paths
 
 
+def load_image_model(checkpoint, steps: int | None = None):
+    """(model, schedule, meta) of an MNIST checkpoint (or "mnist", the shipped one); a
+    CheckpointError names what else it is. `steps`: DDIM steps to check against its T."""
+    from ..checkpoint import CheckpointError
+    from ..train import load_for_sampling
+    model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
+    if meta.get("sample_shape") != [1, 28, 28]:
+        raise CheckpointError(
+            f"{checkpoint} holds a {meta['model'].get('kind', '?')} model for "
+            f"{meta.get('data', {}).get('dataset', '?')} data, not an MNIST UNet; use "
+            "--checkpoint mnist (the shipped model) or a run of ddpm-np train --dataset mnist")
+    if steps is not None and steps > schedule.T:
+        raise CheckpointError(f"{steps} DDIM steps exceed the model's T = {schedule.T}")
+    return model, schedule, meta
+
+
 def run_mnist_demo(out_dir, checkpoint="mnist", guidance=GUIDANCE, steps=50, seed=0, data_dir=None,
                    progress=True, log=print) -> dict:
     """Draw digits from a checkpoint (default: the shipped model) and write the figures."""
-    from ..train import load_for_sampling
+    t0 = time.perf_counter()
+    model, schedule, meta = load_image_model(checkpoint, steps)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
     paths = figures(model, schedule, out_dir, guidance, steps, seed, data_dir, progress, log=log)
     info = {"checkpoint": str(checkpoint), "step": meta.get("step"), "guidance": guidance,
             "sampler": f"DDIM-{steps}", "seconds": time.perf_counter() - t0}

@@ -49,22 +49,30 @@ def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, s
 
 
 def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
-                progress: bool = True, resume: bool = True, stop_at: int | None = None
-                ) -> Trainer:
-    """Train (or resume) the class-conditional MNIST UNet, checkpoints under out_dir."""
+                progress: bool = True, resume_from=None, stop_at: int | None = None,
+                overwrite: bool = False, log=print, **config) -> Trainer:
+    """Train the class-conditional MNIST UNet with checkpoints in out_dir, or continue the run
+    saved at `resume_from`. `config`: TrainConfig fields to change from MNIST_TRAIN (lr,
+    batch_size, checkpoint_every, …; on resume only lr and checkpoint_every). A folder holding
+    another run is refused unless `overwrite` (run_folder.py)."""
+    from .run_folder import claim_for_new_run, claim_for_resume
+    if resume_from is None:
+        cfg = TrainConfig(**dict(MNIST_TRAIN, seed=seed, **config))
+        if steps is not None:
+            cfg.steps = steps
+        cfg.validate()
+    else:
+        out_dir = claim_for_resume(resume_from, out_dir, overwrite)
     out_dir = Path(out_dir)
     images, labels = load_mnist("train", data_dir=data_dir)
     data = ArrayDataset(to_model_range(images), labels.astype(np.int64),
                         description={"dataset": "mnist", "split": "train"})
-    ckpt = out_dir / "checkpoint.npz"
-    if resume and ckpt.exists():
-        trainer = Trainer.resume(ckpt, data, out_dir, steps=steps)
+    if resume_from is None:
+        claim_for_new_run(out_dir, overwrite)
+        trainer = Trainer(mnist_model(np.random.default_rng(seed)), mnist_schedule(), data, cfg,
+                          out_dir, meta={"sample_shape": [1, 28, 28]})
     else:
-        cfg = TrainConfig(**dict(MNIST_TRAIN, seed=seed))
-        if steps is not None:
-            cfg.steps = steps
-        rng = np.random.default_rng(seed)
-        trainer = Trainer(mnist_model(rng), mnist_schedule(), data, cfg, out_dir,
-                          meta={"sample_shape": [1, 28, 28]})
+        from .runs import resume_trainer
+        trainer = resume_trainer(resume_from, data, out_dir, steps, log=log, **config)
     trainer.run(progress=progress, on_checkpoint=sample_grid_callback(out_dir), stop_at=stop_at)
     return trainer

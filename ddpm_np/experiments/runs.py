@@ -1,8 +1,13 @@
 """Training runs by dataset name: what `ddpm-np train` does, as a function a Python user can call.
 
-`train_run(dataset="spiral")` trains the 2-D MLP with the toy defaults; `train_run("mnist")` the
+`train_run("spiral")` trains the 2-D MLP with the toy defaults; `train_run("mnist")` the
 class-conditional UNet (`mnist_train.train_mnist`); `train_run(resume="runs/x/checkpoint.npz")`
-continues a run from its checkpoint, on the dataset the checkpoint names.
+continues a run from that very checkpoint, on the dataset it names. Options left at None take
+their defaults on a new run and the run's own values on resume. What may change on resume:
+steps (to go further), lr (say, after a divergence), checkpoint_every; what may not (the data,
+the model, T, the parameterisation, the batch size, the seed) is refused with a line that says
+so. A folder holding another run is never replaced without `overwrite` (run_folder.py).
+Every check happens before any training.
 """
 from __future__ import annotations
 
@@ -11,17 +16,22 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import load_checkpoint
+from ..checks import check_float, check_int
 from ..data import toy2d
 from ..data.batching import ArrayDataset
 from ..models import MLP
 from ..train import TrainConfig, Trainer
+from .run_folder import RunError, claim_for_new_run, claim_for_resume
 from .toy import N_TRAIN, STEPS, toy_schedule
 
 DATASETS = toy2d.NAMES + ("mnist",)
+TOY_DEFAULTS = dict(seed=0, batch_size=256, lr=2e-3, hidden=128, blocks=3, T=200,
+                    parameterization="eps", checkpoint_every=1000)
+TOY_ONLY = ("hidden", "blocks", "T", "parameterization")
+CHANGEABLE = ("lr", "checkpoint_every")
+MIN_TOY_T = 21          # the toy schedule's β_T = 0.02·1000/T must stay below 1
 
-
-class RunError(Exception):
-    """A run that cannot start as asked (the message says why and what is allowed)."""
+__all__ = ["DATASETS", "RunError", "default_out", "resume_trainer", "toy_data", "train_run"]
 
 
 def toy_data(name: str, seed: int) -> ArrayDataset:
@@ -35,46 +45,121 @@ def default_out(dataset: str) -> Path:
     return Path("runs") / f"train-{dataset}"
 
 
-def train_run(dataset: str | None = None, resume=None, out=None, steps: int | None = None,
-              seed: int = 0, data_dir=None, progress: bool = True, stop_at: int | None = None,
-              batch_size: int = 256, lr: float = 2e-3, hidden: int = 128, blocks: int = 3,
-              T: int = 200, parameterization: str = "eps", checkpoint_every: int = 1000,
-              log=print) -> Trainer:
-    """Train (or resume) a run and return its Trainer.
+def _flag(name):
+    return "--" + name.replace("_", "-")
 
-    MNIST takes its own configuration (`mnist_train.MNIST_TRAIN`): of the arguments above it
-    uses steps, seed, data_dir, stop_at. The 2-D datasets use the rest (model width `hidden`,
+
+def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool = False,
+              steps: int | None = None, stop_at: int | None = None, data_dir=None,
+              progress: bool = True, log=print, seed=None, batch_size=None, lr=None,
+              hidden=None, blocks=None, T=None, parameterization=None,
+              checkpoint_every=None) -> Trainer:
+    """Train (or resume) a run and return its Trainer (see the top of this file).
+
+    MNIST takes its configuration from `mnist_train.MNIST_TRAIN`; of the options it uses seed,
+    batch_size, lr and checkpoint_every. The 2-D datasets use all of them (model width `hidden`,
     `blocks` residual blocks, T diffusion steps).
     """
+    options = dict(seed=seed, batch_size=batch_size, lr=lr, hidden=hidden, blocks=blocks, T=T,
+                   parameterization=parameterization, checkpoint_every=checkpoint_every)
+    given = {k: v for k, v in options.items() if v is not None}
+    if steps is not None:
+        check_int(steps, "steps")
+    if stop_at is not None:
+        check_int(stop_at, "stop_at")
     if resume is not None:
-        _, meta = load_checkpoint(resume)
-        d = meta.get("data", {})
-        if d.get("dataset") == "mnist":
-            return _mnist(Path(resume).parent, steps, seed, data_dir, progress, stop_at)
-        if d.get("dataset") not in toy2d.NAMES:
-            raise RunError(f"cannot resume: the checkpoint's dataset {d.get('dataset')!r} is "
-                           f"none of {', '.join(DATASETS)}")
-        trainer = Trainer.resume(resume, toy_data(d["dataset"], d["seed"]),
-                                 out_dir=Path(out) if out else None, steps=steps)
-        log(f"resuming {resume} at step {trainer.step}/{trainer.config.steps}")
-    elif dataset is None:
+        return _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress, log,
+                       given)
+    if dataset is None:
         raise RunError("give a dataset (--dataset NAME) or a checkpoint to resume (--resume)")
-    elif dataset == "mnist":
-        return _mnist(Path(out) if out else default_out("mnist"), steps, seed, data_dir,
-                      progress, stop_at)
-    else:
-        toy2d.check_name(dataset)
-        cfg = TrainConfig(steps=steps or STEPS[dataset], batch_size=batch_size, lr=lr, seed=seed,
-                          checkpoint_every=checkpoint_every, parameterization=parameterization)
-        model = MLP(dim=2, hidden=hidden, num_blocks=blocks,
-                    rng=np.random.default_rng(seed).spawn(4)[1])
-        trainer = Trainer(model, toy_schedule(T), toy_data(dataset, seed), cfg,
-                          Path(out) if out else default_out(dataset), meta={"command": "train"})
+    if dataset not in DATASETS:
+        raise RunError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    out = Path(out) if out is not None else default_out(dataset)
+    if dataset == "mnist":
+        toy_only = [_flag(k) for k in TOY_ONLY if k in given]
+        if toy_only:
+            raise RunError(f"{', '.join(toy_only)} apply to the 2-D datasets; the MNIST UNet "
+                           "has its own configuration (experiments/mnist_train.py)")
+        from .mnist_train import train_mnist
+        return train_mnist(out, steps=steps, data_dir=data_dir, progress=progress,
+                           stop_at=stop_at, overwrite=overwrite, log=log, **given)
+    o = dict(TOY_DEFAULTS, **given)
+    check_int(o["T"], "T", low=MIN_TOY_T)
+    cfg = TrainConfig(steps=steps or STEPS[dataset], batch_size=o["batch_size"], lr=o["lr"],
+                      seed=o["seed"], checkpoint_every=o["checkpoint_every"],
+                      parameterization=o["parameterization"]).validate()
+    model = MLP(dim=2, hidden=o["hidden"], num_blocks=o["blocks"],
+                rng=np.random.default_rng(o["seed"]).spawn(4)[1])
+    schedule = toy_schedule(o["T"])
+    claim_for_new_run(out, overwrite)
+    trainer = Trainer(model, schedule, toy_data(dataset, o["seed"]), cfg, out,
+                      meta={"command": "train"})
     trainer.run(progress=progress, stop_at=stop_at)
     return trainer
 
 
-def _mnist(out, steps, seed, data_dir, progress, stop_at) -> Trainer:
-    from .mnist_train import train_mnist
-    return train_mnist(out, steps=steps, seed=seed, data_dir=data_dir, progress=progress,
-                       stop_at=stop_at)
+def _run_settings(meta) -> dict:
+    """What a checkpoint's run was trained with, named like the options of train_run."""
+    cfg, model = meta.get("train_config", {}), meta.get("model", {}).get("config", {})
+    settings = {k: cfg.get(k) for k in ("seed", "batch_size", "parameterization")}
+    if meta.get("model", {}).get("kind") == "mlp":
+        settings.update(hidden=model.get("hidden"), blocks=model.get("num_blocks"),
+                        T=len(meta.get("schedule", {}).get("betas", [])))
+    return settings
+
+
+def _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress, log, given):
+    _, meta = load_checkpoint(resume)
+    ckpt_dataset = meta.get("data", {}).get("dataset")
+    if ckpt_dataset not in DATASETS:
+        raise RunError(f"cannot resume: the checkpoint's dataset {ckpt_dataset!r} is none of "
+                       f"{', '.join(DATASETS)}")
+    if dataset is not None and dataset != ckpt_dataset:
+        raise RunError(f"--dataset cannot change when resuming: {resume} is a run on "
+                       f"{ckpt_dataset}; start a new run (without --resume) to train on {dataset}")
+    settings = _run_settings(meta)
+    for name, value in given.items():
+        if name in CHANGEABLE:
+            continue
+        if name not in settings:
+            raise RunError(f"{_flag(name)} does not apply to this {ckpt_dataset} run")
+        if value != settings[name]:
+            raise RunError(f"{_flag(name)} cannot change when resuming: the run has "
+                           f"{name} = {settings[name]!r}; start a new run (without --resume) "
+                           f"to use {value!r}")
+    changes = {k: given[k] for k in CHANGEABLE if k in given}
+    if ckpt_dataset == "mnist":
+        from .mnist_train import train_mnist
+        return train_mnist(out, steps=steps, data_dir=data_dir, progress=progress,
+                           resume_from=resume, stop_at=stop_at, overwrite=overwrite, log=log,
+                           **changes)
+    folder = claim_for_resume(resume, out, overwrite)
+    d = meta["data"]
+    trainer = resume_trainer(resume, toy_data(ckpt_dataset, d.get("seed", 0)), folder, steps,
+                             log=log, **changes)
+    trainer.run(progress=progress, stop_at=stop_at)
+    return trainer
+
+
+def resume_trainer(path, data, out_dir, steps=None, log=print, lr=None, checkpoint_every=None
+                   ) -> Trainer:
+    """Trainer.resume, with the changes a resume may make applied and reported: `steps` (must
+    lie beyond the step reached), `lr`, `checkpoint_every`."""
+    trainer = Trainer.resume(path, data, out_dir=out_dir)
+    cfg, changes = trainer.config, []
+    if steps is not None and steps != cfg.steps:
+        changes.append(f"steps {cfg.steps} → {steps}")
+        cfg.steps = steps
+    if cfg.steps <= trainer.step:
+        raise RunError(f"the run in {path} is already at step {trainer.step} of {cfg.steps}; "
+                       f"give --steps above {trainer.step} to train further")
+    if lr is not None and lr != cfg.lr:
+        changes.append(f"lr {cfg.lr:g} → {check_float(lr, 'lr', low=0, strict=True):g}")
+        cfg.lr = lr
+    if checkpoint_every is not None and checkpoint_every != cfg.checkpoint_every:
+        changes.append(f"checkpoint every {cfg.checkpoint_every} → {checkpoint_every} steps")
+        cfg.checkpoint_every = checkpoint_every
+    cfg.validate()
+    log(f"resuming {path} at step {trainer.step}/{cfg.steps}"
+        + (f" ({'; '.join(changes)})" if changes else ""))
+    return trainer

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_float, check_int
 from ..diffusion import as_eps_model, ddim_sample, ddpm_sample
 from ..train import load_for_sampling
-from .mnist_sample import GUIDANCE, resolve_checkpoint, sample_images
+from .mnist_sample import GUIDANCE, NonFiniteSamples, resolve_checkpoint, sample_images
 
 SAMPLERS = ("ddpm", "ddim")
 
@@ -21,15 +22,26 @@ class SamplingError(Exception):
 
 def sample_checkpoint(checkpoint, n: int, sampler: str = "ddpm", steps: int | None = None,
                       eta: float = 0.0, seed: int = 0, digit: int | None = None,
-                      guidance: float | None = None, progress: bool = True):
+                      guidance: float | None = None, progress: bool = True,
+                      images_only: bool = False):
     """(samples, info) from a checkpoint path, or "mnist" for the shipped model.
 
     sampler: "ddpm" (all T steps) or "ddim" (`steps`, default 50; `eta` its noise); digit: the
     class to draw (class-conditional models; default: classes in turn); guidance: w (default
     0.5 for class-conditional models, none otherwise). info: the sampler, the guidance used, and
-    whether the samples are images.
+    whether the samples are images. `images_only`: refuse a model that is not an image model.
+    Every argument is checked before sampling; samples that are not finite raise
+    NonFiniteSamples.
     """
+    check_int(n, "n")
+    check_int(seed, "seed", low=0)
+    eta = check_float(eta, "eta", low=0)
+    if guidance is not None:
+        check_float(guidance, "guidance", low=0)
     model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
+    if images_only and "sample_shape" not in meta:
+        raise SamplingError(f"{checkpoint} holds a model of 2-D points, not images: a grid "
+                            "picture needs an image model")
     if sampler not in SAMPLERS:
         raise SamplingError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     if steps is not None and sampler == "ddpm":
@@ -50,11 +62,20 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = "ddpm", steps: int | No
         if conditional:
             labels = np.full(n, digit) if digit is not None else np.arange(n) % model.num_classes
         x = sample_images(model, schedule, n, rng, labels, guidance, sampler, steps or 50,
-                          progress=progress, eta=eta)
-        return x, info
-    eps_model = as_eps_model(model, schedule, meta["train_config"].get("parameterization", "eps"))
-    shape = (n,) + tuple(meta.get("sample_shape", [model.config().get("dim", 2)]))
-    if sampler == "ddpm":
-        return ddpm_sample(eps_model, shape, schedule, rng, progress=progress), info
-    return ddim_sample(eps_model, shape, schedule, rng, steps=steps or 50, eta=eta,
-                       progress=progress), info
+                          progress=progress, eta=eta, clip=False)
+    else:
+        eps_model = as_eps_model(model, schedule,
+                                 meta.get("train_config", {}).get("parameterization", "eps"))
+        shape = (n, model.config().get("dim", 2))
+        if sampler == "ddpm":
+            x = ddpm_sample(eps_model, shape, schedule, rng, progress=progress)
+        else:
+            x = ddim_sample(eps_model, shape, schedule, rng, steps=steps or 50, eta=eta,
+                            progress=progress)
+    bad = ~np.isfinite(x).reshape(n, -1).all(axis=1)
+    if bad.any():
+        raise NonFiniteSamples(f"{int(bad.sum())} of {n} samples are not finite (NaN or Inf): "
+                               "the model's output overflowed; nothing was written")
+    if info["image"]:
+        x = np.clip(x, -1, 1)
+    return x, info

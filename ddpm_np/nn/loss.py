@@ -1,6 +1,8 @@
 """Losses returning (value, gradient with respect to the prediction)."""
 import numpy as np
 
+from ..checks import check_array
+
 
 def mse_loss(pred, target, weights=None):
     """Mean squared error over all elements and its gradient.
@@ -9,6 +11,7 @@ def mse_loss(pred, target, weights=None):
     Math: L = (1/n)·Σ w_i·(pred − target)²,  dL/dpred = 2·w·(pred − target)/n.
     Returns (loss as a Python float, dpred with pred's dtype).
     """
+    check_array("pred", pred, "target", target)
     if pred.shape != target.shape:
         raise ValueError(f"mse_loss: pred shape {pred.shape} != target shape {target.shape}")
     diff = pred - target

@@ -61,3 +61,12 @@ def test_bad_sigma_and_round_trip():
         s.sigmas("learned")
     s2 = NoiseSchedule.from_dict(s.to_dict())
     np.testing.assert_array_equal(s2.alpha_bars, s.alpha_bars)
+
+
+def test_schedules_that_are_not_schedules_are_refused():
+    with pytest.raises(ValueError, match="must not decrease with t.*β_2 = 0.01 < β_1 = 0.02"):
+        NoiseSchedule([0.02, 0.01, 0.03])
+    NoiseSchedule.cosine(1000)                  # clipped at max_beta: flat, not decreasing
+    for bad in ({}, {"name": "linear"}, [0.1]):
+        with pytest.raises(ValueError, match="needs its 'betas'"):
+            NoiseSchedule.from_dict(bad)

@@ -21,9 +21,21 @@ def test_a_toy_run_from_python_and_its_resume(tmp_path):
 def test_run_errors_say_what_is_allowed(tmp_path):
     with pytest.raises(RunError, match="give a dataset"):
         train_run()
-    with pytest.raises(ValueError, match="unknown dataset 'circles'"):
+    with pytest.raises(RunError, match="unknown dataset 'circles'; choose one of"):
         train_run("circles", out=tmp_path)
     path = tmp_path / "foreign.npz"
     save_checkpoint(path, {}, {"data": {"dataset": "cifar"}})
     with pytest.raises(RunError, match="dataset 'cifar' is none of gaussian"):
         train_run(resume=path)
+
+
+def test_a_run_removes_the_temporaries_a_killed_write_left(tmp_path):
+    kw = dict(hidden=16, blocks=1, T=50, batch_size=32, progress=False)
+    t = train_run("spiral", out=tmp_path, steps=4, stop_at=2, **kw)
+    stale = [tmp_path / "checkpoint.npz.abc123.tmp", tmp_path / "checkpoint.json.x.tmp"]
+    for p in stale:
+        p.write_bytes(b"half")
+    keep = tmp_path / "notes.tmp"                 # not ours: left alone
+    keep.write_text("mine")
+    train_run(resume=t.checkpoint_path(), progress=False, log=lambda *a: None)
+    assert not any(p.exists() for p in stale) and keep.exists()

@@ -1,0 +1,94 @@
+"""`ddpm-np ...` / `python -m ddpm_np ...`: a thin argparse layer over the library.
+
+Every error reaches the user as one line `ddpm-np: error: ...`: bad input (values, paths,
+checkpoints, data, environment) exits with status 2, before any work where it can be checked
+before; a result that is not finite, a diverged run, a failed write or an internal error with 1;
+an interrupted run (Ctrl-C or SIGTERM: training saves first) with 130 or 143. `--debug` (or
+DDPM_NP_DEBUG=1) shows the traceback instead. Nothing existing is replaced without --overwrite.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import warnings
+
+from .commands import COMMANDS
+from .outputs import CLIError
+from .parser import build_parser
+
+__all__ = ["main", "build_parser", "CLIError"]
+
+
+def _check_environment():
+    """The environment variables the library reads, checked before any work."""
+    from ..nn import default_tier
+    from ..nn.fast import num_threads
+    try:
+        default_tier()
+        num_threads()
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+
+
+def _one_line(message, category, filename, lineno, file=None, line=None):
+    return f"ddpm-np: warning: {message}\n"
+
+
+class _Terminated(Exception):
+    """SIGTERM outside training (training saves and stops on it by itself)."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated
+
+
+def main(argv=None) -> int:
+    parser = build_parser(COMMANDS)
+    args = parser.parse_args(argv)
+    debug = getattr(args, "debug", False) or os.environ.get("DDPM_NP_DEBUG", "") not in ("", "0")
+    warnings.formatwarning = _one_line
+    old_term = signal.signal(signal.SIGTERM, _on_sigterm) \
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL else None
+    try:
+        return _run(args, debug)
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _run(args, debug) -> int:
+    from ..experiments.mnist_sample import NonFiniteSamples
+    from ..nn.fast import keep_freed_memory
+    from ..train import TrainingDiverged, TrainingInterrupted
+
+    def fail(status, text):
+        if debug:
+            raise
+        print(f"ddpm-np: {text}", file=sys.stderr)
+        return status
+
+    try:
+        _check_environment()
+        keep_freed_memory()         # reuse freed arrays instead of page-faulting new ones
+        args.func(args)
+    except CLIError as e:
+        return fail(2, f"error: {e}")
+    except TrainingInterrupted as e:
+        return fail(128 + e.signum, str(e))
+    except (TrainingDiverged, NonFiniteSamples) as e:
+        return fail(1, f"error: {e}")
+    except KeyboardInterrupt:
+        return fail(130, "interrupted")
+    except _Terminated:
+        return fail(143, "terminated")
+    except MemoryError as e:
+        return fail(2, f"error: not enough memory for this request ({e}); ask for fewer "
+                       "samples (--n) or a smaller batch")
+    except OSError as e:
+        where = f" {e.filename}" if e.filename else ""
+        return fail(1, f"error: cannot read or write{where}: {e.strerror or e}")
+    except Exception as e:          # a bug: still one line, and how to see more
+        return fail(1, f"internal error: {type(e).__name__}: {e} (run with --debug for the "
+                       "traceback, and please report it)")
+    return 0

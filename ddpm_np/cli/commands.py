@@ -1,0 +1,151 @@
+"""What each subcommand does: check its inputs and outputs, then call the library function."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .outputs import GRID_SUFFIXES, CLIError, check_demo_folder, check_file, check_folder
+
+
+def _user_errors():
+    """The library's exceptions that mean "not like this" rather than "something broke"."""
+    from ..checkpoint import CheckpointError
+    from ..data.mnist import DatasetError
+    from ..experiments.run_folder import RunError
+    from ..experiments.sampling import SamplingError
+    return CheckpointError, DatasetError, RunError, SamplingError, ValueError
+
+
+def bench(args):
+    from ..experiments.bench import bench_conv, bench_unet
+    if args.what == "conv":
+        bench_conv(batch=args.batch, repeats=args.repeats)
+    else:
+        bench_unet(batch=args.batch, repeats=args.repeats)
+
+
+def demo(args):
+    out = Path(args.out) if args.out else Path("runs") / args.name
+    mnist_only = [flag for flag, v in (("--train", args.train), ("--guidance", args.guidance),
+                                       ("--checkpoint", args.checkpoint),
+                                       ("--data-dir", args.data_dir)) if v not in (None, False)]
+    if args.name != "mnist":
+        if mnist_only:
+            raise CLIError(f"{', '.join(mnist_only)} apply to demo mnist only")
+        check_demo_folder(out, args.overwrite)
+        from ..experiments.toy import run_toy_demo
+        run_toy_demo(args.name, out, quick=args.quick, seed=args.seed, steps=args.steps,
+                     progress=not args.no_progress)
+        return
+    if args.checkpoint and args.train:
+        raise CLIError("--train draws from the model it trains; leave out --checkpoint")
+    from ..experiments.mnist_sample import GUIDANCE, load_image_model, run_mnist_demo
+    check_demo_folder(out, args.overwrite, ("demo.json", "samples_grid.png", "checkpoint.npz"))
+    try:
+        if args.train:
+            from ..experiments.runs import train_run
+            trainer = train_run("mnist", out=out, overwrite=args.overwrite, steps=args.steps,
+                                seed=args.seed, data_dir=args.data_dir,
+                                progress=not args.no_progress)
+            checkpoint = trainer.checkpoint_path()
+        else:
+            checkpoint = args.checkpoint or "mnist"
+            load_image_model(checkpoint, args.sample_steps)          # checked before any work
+        guidance = GUIDANCE if args.guidance is None else args.guidance
+        run_mnist_demo(out, checkpoint, guidance=guidance, steps=args.sample_steps,
+                       seed=args.seed, data_dir=args.data_dir, progress=not args.no_progress)
+    except _user_errors() as e:
+        raise CLIError(str(e)) from e
+
+
+def train(args):
+    from ..experiments.runs import default_out, train_run
+    if args.resume is None and args.dataset is not None:
+        check_folder(Path(args.out) if args.out else default_out(args.dataset))
+    elif args.out:
+        check_folder(args.out)
+    try:
+        trainer = train_run(args.dataset, resume=args.resume, out=args.out,
+                            overwrite=args.overwrite, steps=args.steps, stop_at=args.stop_at,
+                            data_dir=args.data_dir, progress=not args.no_progress,
+                            seed=args.seed, batch_size=args.batch_size, lr=args.lr,
+                            hidden=args.hidden, blocks=args.blocks, T=args.T,
+                            parameterization=args.parameterization,
+                            checkpoint_every=args.checkpoint_every)
+    except _user_errors() as e:
+        raise CLIError(str(e)) from e
+    print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
+
+
+def sample(args):
+    import numpy as np
+    from ..checkpoint import atomic_write
+    from ..experiments.sampling import sample_checkpoint
+    out = Path(args.out)
+    check_file(out, (".npy",), args.overwrite, "--out")
+    if args.grid:
+        check_file(args.grid, GRID_SUFFIXES, args.overwrite, "--grid")
+    try:
+        x, info = sample_checkpoint(args.checkpoint, args.n, args.sampler, args.steps, args.eta,
+                                    args.seed, args.digit, args.guidance,
+                                    progress=not args.no_progress, images_only=bool(args.grid))
+    except _user_errors() as e:
+        raise CLIError(str(e)) from e
+    atomic_write(out, lambda f: np.save(f, x))
+    if args.grid:
+        from ..experiments.plotting import image_grid
+        image_grid(x, args.grid, nrow=10, title=f"{args.sampler}, guidance {info['guidance']}")
+    print(f"wrote {args.n} samples ({args.sampler}) to {out}"
+          + (f" and a grid to {args.grid}" if args.grid else ""))
+
+
+def evaluate(args):
+    from ..checkpoint import atomic_write
+    from ..experiments.mnist_eval import evaluate as run_evaluation
+    from ..experiments.mnist_sample import GUIDANCE, load_image_model
+    if args.out:
+        check_file(args.out, (".json",), args.overwrite, "--out")
+    try:
+        model, schedule, meta = load_image_model(args.checkpoint, args.steps)
+        guidance = GUIDANCE if args.guidance is None else args.guidance
+        m = run_evaluation(model, schedule, n=args.n, guidance=guidance, steps=args.steps,
+                           seed=args.seed, bpd_images=args.bpd_images, data_dir=args.data_dir,
+                           progress=not args.no_progress)
+    except _user_errors() as e:
+        raise CLIError(str(e)) from e
+    m["checkpoint_step"] = meta.get("step")
+    text = json.dumps(m, indent=1)
+    if args.out:
+        atomic_write(Path(args.out), lambda f: f.write(text.encode("utf-8")))
+    print(text)
+    line = (f"Fréchet distance {m['frechet_distance']:.2f} = {m['frechet_ratio']:.2f} × the noise "
+            f"floor ({m['frechet_noise_floor']:.2f}); mean confidence {m['mean_confidence']:.3f}")
+    if m.get("share_as_requested") is not None:
+        line += f"; {m['share_as_requested']:.1%} classified as the requested digit"
+    print(line, file=sys.stderr)
+
+
+def train_classifier(args):
+    import numpy as np
+    from ..data.mnist import load_mnist, to_model_range
+    from ..experiments.classifier import train_classifier as fit
+    from ..experiments.metrics import CLASSIFIER_WEIGHTS, weights_path
+    out = Path(args.out) if args.out else weights_path(CLASSIFIER_WEIGHTS)
+    check_file(out, (".npz",), args.overwrite, "--out")
+    try:
+        x, y = load_mnist("train", data_dir=args.data_dir)
+        xt, yt = load_mnist("test", data_dir=args.data_dir)
+    except _user_errors() as e:
+        raise CLIError(str(e)) from e
+    model = fit(to_model_range(x), y.astype(np.int64), seed=args.seed, epochs=args.epochs,
+                progress=not args.no_progress)
+    probs, _ = model.predict(to_model_range(xt))
+    acc = float(np.mean(probs.argmax(1) == yt))
+    from ..checkpoint import atomic_write
+    atomic_write(out, lambda f: np.savez(f, **model.state_dict()))
+    print(f"test accuracy {acc:.4f}; weights written to {out}")
+
+
+COMMANDS = {"demo": demo, "train": train, "sample": sample, "evaluate": evaluate,
+            "train-classifier": train_classifier, "bench": bench}

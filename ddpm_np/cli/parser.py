@@ -1,0 +1,160 @@
+"""The command line's grammar: subcommands, flags, and types that refuse bad values in one line."""
+from __future__ import annotations
+
+import argparse
+import math
+
+TOY = ("gaussian", "two-gaussians", "spiral", "double-well", "moons")   # data.toy2d.NAMES
+IMAGE = ("mnist",)
+
+
+def int_at_least(low: int):
+    """An argparse type: an integer ≥ low."""
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            v = None
+        if v is None or v < low:
+            what = "a positive integer" if low == 1 else f"an integer ≥ {low}"
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+    parse.__name__ = "integer"
+    return parse
+
+
+def finite_float(low: float, strict: bool = False):
+    """An argparse type: a finite number ≥ low (> low with `strict`)."""
+    def parse(text):
+        try:
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        if not math.isfinite(v) or (v <= low if strict else v < low):
+            what = f"a finite number {'>' if strict else '≥'} {low:g}"
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+    parse.__name__ = "number"
+    return parse
+
+
+positive_int = int_at_least(1)
+seed_int = int_at_least(0)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (and where to read more) instead of the usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _common(p, progress=True, overwrite=True):
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help=argparse.SUPPRESS)          # also accepted after the command
+    if progress:
+        p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    if overwrite:
+        p.add_argument("--overwrite", action="store_true",
+                       help="replace existing outputs (otherwise they are never replaced)")
+
+
+def build_parser(commands) -> argparse.ArgumentParser:
+    """The parser; `commands` maps each subcommand to the function that runs it."""
+    parser = _Parser(
+        prog="ddpm-np",
+        description="Denoising diffusion probabilistic models in NumPy, hand-written backprop.",
+        epilog="Errors are one line; --debug (or DDPM_NP_DEBUG=1) shows the traceback.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    guidance = finite_float(0)
+
+    p = sub.add_parser("demo", help="train (or load), sample, measure and draw a demo: 2-D data "
+                                    "or mnist")
+    p.add_argument("name", choices=TOY + IMAGE, help="which distribution or dataset")
+    p.add_argument("--quick", action="store_true", help="a tiny run that takes seconds")
+    p.add_argument("--out", help="output folder (default runs/NAME)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
+    p.add_argument("--steps", type=positive_int, help="training steps (default per demo)")
+    p.add_argument("--train", action="store_true",
+                   help="mnist: retrain from scratch instead of using the shipped model")
+    p.add_argument("--guidance", type=guidance, default=None,
+                   help="mnist: guidance weight (default 0.5)")
+    p.add_argument("--sample-steps", type=positive_int, default=50, help="mnist: DDIM steps")
+    p.add_argument("--data-dir", help="mnist: folder with the IDX files")
+    p.add_argument("--checkpoint", help="mnist: draw from this checkpoint instead of the "
+                                        "shipped model")
+    _common(p)
+
+    p = sub.add_parser("train", help="train a model on a 2-D dataset or mnist (or resume a run)")
+    p.add_argument("--dataset", choices=TOY + IMAGE)
+    p.add_argument("--data-dir", help="mnist: folder with the IDX files "
+                                      "(default $DDPM_NP_DATA/mnist, else a cache folder)")
+    p.add_argument("--resume", metavar="CHECKPOINT",
+                   help="continue the run saved in this checkpoint; --steps, --lr and "
+                        "--checkpoint-every may change, nothing else")
+    p.add_argument("--out", help="output folder (default runs/train-DATASET; on resume, the "
+                                 "checkpoint's folder)")
+    p.add_argument("--steps", type=positive_int, help="total training steps")
+    p.add_argument("--batch-size", type=positive_int, help="2-D default 256")
+    p.add_argument("--lr", type=finite_float(0, strict=True), help="2-D default 2e-3")
+    p.add_argument("--hidden", type=positive_int, help="2-D: MLP width (default 128)")
+    p.add_argument("--blocks", type=positive_int, help="2-D: residual blocks (default 3)")
+    p.add_argument("--T", type=int_at_least(21), help="2-D: diffusion steps (default 200)")
+    p.add_argument("--parameterization", choices=("eps", "x0", "v"), help="2-D default eps")
+    p.add_argument("--checkpoint-every", type=positive_int, help="default 1000 (mnist 250)")
+    p.add_argument("--stop-at", type=positive_int, metavar="STEP",
+                   help="stop (resumably) at this step of the planned --steps")
+    p.add_argument("--seed", type=seed_int, help="default 0")
+    _common(p)
+
+    p = sub.add_parser("sample", help="draw samples from a trained checkpoint")
+    p.add_argument("--checkpoint", required=True,
+                   help="path to checkpoint.npz, or 'mnist' for the shipped model")
+    p.add_argument("--n", type=positive_int, required=True, help="number of samples")
+    p.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddpm")
+    p.add_argument("--steps", type=positive_int, help="DDIM steps (default 50)")
+    p.add_argument("--eta", type=finite_float(0), default=0.0, help="DDIM η (0 = deterministic)")
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--out", default="samples.npy", help="output .npy (default samples.npy)")
+    p.add_argument("--digit", type=int, help="class to draw (conditional models)")
+    p.add_argument("--guidance", type=guidance, default=None,
+                   help="classifier-free guidance weight w (0 = plain conditional; default 0.5 "
+                        "for class-conditional models)")
+    p.add_argument("--grid", help="also save the images as a grid picture here (.png, .pdf, …)")
+    _common(p)
+
+    p = sub.add_parser("evaluate", help="MNIST metrics of a checkpoint's samples")
+    p.add_argument("--checkpoint", default="mnist", help="path, or 'mnist' (shipped model)")
+    p.add_argument("--n", type=positive_int, default=1000, help="samples (at most 12,000)")
+    p.add_argument("--bpd-images", type=int_at_least(0), default=200,
+                   help="test images for bits/dim (0 = skip; at most 10,000)")
+    p.add_argument("--guidance", type=guidance, default=None,
+                   help="classifier-free guidance weight w (default 0.5)")
+    p.add_argument("--steps", type=positive_int, default=50, help="DDIM steps")
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--out", help="write the metrics JSON here too")
+    p.add_argument("--data-dir")
+    _common(p)
+
+    p = sub.add_parser("train-classifier",
+                       help="train the MNIST classifier used by the sample metrics")
+    p.add_argument("--epochs", type=positive_int, default=3)
+    p.add_argument("--out", help="weights file (default: the package's shipped weights)")
+    p.add_argument("--data-dir", help="folder with the MNIST IDX files (default "
+                                      "$DDPM_NP_DATA/mnist)")
+    p.add_argument("--seed", type=seed_int, default=0)
+    _common(p)
+
+    p = sub.add_parser("bench", help="print speed figures (convolution or UNet vs this "
+                                     "machine's GEMM)")
+    p.add_argument("what", nargs="?", default="conv", choices=["conv", "unet"],
+                   help="what to benchmark (default: conv)")
+    p.add_argument("--batch", type=int_at_least(1), default=64, help="batch size (default 64)")
+    p.add_argument("--repeats", type=positive_int, default=5, help="timed repeats, best kept")
+    _common(p, progress=False, overwrite=False)
+
+    for name, sp in sub.choices.items():
+        sp.set_defaults(func=commands[name])
+    return parser

@@ -1,0 +1,154 @@
+"""Every bad input a user can give, one row each: the exit status, a fragment of the one line
+that must say what is wrong, no traceback, and nothing written or created."""
+import os
+
+import numpy as np
+import pytest
+
+from ddpm_np.cli import main
+
+# (argv with {toy} {img} {broken} {tmp} placeholders, exit status, fragment of the message)
+CASES = [
+    # values argparse can refuse
+    ("sample --checkpoint {toy} --n 0", 2, "--n: expected a positive integer, got '0'"),
+    ("sample --checkpoint {toy} --n 5 --seed -1", 2, "--seed: expected an integer ≥ 0"),
+    ("sample --checkpoint {toy} --n 5 --sampler ddim --eta -1", 2, "--eta: expected a finite"),
+    ("sample --checkpoint {toy} --n 5 --sampler ddim --eta nan", 2, "got 'nan'"),
+    ("sample --checkpoint {img} --n 2 --guidance inf", 2, "--guidance: expected a finite"),
+    ("sample --checkpoint {img} --n 2 --guidance -1", 2, "--guidance: expected a finite"),
+    ("train --dataset moons --lr 0", 2, "--lr: expected a finite number > 0"),
+    ("train --dataset moons --lr nan", 2, "--lr: expected a finite number > 0"),
+    ("train --dataset moons --T 5", 2, "--T: expected an integer ≥ 21"),
+    ("train --dataset moons --seed -3", 2, "--seed: expected an integer ≥ 0"),
+    ("demo spiral --seed -1", 2, "--seed: expected an integer ≥ 0"),
+    ("demo spiral --steps 0", 2, "--steps: expected a positive integer"),
+    ("demo ring", 2, "invalid choice: 'ring'"),
+    ("evaluate --bpd-images -5", 2, "--bpd-images: expected an integer ≥ 0"),
+    ("bench unet --batch 0", 2, "--batch: expected a positive integer"),
+    ("frobnicate", 2, "invalid choice: 'frobnicate'"),
+    # values only the library can judge, judged before any work
+    ("sample --checkpoint {img} --n 2 --digit 12 --sampler ddim --steps 2 --out {tmp}/s.npy", 2,
+     "digit must lie in 0..9, got 12"),
+    ("sample --checkpoint {toy} --n 2 --digit 1 --out {tmp}/s.npy", 2,
+     "need a class-conditional model"),
+    ("sample --checkpoint {toy} --n 2 --sampler ddpm --steps 5 --out {tmp}/s.npy", 2,
+     "steps apply to the DDIM sampler"),
+    ("sample --checkpoint {toy} --n 2 --sampler ddim --steps 51 --out {tmp}/s.npy", 2,
+     "exceed the model's T = 50"),
+    ("sample --checkpoint {toy} --n 2 --grid {tmp}/g.png --out {tmp}/s.npy", 2,
+     "a grid picture needs an image model"),
+    ("sample --checkpoint {toy} --n 1000000000000 --out {tmp}/s.npy", 2, "not enough memory"),
+    ("train --dataset moons --batch-size 1000000000000 --out {tmp}/r", 2, "not enough memory"),
+    ("train --dataset mnist --hidden 64 --out {tmp}/r", 2, "--hidden apply to the 2-D datasets"),
+    ("train", 2, "give a dataset (--dataset NAME)"),
+    ("demo mnist --sample-steps 2000 --out {tmp}/d", 2, "2000 DDIM steps exceed the model's T"),
+    ("demo mnist --checkpoint {toy} --out {tmp}/d", 2, "holds a mlp model for moons data"),
+    ("demo mnist --checkpoint {tmp}/none.npz --out {tmp}/d", 2, "does not exist"),
+    ("demo spiral --train --out {tmp}/d", 2, "--train apply to demo mnist only"),
+    ("evaluate --checkpoint {toy} --n 10", 2, "not an MNIST UNet"),
+    ("evaluate --bpd-images 100000 --n 10 --steps 2", 2, "bpd_images must be an integer in 0..10000"),
+    ("evaluate --n 20000 --steps 2", 2, "n must be an integer in 1..12000"),
+    # files that are not what they should be
+    ("sample --checkpoint {tmp}/none.npz --n 3 --out {tmp}/s.npy", 2, "does not exist"),
+    ("sample --checkpoint {broken}/garbage.npz --n 3 --out {tmp}/s.npy", 2, "corrupt"),
+    ("sample --checkpoint {broken}/other.npz --n 3 --out {tmp}/s.npy", 2,
+     "not a ddpm_np checkpoint"),
+    ("sample --checkpoint {broken}/nan.npz --n 3 --out {tmp}/s.npy", 2,
+     "weights are not finite: ema/out.W"),
+    ("sample --checkpoint {broken}/noschedule.npz --n 3 --out {tmp}/s.npy", 2,
+     "not a diffusion model's checkpoint"),
+    ("train --resume {broken}/badmeta.npz --steps 40 --out {tmp}/r", 2, "metadata or state is damaged"),
+    ("train --resume {broken}/badconfig.npz --steps 40 --out {tmp}/r", 2,
+     "steps must be a positive integer, got -5"),
+    ("train --resume {broken}/other.npz", 2, "not a ddpm_np checkpoint"),
+    # outputs checked before the work
+    ("sample --checkpoint {toy} --n 3 --out {tmp}/s.txt", 2, "the name must end in .npy"),
+    ("sample --checkpoint {img} --n 2 --grid {tmp}/g.xyz --out {tmp}/s.npy", 2,
+     "--grid {tmp}/g.xyz: the name must end in .png"),
+    ("sample --checkpoint {toy} --n 3 --out {tmp}", 2, "the name must end in .npy"),
+    ("sample --checkpoint {toy} --n 3 --out {broken}/notes.json/s.npy", 2, "is a file"),
+    ("evaluate --n 10 --steps 2 --out {broken}/notes.json", 2, "notes.json exists; add --overwrite"),
+    ("demo spiral --quick --out {broken}/notes.json/sub", 2, "is a file"),
+    ("train-classifier --out {tmp}/c.npy", 2, "the name must end in .npz"),
+    # the environment
+]
+
+
+def _fill(text, toy_run, tiny_checkpoint, broken, tmp_path):
+    return text.format(toy=toy_run, img=tiny_checkpoint, broken=broken, tmp=tmp_path).split()
+
+
+def _files(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("argv,status,fragment", CASES, ids=[c[0][:60] for c in CASES])
+def test_bad_input_is_one_line(argv, status, fragment, toy_run, tiny_checkpoint, broken,
+                               tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = _files(tmp_path), _files(broken)
+    try:
+        code = main(_fill(argv, toy_run, tiny_checkpoint, broken, tmp_path) + ["--no-progress"]
+                    if not argv.startswith(("bench", "frobnicate", "demo ring")) else
+                    _fill(argv, toy_run, tiny_checkpoint, broken, tmp_path))
+    except SystemExit as e:                      # argparse
+        code = e.code
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, lines
+    assert code == status, lines
+    assert fragment.format(tmp=tmp_path) in lines[0]
+    assert (_files(tmp_path), _files(broken)) == before        # nothing written or created
+
+
+@pytest.mark.parametrize("argv,status,fragment", [
+    ("sample --checkpoint {broken}/huge.npz --n 4 --out {tmp}/s.npy", 1,
+     "samples are not finite (NaN or Inf)"),
+])
+def test_results_that_are_not_finite_are_not_written(argv, status, fragment, toy_run,
+                                                     tiny_checkpoint, broken, tmp_path, capsys):
+    with np.errstate(over="ignore", invalid="ignore"):
+        code = main(_fill(argv, toy_run, tiny_checkpoint, broken, tmp_path) + ["--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == status and len(err) == 1 and fragment in err[0], err
+    assert not (tmp_path / "s.npy").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path, toy_run, capsys):
+    argv = ["sample", "--checkpoint", str(tmp_path / "none.npz"), "--n", "2", "--out",
+            str(tmp_path / "s.npy")]
+    from ddpm_np.checkpoint import CheckpointError
+    from ddpm_np.cli import CLIError
+    for args in (["--debug"] + argv, argv + ["--debug"]):
+        with pytest.raises(CLIError) as e:
+            main(args)
+        assert isinstance(e.value.__cause__, CheckpointError)     # the library's own error
+    os.environ["DDPM_NP_DEBUG"] = "1"
+    try:
+        with pytest.raises(CLIError):
+            main(argv)
+    finally:
+        del os.environ["DDPM_NP_DEBUG"]
+
+
+def test_an_internal_error_is_one_line_with_the_way_to_the_traceback(tmp_path, capsys,
+                                                                     monkeypatch):
+    from ddpm_np.experiments import toy
+    monkeypatch.setattr(toy, "run_toy_demo", lambda *a, **k: {}["boom"])
+    assert main(["demo", "spiral", "--quick", "--out", str(tmp_path / "d")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "internal error: KeyError" in err[0] and "--debug" in err[0]
+
+
+def test_a_full_disk_is_one_line(tmp_path, toy_run, capsys, monkeypatch):
+    import errno
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "s.npy"))
+    monkeypatch.setattr(np, "save", full)
+    code = main(["sample", "--checkpoint", str(toy_run), "--n", "2", "--out",
+                 str(tmp_path / "s.npy"), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "No space left on device" in err[0], err
+    assert list(tmp_path.iterdir()) == []                   # no half-written file, no temporary
