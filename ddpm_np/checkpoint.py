@@ -80,6 +80,10 @@ def load_checkpoint(path) -> tuple[dict, dict]:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    if path.is_dir():
+        inside = path / "checkpoint.npz"
+        raise CheckpointError(f"{path} is a folder; give the checkpoint file"
+                              + (f", {inside}" if inside.exists() else " (a .npz)"))
     if not zipfile.is_zipfile(path):
         raise CheckpointError(f"checkpoint {path} is corrupt or not an .npz archive")
     try:

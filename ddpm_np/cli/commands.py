@@ -8,6 +8,12 @@ from pathlib import Path
 from .outputs import GRID_SUFFIXES, CLIError, check_demo_folder, check_file, check_folder
 
 
+def _check_data_dir(args):
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise CLIError(f"--data-dir {data_dir} is not a folder")
+
+
 def _user_errors():
     """The library's exceptions that mean "not like this" rather than "something broke"."""
     from ..checkpoint import CheckpointError
@@ -26,6 +32,7 @@ def bench(args):
 
 
 def demo(args):
+    _check_data_dir(args)
     out = Path(args.out) if args.out else Path("runs") / args.name
     mnist_only = [flag for flag, v in (("--train", args.train), ("--guidance", args.guidance),
                                        ("--checkpoint", args.checkpoint),
@@ -60,6 +67,7 @@ def demo(args):
 
 
 def train(args):
+    _check_data_dir(args)
     from ..experiments.runs import default_out, train_run
     if args.resume is None and args.dataset is not None:
         check_folder(Path(args.out) if args.out else default_out(args.dataset))
@@ -101,6 +109,7 @@ def sample(args):
 
 
 def evaluate(args):
+    _check_data_dir(args)
     from ..checkpoint import atomic_write
     from ..experiments.mnist_eval import evaluate as run_evaluation
     from ..experiments.mnist_sample import GUIDANCE, load_image_model
@@ -127,6 +136,7 @@ def evaluate(args):
 
 
 def train_classifier(args):
+    _check_data_dir(args)
     import numpy as np
     from ..data.mnist import load_mnist, to_model_range
     from ..experiments.classifier import train_classifier as fit

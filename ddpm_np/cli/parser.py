@@ -23,15 +23,17 @@ def int_at_least(low: int):
     return parse
 
 
-def finite_float(low: float, strict: bool = False):
-    """An argparse type: a finite number ≥ low (> low with `strict`)."""
+def finite_float(low: float, strict: bool = False, high: float | None = None):
+    """An argparse type: a finite number ≥ low (> low with `strict`), ≤ high if given."""
     def parse(text):
         try:
             v = float(text)
         except ValueError:
             v = math.nan
-        if not math.isfinite(v) or (v <= low if strict else v < low):
-            what = f"a finite number {'>' if strict else '≥'} {low:g}"
+        if not math.isfinite(v) or (v <= low if strict else v < low) or \
+                (high is not None and v > high):
+            what = f"a finite number {'>' if strict else '≥'} {low:g}" + \
+                ("" if high is None else f" and ≤ {high:g}")
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return v
     parse.__name__ = "number"
@@ -115,7 +117,8 @@ def build_parser(commands) -> argparse.ArgumentParser:
     p.add_argument("--n", type=positive_int, required=True, help="number of samples")
     p.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddpm")
     p.add_argument("--steps", type=positive_int, help="DDIM steps (default 50)")
-    p.add_argument("--eta", type=finite_float(0), default=0.0, help="DDIM η (0 = deterministic)")
+    p.add_argument("--eta", type=finite_float(0, high=1), default=0.0,
+                   help="DDIM η in [0, 1] (0 = deterministic, 1 = DDPM-like noise)")
     p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--out", default="samples.npy", help="output .npy (default samples.npy)")
     p.add_argument("--digit", type=int, help="class to draw (conditional models)")

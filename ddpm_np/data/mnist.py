@@ -128,6 +128,17 @@ def download_file(url: str, dest: Path, md5: str, progress: bool = True, timeout
             os.unlink(tmp)
 
 
+def _where_to_put(folder, name, data_dir, dataset) -> str:
+    """The fix, worded for where the folder came from."""
+    if data_dir is not None:
+        return f"Put {name} in that folder (the --data-dir you gave), or give another --data-dir."
+    if os.environ.get(ENV_VAR):
+        return (f"Put {name} there (${ENV_VAR}/{dataset}), or point ${ENV_VAR} at a folder "
+                f"whose {dataset}/ subfolder holds it, or give --data-dir FOLDER holding it.")
+    return (f"Put {name} there, or give --data-dir FOLDER holding it, or set ${ENV_VAR} to a "
+            f"folder whose {dataset}/ subfolder holds it.")
+
+
 def load_mnist(split: str = "train", data_dir=None, download: bool = True,
                dataset: str = "mnist", progress: bool = True, mirrors=None):
     """(images uint8 (N, 28, 28), labels uint8 (N,)) of the train (60,000) or test (10,000) split.
@@ -157,13 +168,11 @@ def load_mnist(split: str = "train", data_dir=None, download: bool = True,
                 except (urllib.error.URLError, OSError, DatasetError) as e:
                     errors.append(f"{base}: {getattr(e, 'reason', e)}")
             if path is None:
-                raise DatasetError(
-                    f"{name} is not in {folder} and could not be downloaded "
-                    f"({'; '.join(errors)}). Put the file there, or point ${ENV_VAR} (or "
-                    f"--data-dir) at a folder containing {dataset}/{name}.")
+                raise DatasetError(f"{name} is not in {folder} and could not be downloaded "
+                                   f"({'; '.join(errors)}). {_where_to_put(folder, name, data_dir, dataset)}")
         if path is None:
-            raise DatasetError(f"{name} is missing from {folder} (download disabled). Put the "
-                               f"{dataset} IDX files there or set ${ENV_VAR}.")
+            raise DatasetError(f"{name} is missing from {folder} (download disabled). "
+                               f"{_where_to_put(folder, name, data_dir, dataset)}")
         paths[name] = path
     images = read_idx(paths[img_name], "images", count)
     labels = read_idx(paths[lbl_name], "labels", count)

@@ -73,7 +73,7 @@ def ddim_step(eps_theta, xt, t, t_prev, schedule: NoiseSchedule, eta=0.0, z=None
     check_array("eps_theta", eps_theta, "xt", xt)
     if eps_theta.shape != xt.shape:
         raise ValueError(f"eps_theta shape {eps_theta.shape} != xt shape {xt.shape}")
-    eta = check_float(eta, "eta", low=0)
+    eta = check_float(eta, "eta", low=0, high=1)   # beyond 1, σ² outgrows 1 − ᾱ_prev
     t = check_t(t, schedule.T)
     t_prev = check_t(t_prev, schedule.T, allow_zero=True)
     if np.any(t_prev >= t):
@@ -159,7 +159,7 @@ def ddim_sample(eps_model, shape, schedule: NoiseSchedule, rng: np.random.Genera
     Returns like `ddpm_sample`.
     """
     ts = ddim_timesteps(schedule.T, steps)
-    eta = check_float(eta, "eta", low=0)              # before any work, not at the first step
+    eta = check_float(eta, "eta", low=0, high=1)      # before any work, not at the first step
     t_prevs = np.append(ts[1:], 0)
     n = shape[0]
 

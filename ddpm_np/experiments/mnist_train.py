@@ -73,6 +73,7 @@ def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
                           out_dir, meta={"sample_shape": [1, 28, 28]})
     else:
         from .runs import resume_trainer
-        trainer = resume_trainer(resume_from, data, out_dir, steps, log=log, **config)
+        trainer = resume_trainer(resume_from, data, out_dir, steps, log=log, stop_at=stop_at,
+                                 **config)
     trainer.run(progress=progress, on_checkpoint=sample_grid_callback(out_dir), stop_at=stop_at)
     return trainer

@@ -35,7 +35,7 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = "ddpm", steps: int | No
     """
     check_int(n, "n")
     check_int(seed, "seed", low=0)
-    eta = check_float(eta, "eta", low=0)
+    eta = check_float(eta, "eta", low=0, high=1)
     if guidance is not None:
         check_float(guidance, "guidance", low=0)
     model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
@@ -56,26 +56,28 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = "ddpm", steps: int | No
     if digit is not None and not 0 <= digit < model.num_classes:
         raise SamplingError(f"digit must lie in 0..{model.num_classes - 1}, got {digit}")
     rng = np.random.default_rng(seed)
-    info = {"sampler": sampler, "guidance": guidance, "image": "sample_shape" in meta}
-    if info["image"]:
-        labels = None
-        if conditional:
-            labels = np.full(n, digit) if digit is not None else np.arange(n) % model.num_classes
-        x = sample_images(model, schedule, n, rng, labels, guidance, sampler, steps or 50,
-                          progress=progress, eta=eta, clip=False)
-    else:
-        eps_model = as_eps_model(model, schedule,
-                                 meta.get("train_config", {}).get("parameterization", "eps"))
-        shape = (n, model.config().get("dim", 2))
-        if sampler == "ddpm":
-            x = ddpm_sample(eps_model, shape, schedule, rng, progress=progress)
-        else:
-            x = ddim_sample(eps_model, shape, schedule, rng, steps=steps or 50, eta=eta,
-                            progress=progress)
+    with np.errstate(over="ignore", invalid="ignore"):     # a blow-up is reported below
+        x = _draw(model, schedule, meta, n, rng, sampler, steps, eta, digit, guidance, progress)
     bad = ~np.isfinite(x).reshape(n, -1).all(axis=1)
     if bad.any():
         raise NonFiniteSamples(f"{int(bad.sum())} of {n} samples are not finite (NaN or Inf): "
                                "the model's output overflowed; nothing was written")
-    if info["image"]:
-        x = np.clip(x, -1, 1)
-    return x, info
+    info = {"sampler": sampler, "guidance": guidance, "image": "sample_shape" in meta}
+    return (np.clip(x, -1, 1) if info["image"] else x), info
+
+
+def _draw(model, schedule, meta, n, rng, sampler, steps, eta, digit, guidance, progress):
+    conditional = getattr(model, "num_classes", None) is not None
+    if "sample_shape" in meta:
+        labels = None
+        if conditional:
+            labels = np.full(n, digit) if digit is not None else np.arange(n) % model.num_classes
+        return sample_images(model, schedule, n, rng, labels, guidance, sampler, steps or 50,
+                             progress=progress, eta=eta, clip=False)
+    eps_model = as_eps_model(model, schedule,
+                             meta.get("train_config", {}).get("parameterization", "eps"))
+    shape = (n, model.config().get("dim", 2))
+    if sampler == "ddpm":
+        return ddpm_sample(eps_model, shape, schedule, rng, progress=progress)
+    return ddim_sample(eps_model, shape, schedule, rng, steps=steps or 50, eta=eta,
+                       progress=progress)

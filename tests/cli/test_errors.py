@@ -14,6 +14,7 @@ CASES = [
     ("sample --checkpoint {toy} --n 5 --seed -1", 2, "--seed: expected an integer ≥ 0"),
     ("sample --checkpoint {toy} --n 5 --sampler ddim --eta -1", 2, "--eta: expected a finite"),
     ("sample --checkpoint {toy} --n 5 --sampler ddim --eta nan", 2, "got 'nan'"),
+    ("sample --checkpoint {toy} --n 5 --sampler ddim --eta 1.5", 2, "≥ 0 and ≤ 1, got '1.5'"),
     ("sample --checkpoint {img} --n 2 --guidance inf", 2, "--guidance: expected a finite"),
     ("sample --checkpoint {img} --n 2 --guidance -1", 2, "--guidance: expected a finite"),
     ("train --dataset moons --lr 0", 2, "--lr: expected a finite number > 0"),
@@ -61,6 +62,11 @@ CASES = [
     ("train --resume {broken}/badconfig.npz --steps 40 --out {tmp}/r", 2,
      "steps must be a positive integer, got -5"),
     ("train --resume {broken}/other.npz", 2, "not a ddpm_np checkpoint"),
+    ("train --resume {broken}", 2, "is a folder; give the checkpoint file"),
+    ("sample --checkpoint {broken} --n 2 --out {tmp}/s.npy", 2, "is a folder; give the"),
+    ("train --dataset mnist --data-dir {tmp}/nowhere --out {tmp}/r", 2,
+     "--data-dir {tmp}/nowhere is not a folder"),
+    ("evaluate --data-dir {tmp}/nowhere", 2, "is not a folder"),
     # outputs checked before the work
     ("sample --checkpoint {toy} --n 3 --out {tmp}/s.txt", 2, "the name must end in .npy"),
     ("sample --checkpoint {img} --n 2 --grid {tmp}/g.xyz --out {tmp}/s.npy", 2,
@@ -105,11 +111,12 @@ def test_bad_input_is_one_line(argv, status, fragment, toy_run, tiny_checkpoint,
 @pytest.mark.parametrize("argv,status,fragment", [
     ("sample --checkpoint {broken}/huge.npz --n 4 --out {tmp}/s.npy", 1,
      "samples are not finite (NaN or Inf)"),
+    ("sample --checkpoint {img} --n 2 --sampler ddim --steps 3 --guidance 1e300 "
+     "--out {tmp}/s.npy", 1, "2 of 2 samples are not finite"),
 ])
 def test_results_that_are_not_finite_are_not_written(argv, status, fragment, toy_run,
                                                      tiny_checkpoint, broken, tmp_path, capsys):
-    with np.errstate(over="ignore", invalid="ignore"):
-        code = main(_fill(argv, toy_run, tiny_checkpoint, broken, tmp_path) + ["--no-progress"])
+    code = main(_fill(argv, toy_run, tiny_checkpoint, broken, tmp_path) + ["--no-progress"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == status and len(err) == 1 and fragment in err[0], err
     assert not (tmp_path / "s.npy").exists()

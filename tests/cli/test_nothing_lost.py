@@ -43,7 +43,7 @@ def test_resume_applies_what_may_change_and_refuses_the_rest(tmp_path, capsys):
     ckpt = str(out / "checkpoint.npz")
     capsys.readouterr()
     assert main(["train", "--resume", ckpt, "--steps", "10", "--no-progress"]) == 2
-    assert "already at step 10 of 10; give --steps above 10" in _err(capsys)
+    assert "has reached step 10 of its 10; --steps 10 would not train further: give --steps above 10" in _err(capsys)
     for flag, value, fragment in (("--hidden", "64", "the run has hidden = 16"),
                                   ("--T", "100", "the run has T = 50"),
                                   ("--dataset", "spiral", "is a run on moons"),
@@ -124,3 +124,13 @@ def test_divergence_says_what_is_true(tmp_path, capsys):
     msg = str(e.value)
     assert "no checkpoint was written" in msg and "Lower the learning rate." in msg
     assert "clipping" not in msg
+
+
+def test_stop_at_that_is_behind_the_run_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "moons", "--steps", "20", "--stop-at", "8",
+                 "--out", str(out)] + SMALL) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out / "checkpoint.npz"), "--stop-at", "5",
+                 "--no-progress"]) == 2
+    assert "stop_at 5 is not beyond the step the run" in _err(capsys) and _step(out) == 8

@@ -75,8 +75,18 @@ def test_corrupt_files_get_named(tmp_path):
 def test_offline_error_says_what_is_missing_and_where(tmp_path):
     with pytest.raises(DatasetError, match=r"t10k-images-idx3-ubyte\.gz is missing from"):
         load_mnist("test", data_dir=tmp_path, download=False)
-    with pytest.raises(DatasetError, match="could not be downloaded.*DDPM_NP_DATA"):
+    with pytest.raises(DatasetError, match="could not be downloaded.*the --data-dir you gave"):
         load_mnist("test", data_dir=tmp_path, mirrors=["http://127.0.0.1:9/"], progress=False)
+
+
+def test_the_hint_fits_where_the_folder_came_from(tmp_path, monkeypatch):
+    monkeypatch.setenv("DDPM_NP_DATA", str(tmp_path))
+    with pytest.raises(DatasetError, match=r"\$DDPM_NP_DATA/mnist.*--data-dir"):
+        load_mnist("test", download=False)
+    monkeypatch.delenv("DDPM_NP_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(DatasetError, match="give --data-dir FOLDER holding it, or set"):
+        load_mnist("test", download=False)
 
 
 @pytest.fixture
