@@ -1,5 +1,6 @@
 """Argument checks shared by every layer of the package (it imports nothing of it)."""
 import math
+import os
 
 import numpy as np
 
@@ -41,3 +42,20 @@ def check_array(*named):
                             f"use np.asarray({name}, dtype=np.float32)")
         if not np.issubdtype(value.dtype, np.floating):
             raise TypeError(f"{name} must hold floating-point numbers, got dtype {value.dtype}")
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM on this machine, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(needed: float, what: str, limit: int | None = None, share: float = 0.75):
+    """Refuse (MemoryError, with the figures) work that would need more than `share` of this
+    machine's memory: better a line now than a swapping machine or a late failure."""
+    total = physical_memory() if limit is None else limit
+    if total and needed > share * total:
+        raise MemoryError(f"{what} needs about {needed / 2**30:.1f} GiB, more than this "
+                          f"machine's {total / 2**30:.0f} GiB allow")

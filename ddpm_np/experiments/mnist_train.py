@@ -10,6 +10,7 @@ from ..data.batching import ArrayDataset
 from ..data.mnist import load_mnist, to_model_range
 from ..diffusion import NoiseSchedule
 from ..models import UNet
+from ..checks import check_memory
 from ..train import TrainConfig, Trainer
 from .mnist_sample import GUIDANCE, sample_images
 
@@ -61,6 +62,8 @@ def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
         if steps is not None:
             cfg.steps = steps
         cfg.validate()
+        # a UNet training step keeps about 8 MiB of activations per image (docs/performance.md)
+        check_memory(cfg.batch_size * 8 * 2**20, f"a batch of {cfg.batch_size} images")
     else:
         out_dir = claim_for_resume(resume_from, out_dir, overwrite)
     out_dir = Path(out_dir)

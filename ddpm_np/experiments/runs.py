@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import load_checkpoint
-from ..checks import check_float, check_int
+from ..checks import check_float, check_int, check_memory
 from ..data import toy2d
 from ..data.batching import ArrayDataset
 from ..models import MLP
@@ -88,6 +88,9 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
     cfg = TrainConfig(steps=steps or STEPS[dataset], batch_size=o["batch_size"], lr=o["lr"],
                       seed=o["seed"], checkpoint_every=o["checkpoint_every"],
                       parameterization=o["parameterization"]).validate()
+    # forward and backward keep a few dozen activations of the MLP's width per example
+    check_memory(cfg.batch_size * o["hidden"] * 4 * 64 * o["blocks"], f"a batch of "
+                 f"{cfg.batch_size} (--batch-size)")
     model = MLP(dim=2, hidden=o["hidden"], num_blocks=o["blocks"],
                 rng=np.random.default_rng(o["seed"]).spawn(4)[1])
     schedule = toy_schedule(o["T"])

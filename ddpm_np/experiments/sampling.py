@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import check_float, check_int
+from ..checks import check_float, check_int, check_memory
 from ..diffusion import as_eps_model, ddim_sample, ddpm_sample
 from ..train import load_for_sampling
 from .mnist_sample import GUIDANCE, NonFiniteSamples, resolve_checkpoint, sample_images
@@ -55,6 +55,7 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = "ddpm", steps: int | No
         guidance = GUIDANCE if conditional else 0.0
     if digit is not None and not 0 <= digit < model.num_classes:
         raise SamplingError(f"digit must lie in 0..{model.num_classes - 1}, got {digit}")
+    check_memory(n * _bytes_per_sample(model, meta), f"sampling {n} samples")
     rng = np.random.default_rng(seed)
     with np.errstate(over="ignore", invalid="ignore"):     # a blow-up is reported below
         x = _draw(model, schedule, meta, n, rng, sampler, steps, eta, digit, guidance, progress)
@@ -64,6 +65,15 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = "ddpm", steps: int | No
                                "the model's output overflowed; nothing was written")
     info = {"sampler": sampler, "guidance": guidance, "image": "sample_shape" in meta}
     return (np.clip(x, -1, 1) if info["image"] else x), info
+
+
+def _bytes_per_sample(model, meta) -> int:
+    """About how much memory one sample takes: images are drawn in batches of 100, so only the
+    result grows with n (and its copy when the batches are joined); 2-D points go through the
+    MLP all at once, with a few dozen activations of its width each."""
+    if "sample_shape" in meta:
+        return 2 * 4 * int(np.prod(meta["sample_shape"]))
+    return 4 * 64 * model.config().get("hidden", 128)
 
 
 def _draw(model, schedule, meta, n, rng, sampler, steps, eta, digit, guidance, progress):
