@@ -72,6 +72,8 @@ def bench_conv(batch: int = 64, repeats: int = 10, out=print, reference: bool = 
     its rows. Timed with freed memory kept for reuse (as the `ddpm-np` command runs)."""
     from ..nn import Conv2d, fast
 
+    from ..checks import check_memory
+    check_memory(batch * 32 * 28 * 28 * 4 * 40, f"benchmarking convolutions at batch {batch}")
     fast.keep_freed_memory()
     rng = np.random.default_rng(0)
     peak = gemm_gflops(rng=rng)
@@ -136,6 +138,9 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool =
     from ..nn.loss import mse_loss
     from ..nn.optim import Adam
 
+    from ..checks import check_memory
+    # a step keeps about 8 MiB an image; traced by tracemalloc and with Adam, more
+    check_memory(batch * 20 * 2**20, f"benchmarking the UNet at batch {batch}")
     if keep_memory:                # as the ddpm-np command runs (nn/fast/memory.py)
         keep_freed_memory()
     rng = np.random.default_rng(0)
