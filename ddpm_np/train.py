@@ -30,7 +30,9 @@ from .checkpoint import (CheckpointError, load_checkpoint, prefixed, remove_stal
 from .data.batching import ArrayDataset  # noqa: F401  (its home before data/batching.py)
 from .diffusion import NoiseSchedule, diffusion_loss, sample_training_batch
 from .diffusion.param import check_parameterization
-from .models import build_model, model_kind
+from .loading import model_from_checkpoint
+from .loading import export_for_sampling, load_for_sampling  # noqa: F401  (their home before)
+from .models import model_kind
 from .nn.loss import softmax_cross_entropy
 from .nn.optim import EMA, Adam, clip_grad_norm, warmup_cosine_lr
 
@@ -281,50 +283,3 @@ class Trainer:
                                   f"state is damaged ({type(e).__name__}: {e})") from None
         trainer._checkpoint_is_ours = Path(path) == trainer.checkpoint_path()
         return trainer
-
-
-def model_from_checkpoint(arrays: dict, meta: dict, weights: str = "ema"):
-    """Build the model a checkpoint describes and load its `weights` ("ema" or "model")."""
-    try:
-        model = build_model(meta["model"]["kind"], meta["model"]["config"],
-                            rng=np.random.default_rng(0))
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"checkpoint describes no model this version can build ({e})") \
-            from None
-    state = section(arrays, weights)
-    try:
-        model.load_state_dict(state)
-        if hasattr(model, "load_buffers"):
-            model.load_buffers(section(arrays, "buffer"))
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"checkpoint weights do not fit the model: {e}") from None
-    for name, p in model.named_parameters():
-        if not np.all(np.isfinite(p.data)):
-            raise CheckpointError(f"checkpoint weights are not finite: {weights}/{name} holds "
-                                  "NaN or Inf (a diverged or damaged run)")
-    return model
-
-
-def load_for_sampling(path):
-    """(model with EMA weights, schedule, meta) from a checkpoint file."""
-    arrays, meta = load_checkpoint(path)
-    if not meta.get("schedule") or "model" not in meta:
-        raise CheckpointError(f"{path} is not a diffusion model's checkpoint (it lacks the model "
-                              "or the noise schedule)")
-    model = model_from_checkpoint(arrays, meta, "ema")
-    try:
-        schedule = NoiseSchedule.from_dict(meta["schedule"])
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{path} holds a damaged noise schedule ({e})") from None
-    return model, schedule, meta
-
-
-def export_for_sampling(src, dst, **extra_meta):
-    """Write a small sampling-only checkpoint: the EMA weights, buffers and metadata of `src`
-    (no live weights, optimizer state or generator state; it cannot resume training)."""
-    arrays, meta = load_checkpoint(src)
-    keep = {k: v for k, v in arrays.items() if k.startswith(("ema/", "buffer/", "log/"))}
-    meta = {k: v for k, v in meta.items() if k not in ("rng_state", "format", "version")}
-    meta.update(extra_meta, sampling_only=True)
-    save_checkpoint(dst, keep, meta)
-    return Path(dst)

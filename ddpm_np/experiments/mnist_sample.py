@@ -112,7 +112,7 @@ def load_image_model(checkpoint, steps: int | None = None):
     """(model, schedule, meta) of an MNIST checkpoint (or "mnist", the shipped one); a
     CheckpointError names what else it is. `steps`: DDIM steps to check against its T."""
     from ..checkpoint import CheckpointError
-    from ..train import load_for_sampling
+    from ..loading import load_for_sampling
     model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
     if meta.get("sample_shape") != [1, 28, 28]:
         raise CheckpointError(

@@ -13,6 +13,7 @@ from ..models import UNet
 from ..checks import check_memory
 from ..train import TrainConfig, Trainer
 from .mnist_sample import GUIDANCE, sample_images
+from .resume import resume_trainer
 
 MNIST_TRAIN = dict(steps=6000, batch_size=64, lr=5e-4, warmup_steps=200, min_lr=5e-5,
                    grad_clip=1.0, ema_decay=0.999, label_dropout=0.1, checkpoint_every=250)
@@ -75,7 +76,6 @@ def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
         trainer = Trainer(mnist_model(np.random.default_rng(seed)), mnist_schedule(), data, cfg,
                           out_dir, meta={"sample_shape": [1, 28, 28]})
     else:
-        from .runs import resume_trainer
         trainer = resume_trainer(resume_from, data, out_dir, steps, log=log, stop_at=stop_at,
                                  **config)
     trainer.run(progress=progress, on_checkpoint=sample_grid_callback(out_dir), stop_at=stop_at)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..checks import check_float, check_int, check_memory
 from ..diffusion import as_eps_model, ddim_sample, ddpm_sample
-from ..train import load_for_sampling
+from ..loading import load_for_sampling
 from .mnist_sample import GUIDANCE, NonFiniteSamples, resolve_checkpoint, sample_images
 
 SAMPLERS = ("ddpm", "ddim")

@@ -123,7 +123,7 @@ def test_the_reference_tier_runs_a_demo(tmp_path, monkeypatch, capsys):
     """DDPM_NP_TIER=reference: the whole command on the readable layers."""
     monkeypatch.setenv("DDPM_NP_TIER", "reference")
     assert main(["demo", "gaussian", "--quick", "--no-progress", "--out", str(tmp_path)]) == 0
-    from ddpm_np.train import load_for_sampling
+    from ddpm_np.loading import load_for_sampling
     model, _, _ = load_for_sampling(tmp_path / "checkpoint.npz")
     assert type(model.inp).__module__ == "ddpm_np.nn.linear"
     assert type(model.out_act).__module__ == "ddpm_np.nn.activations"

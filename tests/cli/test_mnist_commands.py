@@ -6,9 +6,6 @@ import pytest
 
 from ddpm_np.cli import main
 from ddpm_np.data.mnist import DatasetError, load_mnist
-from ddpm_np.diffusion import NoiseSchedule
-from ddpm_np.models import UNet
-from ddpm_np.train import ArrayDataset, TrainConfig, Trainer, export_for_sampling
 
 
 def have_mnist():
@@ -20,19 +17,6 @@ def have_mnist():
 
 
 needs_mnist = pytest.mark.skipif(not have_mnist(), reason="MNIST files not available")
-
-
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    out = tmp_path_factory.mktemp("tiny")
-    rng = np.random.default_rng(0)
-    model = UNet(base_channels=4, channel_mults=(1, 2), attention_resolutions=(), num_classes=10,
-                 emb_dim=8, groups=2, rng=rng)
-    x = rng.uniform(-1, 1, (32, 1, 28, 28)).astype(np.float32)
-    data = ArrayDataset(x, rng.integers(0, 10, 32), {"dataset": "tiny"})
-    Trainer(model, NoiseSchedule.linear(1000), data, TrainConfig(steps=3, batch_size=4), out,
-            meta={"sample_shape": [1, 28, 28]}).run(progress=False)
-    return export_for_sampling(out / "checkpoint.npz", out / "tiny.npz")
 
 
 def test_sample_digit_with_guidance_and_grid(tiny_checkpoint, tmp_path, capsys):
