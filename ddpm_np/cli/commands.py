@@ -97,14 +97,15 @@ def sample(args):
     try:
         x, info = sample_checkpoint(args.checkpoint, args.n, args.sampler, args.steps, args.eta,
                                     args.seed, args.digit, args.guidance,
-                                    progress=not args.no_progress, images_only=bool(args.grid))
+                                    progress=not args.no_progress, images_only=bool(args.grid),
+                                    spacing=args.spacing)
     except _user_errors() as e:
         raise CLIError(str(e)) from e
     atomic_write(out, lambda f: np.save(f, x))
     if args.grid:
         from ..experiments.plotting import image_grid
         image_grid(x, args.grid, nrow=10, title=f"{args.sampler}, guidance {info['guidance']}")
-    print(f"wrote {args.n} samples ({args.sampler}) to {out}"
+    print(f"wrote {args.n} samples ({args.sampler}, {info['steps']} steps) to {out}"
           + (f" and a grid to {args.grid}" if args.grid else ""))
 
 
@@ -120,7 +121,8 @@ def evaluate(args):
         guidance = GUIDANCE if args.guidance is None else args.guidance
         m = run_evaluation(model, schedule, n=args.n, guidance=guidance, steps=args.steps,
                            seed=args.seed, bpd_images=args.bpd_images, data_dir=args.data_dir,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, sampler=args.sampler,
+                           spacing=args.spacing)
     except _user_errors() as e:
         raise CLIError(str(e)) from e
     m["checkpoint_step"] = meta.get("step")
@@ -157,5 +159,68 @@ def train_classifier(args):
     print(f"test accuracy {acc:.4f}; weights written to {out}")
 
 
+def inpaint(args):
+    import numpy as np
+    from ..checkpoint import atomic_write
+    from ..experiments import editing
+    from ..experiments.mnist_sample import load_image_model
+    _check_data_dir(args)
+    check_file(args.grid, GRID_SUFFIXES, args.overwrite, "--grid")
+    if args.out:
+        check_file(args.out, (".npy",), args.overwrite, "--out")
+    try:
+        model, schedule, _ = load_image_model(args.checkpoint, args.steps)
+        if args.digit is not None and (model.num_classes is None
+                                       or not 0 <= args.digit < model.num_classes):
+            raise CLIError(f"--digit {args.digit} needs a class-conditional model with that "
+                           "class" if model.num_classes is None else
+                           f"--digit must lie in 0..{model.num_classes - 1}, got {args.digit}")
+        if args.guidance and args.digit is None:
+            raise CLIError("--guidance applies with --digit")
+        x0, label = editing.load_digit(args.image, args.test_index, args.data_dir)
+        mask = editing.make_mask(args.mask)
+        done = editing.inpaint_digits(model, schedule, x0, mask, args.n,
+                                      np.random.default_rng(args.seed), args.digit,
+                                      args.guidance, args.steps, args.jump_length, args.resample,
+                                      progress=not args.no_progress)
+    except _user_errors() as e:
+        raise CLIError(str(e)) from e
+    what = f"test digit {args.test_index} (a {label})" if label is not None else args.image
+    how = f"as a {args.digit}" if args.digit is not None else "unconditional"
+    editing.inpaint_figure(x0, mask, done, args.grid,
+                           f"{what}, {args.mask} hidden; {how}, {args.steps} steps, resample "
+                           f"{args.resample}")
+    if args.out:
+        atomic_write(Path(args.out), lambda f: np.save(f, done))
+    print(f"wrote {args.n} completions to {args.grid}" + (f" and {args.out}" if args.out else ""))
+
+
+def interpolate(args):
+    import numpy as np
+    from ..experiments import editing, plotting
+    from ..experiments.mnist_sample import load_image_model
+    _check_data_dir(args)
+    check_file(args.grid, GRID_SUFFIXES, args.overwrite, "--grid")
+    try:
+        model, schedule, _ = load_image_model(args.checkpoint, args.steps)
+        if args.test_index:
+            (xa, ya), (xb, yb) = (editing.load_digit(test_index=k, data_dir=args.data_dir)
+                                  for k in args.test_index)
+            row = editing.interpolate_digits(model, schedule, xa, xb, args.frames, args.steps,
+                                             progress=not args.no_progress)
+            title = (f"test digits {args.test_index[0]} (a {ya}) → {args.test_index[1]} "
+                     f"(a {yb}), DDIM-{args.steps} inversion, slerp, decoding")
+        else:
+            row = editing.interpolate_noises(model, schedule, np.random.default_rng(args.seed),
+                                             args.frames, args.steps,
+                                             progress=not args.no_progress)
+            title = f"slerp between two random noises (seed {args.seed}), DDIM-{args.steps}"
+    except _user_errors() as e:
+        raise CLIError(str(e)) from e
+    plotting.image_grid(row, args.grid, nrow=len(row), title=title)
+    print(f"wrote {args.frames} frames to {args.grid}")
+
+
 COMMANDS = {"demo": demo, "train": train, "sample": sample, "evaluate": evaluate,
-            "train-classifier": train_classifier, "bench": bench}
+            "train-classifier": train_classifier, "bench": bench, "inpaint": inpaint,
+            "interpolate": interpolate}

@@ -115,8 +115,12 @@ def build_parser(commands) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True,
                    help="path to checkpoint.npz, or 'mnist' for the shipped model")
     p.add_argument("--n", type=positive_int, required=True, help="number of samples")
-    p.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddpm")
-    p.add_argument("--steps", type=positive_int, help="DDIM steps (default 50)")
+    p.add_argument("--sampler", choices=("ddpm", "ddim", "dpm++2m"), default="ddpm",
+                   help="ddpm: all T steps; ddim; dpm++2m: DPM-Solver++(2M), few steps")
+    p.add_argument("--steps", type=positive_int, help="DDIM (default 50) or DPM-Solver++ "
+                                                       "(default 15) steps")
+    p.add_argument("--spacing", choices=("logsnr", "uniform", "trailing"), default="logsnr",
+                   help="dpm++2m: how its time steps are spaced (default logsnr)")
     p.add_argument("--eta", type=finite_float(0, high=1), default=0.0,
                    help="DDIM η in [0, 1] (0 = deterministic, 1 = DDPM-like noise)")
     p.add_argument("--seed", type=seed_int, default=0)
@@ -128,6 +132,42 @@ def build_parser(commands) -> argparse.ArgumentParser:
     p.add_argument("--grid", help="also save the images as a grid picture here (.png, .pdf, …)")
     _common(p)
 
+    p = sub.add_parser("inpaint", help="fill in a hidden part of a digit (RePaint)")
+    p.add_argument("--checkpoint", default="mnist", help="path, or 'mnist' (shipped model)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--image", help="a 28×28 picture of a white digit on black")
+    src.add_argument("--test-index", type=int_at_least(0), help="an MNIST test digit")
+    p.add_argument("--mask", required=True,
+                   help="what to hide: bottom, top, left, right, center, or a 28×28 .png whose "
+                        "white pixels are kept")
+    p.add_argument("--digit", type=int, help="complete as this digit (default: unconditional)")
+    p.add_argument("--guidance", type=guidance, default=0.0,
+                   help="guidance weight with --digit (default 0)")
+    p.add_argument("--n", type=positive_int, default=8, help="completions (default 8)")
+    p.add_argument("--steps", type=positive_int, default=50, help="time steps (default 50)")
+    p.add_argument("--jump-length", type=positive_int, default=5,
+                   help="resampling: steps between jumps back (default 5)")
+    p.add_argument("--resample", type=positive_int, default=5,
+                   help="resampling: passes at each jump point, 1 = none (default 5)")
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--grid", required=True, help="the figure: original, masked input, "
+                                                 "completions (.png, .pdf, …)")
+    p.add_argument("--out", help="also save the completions as .npy")
+    p.add_argument("--data-dir", help="folder with the MNIST IDX files (for --test-index)")
+    _common(p)
+
+    p = sub.add_parser("interpolate", help="morph one digit into another through the noise")
+    p.add_argument("--checkpoint", default="mnist", help="path, or 'mnist' (shipped model)")
+    p.add_argument("--test-index", type=int_at_least(0), nargs=2, metavar=("A", "B"),
+                   help="two MNIST test digits, inverted by DDIM (default: two random noises)")
+    p.add_argument("--frames", type=int_at_least(2), default=10, help="images in the row")
+    p.add_argument("--steps", type=positive_int, default=100,
+                   help="DDIM steps for inversion and decoding (default 100)")
+    p.add_argument("--seed", type=seed_int, default=0, help="for the random noises")
+    p.add_argument("--grid", required=True, help="the figure (.png, .pdf, …)")
+    p.add_argument("--data-dir", help="folder with the MNIST IDX files (for --test-index)")
+    _common(p)
+
     p = sub.add_parser("evaluate", help="MNIST metrics of a checkpoint's samples")
     p.add_argument("--checkpoint", default="mnist", help="path, or 'mnist' (shipped model)")
     p.add_argument("--n", type=positive_int, default=1000, help="samples (at most 12,000)")
@@ -135,7 +175,10 @@ def build_parser(commands) -> argparse.ArgumentParser:
                    help="test images for bits/dim (0 = skip; at most 10,000)")
     p.add_argument("--guidance", type=guidance, default=None,
                    help="classifier-free guidance weight w (default 0.5)")
-    p.add_argument("--steps", type=positive_int, default=50, help="DDIM steps")
+    p.add_argument("--sampler", choices=("ddim", "dpm++2m"), default="ddim")
+    p.add_argument("--steps", type=positive_int, default=50, help="sampler steps (default 50)")
+    p.add_argument("--spacing", choices=("logsnr", "uniform", "trailing"), default="logsnr",
+                   help="dpm++2m: how its time steps are spaced")
     p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--out", help="write the metrics JSON here too")
     p.add_argument("--data-dir")

@@ -46,3 +46,29 @@ def gaussian_eps_model(mu, s, schedule: NoiseSchedule):
     """ε* for data N(mu, s²I): a one-component mixture."""
     mu = np.atleast_1d(np.asarray(mu, np.float64))
     return gaussian_mixture_eps_model(mu[None, :], [s], [1.0], schedule)
+
+
+def gaussian_cov_eps_model(mu, cov, schedule: NoiseSchedule):
+    """ε* for data N(mu, cov), any positive-definite covariance (D, D).
+
+    Math: x_t = α_t·x_0 + σ_t·ε is N(α_t μ, α_t² Σ + σ_t² I), and ε and x_t are jointly Gaussian
+    with Cov(ε, x_t) = σ_t I, so E[ε | x_t] = σ_t·(α_t² Σ + σ_t² I)⁻¹·(x_t − α_t μ).
+    """
+    mu = np.asarray(mu, np.float64).reshape(-1)
+    cov = np.asarray(cov, np.float64)
+    D = mu.size
+    if cov.shape != (D, D) or not np.allclose(cov, cov.T) or np.linalg.eigvalsh(cov).min() <= 0:
+        raise ValueError(f"cov must be a symmetric positive-definite ({D}, {D}) matrix")
+
+    def eps_model(xt, t):
+        t = np.broadcast_to(np.asarray(t), (xt.shape[0],))
+        out = np.empty(xt.shape, np.float64)
+        for tt in np.unique(t):                                  # one solve per time step
+            a2 = schedule.alpha_bars[tt]
+            rows = t == tt
+            var = a2 * cov + (1 - a2) * np.eye(D)
+            out[rows] = np.sqrt(1 - a2) * np.linalg.solve(
+                var, (xt[rows] - np.sqrt(a2) * mu).T).T
+        return out.astype(xt.dtype)
+
+    return eps_model

@@ -19,6 +19,7 @@ from .metrics import classifier_metrics, frechet_distance, load_classifier
 from .mnist_sample import GUIDANCE, NonFiniteSamples, sample_images
 
 MAX_N = 12_000
+SAMPLER_NAMES = {"ddim": "DDIM", "dpm++2m": "DPM-Solver++(2M)"}
 
 
 def reference_features(classifier, n_floor: int, rng, data_dir=None, repeats: int = 5):
@@ -36,7 +37,8 @@ def reference_features(classifier, n_floor: int, rng, data_dir=None, repeats: in
 
 
 def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_images=200,
-             bpd_timesteps=50, data_dir=None, progress=True) -> dict:
+             bpd_timesteps=50, data_dir=None, progress=True, sampler="ddim", spacing="logsnr",
+             reference=None) -> dict:
     """All MNIST metrics for `n` class-conditional samples (n/10 per digit) at `guidance`.
 
     n ≤ 12,000 (the noise floor compares 5 disjoint sets of n training images), bpd_images ≤
@@ -45,14 +47,16 @@ def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_i
     check_int(bpd_images, "bpd_images", low=0, high=10_000)
     check_int(steps, f"steps (with T={schedule.T})", high=schedule.T)
     check_float(guidance, "guidance", low=0)
+    if sampler not in ("ddim", "dpm++2m"):
+        raise ValueError(f"sampler must be ddim or dpm++2m, got {sampler!r}")
     rng = np.random.default_rng(seed)
     # the data first: a missing file should fail in a second, not after minutes of sampling
     clf = load_classifier()
-    test_feats, floor, floor_sd = reference_features(clf, n, rng, data_dir)
+    test_feats, floor, floor_sd = reference or reference_features(clf, n, rng, data_dir)
     t0 = time.perf_counter()
     labels = np.repeat(np.arange(10), -(-n // 10))[:n]
     x = sample_images(model, schedule, n, rng, labels if model.num_classes else None, guidance,
-                      "ddim", steps, progress=progress, clip=False)
+                      sampler, steps, progress=progress, clip=False, spacing=spacing)
     t_sample = time.perf_counter() - t0
     if not np.all(np.isfinite(x)):
         raise NonFiniteSamples(f"{np.sum(~np.isfinite(x).all(axis=(1, 2, 3)))} of {n} samples "
@@ -61,7 +65,8 @@ def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_i
     m = classifier_metrics(x, clf, test_feats, labels if model.num_classes else None)
     m.update(frechet_noise_floor=floor, frechet_noise_floor_sd=floor_sd,
              frechet_ratio=m["frechet_distance"] / floor, n=n,
-             guidance=guidance, sampler=f"DDIM-{steps}", sample_seconds=t_sample)
+             guidance=guidance, sampler=f"{SAMPLER_NAMES[sampler]}-{steps}",
+             sample_seconds=t_sample)
     if bpd_images:
         x_test, _ = load_mnist("test", data_dir=data_dir)
         x0 = to_model_range(x_test[rng.choice(len(x_test), bpd_images, replace=False)])

@@ -9,7 +9,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..data.mnist import load_mnist, to_model_range
-from ..diffusion import ddim_sample, ddpm_sample, guided_eps_model, q_sample
+from ..diffusion import ddim_sample, ddpm_sample, dpm_solver_sample, guided_eps_model, q_sample
 from . import plotting
 from .metrics import weights_path
 
@@ -33,7 +33,7 @@ def resolve_checkpoint(name_or_path) -> Path:
 
 
 def sample_images(model, schedule, n, rng, labels=None, guidance=0.0, sampler="ddim", steps=50,
-                  batch_size=100, progress=True, eta=0.0, clip=True):
+                  batch_size=100, progress=True, eta=0.0, clip=True, spacing="logsnr"):
     """n images (n, 1, 28, 28), in batches (bounded memory). labels: (n,) or None. With `clip`
     the result is clipped to [−1, 1]; without, a value that overflowed stays visible."""
     out = []
@@ -51,6 +51,9 @@ def sample_images(model, schedule, n, rng, labels=None, guidance=0.0, sampler="d
         if sampler == "ddpm":
             x = ddpm_sample(eps_model, shape, schedule, rng, clip_x0=CLIP,
                             progress=progress and n <= batch_size)
+        elif sampler == "dpm++2m":
+            x = dpm_solver_sample(eps_model, shape, schedule, rng, steps=steps, spacing=spacing,
+                                  clip_x0=CLIP, progress=progress and n <= batch_size)
         else:
             x = ddim_sample(eps_model, shape, schedule, rng, steps=steps, eta=eta, clip_x0=CLIP,
                             progress=progress and n <= batch_size)

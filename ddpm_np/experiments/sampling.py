@@ -9,11 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..checks import check_float, check_int, check_memory
-from ..diffusion import as_eps_model, ddim_sample, ddpm_sample
+from ..diffusion import as_eps_model, ddim_sample, ddpm_sample, dpm_solver_sample
+from ..diffusion.solvers import SPACINGS
 from ..loading import load_for_sampling
 from .mnist_sample import GUIDANCE, NonFiniteSamples, resolve_checkpoint, sample_images
 
-SAMPLERS = ("ddpm", "ddim")
+SAMPLERS = ("ddpm", "ddim", "dpm++2m")
 
 
 class SamplingError(Exception):
@@ -23,10 +24,11 @@ class SamplingError(Exception):
 def sample_checkpoint(checkpoint, n: int, sampler: str = "ddpm", steps: int | None = None,
                       eta: float = 0.0, seed: int = 0, digit: int | None = None,
                       guidance: float | None = None, progress: bool = True,
-                      images_only: bool = False):
+                      images_only: bool = False, spacing: str = "logsnr"):
     """(samples, info) from a checkpoint path, or "mnist" for the shipped model.
 
-    sampler: "ddpm" (all T steps) or "ddim" (`steps`, default 50; `eta` its noise); digit: the
+    sampler: "ddpm" (all T steps), "ddim" (`steps`, default 50; `eta` its noise) or "dpm++2m"
+    (DPM-Solver++(2M), `steps`, default 15, time steps spaced by `spacing`); digit: the
     class to draw (class-conditional models; default: classes in turn); guidance: w (default
     0.5 for class-conditional models, none otherwise). info: the sampler, the guidance used, and
     whether the samples are images. `images_only`: refuse a model that is not an image model.
@@ -45,7 +47,13 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = "ddpm", steps: int | No
     if sampler not in SAMPLERS:
         raise SamplingError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     if steps is not None and sampler == "ddpm":
-        raise SamplingError("steps apply to the DDIM sampler (DDPM always takes all T steps)")
+        raise SamplingError("steps apply to the DDIM and DPM-Solver samplers (DDPM always takes "
+                            "all T steps)")
+    if eta and sampler != "ddim":
+        raise SamplingError("eta applies to the DDIM sampler only")
+    if spacing not in SPACINGS:
+        raise SamplingError(f"spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}")
+    steps = steps or min(15 if sampler == "dpm++2m" else 50, schedule.T)
     if steps is not None and steps > schedule.T:
         raise SamplingError(f"steps {steps} exceed the model's T = {schedule.T}")
     conditional = getattr(model, "num_classes", None) is not None
@@ -58,12 +66,14 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = "ddpm", steps: int | No
     check_memory(n * _bytes_per_sample(model, meta), f"sampling {n} samples")
     rng = np.random.default_rng(seed)
     with np.errstate(over="ignore", invalid="ignore"):     # a blow-up is reported below
-        x = _draw(model, schedule, meta, n, rng, sampler, steps, eta, digit, guidance, progress)
+        x = _draw(model, schedule, meta, n, rng, sampler, steps, eta, digit, guidance, progress,
+                  spacing)
     bad = ~np.isfinite(x).reshape(n, -1).all(axis=1)
     if bad.any():
         raise NonFiniteSamples(f"{int(bad.sum())} of {n} samples are not finite (NaN or Inf): "
                                "the model's output overflowed; nothing was written")
-    info = {"sampler": sampler, "guidance": guidance, "image": "sample_shape" in meta}
+    info = {"sampler": sampler, "steps": schedule.T if sampler == "ddpm" else steps,
+            "guidance": guidance, "image": "sample_shape" in meta}
     return (np.clip(x, -1, 1) if info["image"] else x), info
 
 
@@ -76,18 +86,20 @@ def _bytes_per_sample(model, meta) -> int:
     return 4 * 64 * model.config().get("hidden", 128)
 
 
-def _draw(model, schedule, meta, n, rng, sampler, steps, eta, digit, guidance, progress):
+def _draw(model, schedule, meta, n, rng, sampler, steps, eta, digit, guidance, progress, spacing):
     conditional = getattr(model, "num_classes", None) is not None
     if "sample_shape" in meta:
         labels = None
         if conditional:
             labels = np.full(n, digit) if digit is not None else np.arange(n) % model.num_classes
-        return sample_images(model, schedule, n, rng, labels, guidance, sampler, steps or 50,
-                             progress=progress, eta=eta, clip=False)
+        return sample_images(model, schedule, n, rng, labels, guidance, sampler, steps,
+                             progress=progress, eta=eta, clip=False, spacing=spacing)
     eps_model = as_eps_model(model, schedule,
                              meta.get("train_config", {}).get("parameterization", "eps"))
     shape = (n, model.config().get("dim", 2))
     if sampler == "ddpm":
         return ddpm_sample(eps_model, shape, schedule, rng, progress=progress)
-    return ddim_sample(eps_model, shape, schedule, rng, steps=steps or 50, eta=eta,
-                       progress=progress)
+    if sampler == "dpm++2m":
+        return dpm_solver_sample(eps_model, shape, schedule, rng, steps=steps, spacing=spacing,
+                                 progress=progress)
+    return ddim_sample(eps_model, shape, schedule, rng, steps=steps, eta=eta, progress=progress)

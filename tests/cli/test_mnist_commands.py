@@ -68,3 +68,22 @@ def test_demo_without_mnist_files_skips_only_the_forward_strip(tiny_checkpoint, 
     assert {"samples_grid.png", "reverse_strip.png", "reverse.gif"} <= names
     assert "forward_strip.png" not in names
     assert "no forward-process strip" in capsys.readouterr().out
+
+
+def test_inpaint_and_interpolate_write_their_figures(tiny_checkpoint, tmp_path, capsys):
+    import matplotlib.pyplot as plt
+    digit = np.zeros((28, 28))
+    digit[5:23, 12:16] = 1
+    plt.imsave(tmp_path / "one.png", digit, cmap="gray")
+    grid, out = tmp_path / "fill.png", tmp_path / "fill.npy"
+    assert main(["inpaint", "--checkpoint", str(tiny_checkpoint), "--image",
+                 str(tmp_path / "one.png"), "--mask", "bottom", "--n", "3", "--steps", "4",
+                 "--jump-length", "2", "--resample", "2", "--grid", str(grid), "--out",
+                 str(out), "--no-progress"]) == 0
+    done = np.load(out)
+    assert grid.exists() and done.shape == (3, 1, 28, 28)
+    np.testing.assert_array_equal(done[:, 0, :14], np.broadcast_to(digit[:14] * 2 - 1, (3, 14, 28)))
+    row = tmp_path / "row.png"
+    assert main(["interpolate", "--checkpoint", str(tiny_checkpoint), "--frames", "4",
+                 "--steps", "3", "--grid", str(row), "--no-progress"]) == 0
+    assert row.exists() and "wrote 4 frames" in capsys.readouterr().out

@@ -16,13 +16,16 @@ def toy_checkpoint(tmp_path_factory):
 def test_same_seed_same_samples(toy_checkpoint):
     a, info = sample_checkpoint(toy_checkpoint, 20, "ddim", steps=5, seed=3, progress=False)
     b, _ = sample_checkpoint(toy_checkpoint, 20, "ddim", steps=5, seed=3, progress=False)
-    assert a.shape == (20, 2) and info == {"sampler": "ddim", "guidance": 0.0, "image": False}
+    assert a.shape == (20, 2)
+    assert info == {"sampler": "ddim", "steps": 5, "guidance": 0.0, "image": False}
     np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("kw,match", [
-    (dict(sampler="euler"), "sampler must be one of ddpm, ddim, got 'euler'"),
-    (dict(sampler="ddpm", steps=10), "steps apply to the DDIM sampler"),
+    (dict(sampler="euler"), r"sampler must be one of ddpm, ddim, dpm\+\+2m, got .euler."),
+    (dict(sampler="ddpm", steps=10), "steps apply to the DDIM and DPM-Solver samplers"),
+    (dict(sampler="dpm++2m", eta=0.5), "eta applies to the DDIM sampler only"),
+    (dict(sampler="dpm++2m", spacing="karras"), "spacing must be one of logsnr"),
     (dict(sampler="ddim", steps=51), "steps 51 exceed the model's T = 50"),
     (dict(digit=3), "need a class-conditional model"),
     (dict(guidance=1.0), "need a class-conditional model"),
@@ -30,3 +33,8 @@ def test_same_seed_same_samples(toy_checkpoint):
 def test_bad_requests_say_what_is_allowed(toy_checkpoint, kw, match):
     with pytest.raises(SamplingError, match=match):
         sample_checkpoint(toy_checkpoint, 4, progress=False, **kw)
+
+
+def test_dpm_solver_from_a_checkpoint(toy_checkpoint):
+    x, info = sample_checkpoint(toy_checkpoint, 20, "dpm++2m", seed=3, progress=False)
+    assert x.shape == (20, 2) and np.isfinite(x).all() and info["steps"] == 15

@@ -1,0 +1,142 @@
+"""Using a trained MNIST model on images: inpainting, inversion and interpolation, with figures
+and the measurements that say how well they work. What `ddpm-np inpaint` and `ddpm-np
+interpolate` call."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..data.mnist import load_mnist, to_model_range
+from ..diffusion import ddim_invert, ddim_sample, guided_eps_model, repaint_sample, slerp
+from . import plotting
+from .mnist_sample import CLIP
+
+MASKS = ("bottom", "top", "left", "right", "center")
+
+
+class EditError(ValueError):
+    """An image or a mask that cannot be used (the message says why)."""
+
+
+def load_digit(image=None, test_index=None, data_dir=None):
+    """(x0 (1, 1, 28, 28) float32 in [−1, 1], label or None) from a 28×28 picture (a white digit
+    on black, as MNIST) or from the MNIST test set."""
+    if (image is None) == (test_index is None):
+        raise EditError("give either an image file or a test index")
+    if test_index is not None:
+        x, y = load_mnist("test", data_dir=data_dir)
+        if not 0 <= test_index < len(x):
+            raise EditError(f"test index must lie in 0..{len(x) - 1}, got {test_index}")
+        return to_model_range(x[test_index:test_index + 1]), int(y[test_index])
+    return _read_picture(image, "image")[None, None] * 2 - 1, None
+
+
+def _read_picture(path, what):
+    import matplotlib.image as mpimg
+    try:
+        a = np.asarray(mpimg.imread(path), np.float32)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise EditError(f"cannot read the {what} {path}: {e}") from None
+    if a.ndim == 3:
+        a = a[..., :3].mean(axis=2)
+    if a.shape != (28, 28):
+        raise EditError(f"the {what} {path} is {a.shape[1]}×{a.shape[0]} pixels; it must be 28×28")
+    return (a / a.max() if a.max() > 1 else a).astype(np.float32)
+
+
+def make_mask(kind) -> np.ndarray:
+    """(1, 1, 28, 28) mask, 1 = known: a named region hidden ("bottom" hides the bottom half,
+    "center" a 12×12 box), or a 28×28 picture whose white pixels are the known ones."""
+    m = np.ones((28, 28), np.float32)
+    if kind == "bottom":
+        m[14:] = 0
+    elif kind == "top":
+        m[:14] = 0
+    elif kind == "left":
+        m[:, :14] = 0
+    elif kind == "right":
+        m[:, 14:] = 0
+    elif kind == "center":
+        m[8:20, 8:20] = 0
+    elif Path(str(kind)).suffix.lower() in (".png", ".jpg", ".jpeg"):
+        m = (_read_picture(kind, "mask") > 0.5).astype(np.float32)
+        if m.all() or not m.any():
+            raise EditError(f"the mask {kind} hides {'nothing' if m.all() else 'everything'}")
+    else:
+        raise EditError(f"mask must be one of {', '.join(MASKS)} or a .png file, got {kind!r}")
+    return m[None, None]
+
+
+def _eps(model, n, digit, guidance):
+    if model.num_classes is None:
+        return model
+    return guided_eps_model(model, None if digit is None else np.full(n, digit), guidance)
+
+
+def inpaint_digits(model, schedule, x0, mask, n, rng, digit=None, guidance=0.0, steps=50,
+                   jump_length=5, resample=5, progress=True):
+    """n completions of each image in x0 (N, 1, 28, 28) where mask is 0: (N·n, 1, 28, 28),
+    image by image. Unconditional (the "no label" input) unless `digit` is given."""
+    xs = np.repeat(x0, n, axis=0)
+    eps = _eps(model, len(xs), digit, guidance)
+    return repaint_sample(eps, xs, mask, schedule, rng, steps=steps, jump_length=jump_length,
+                          resample=resample, clip_x0=CLIP, progress=progress)
+
+
+def inpaint_figure(x0, mask, completions, path, title=""):
+    """A row: the original, the masked input (hidden pixels grey), then the completions."""
+    shown = np.where(mask == 1, x0, 0.0)
+    row = np.concatenate([x0, shown, completions])
+    return plotting.image_grid(np.clip(row, -1, 1), path, nrow=len(row), title=title)
+
+
+def inpaint_accuracy(model, schedule, classifier, x, labels, masks=("center", "bottom"),
+                     seed=0, progress=True, **options) -> dict:
+    """The share of completions the classifier reads as the digit that was there (one
+    unconditional completion per image), per mask; and, for reference, the share for the
+    original images."""
+    probs, _ = classifier.predict(x)
+    out = {"originals": float(np.mean(probs.argmax(1) == labels)), "n": len(x)}
+    for kind in masks:
+        done = inpaint_digits(model, schedule, x, make_mask(kind), 1, np.random.default_rng(seed),
+                              progress=progress, **options)
+        probs, _ = classifier.predict(np.clip(done, -1, 1).astype(np.float32))
+        out[kind] = float(np.mean(probs.argmax(1) == labels))
+    return out
+
+
+def unconditional(model):
+    """The model as an ε-model with the "no label" input (or as it is, if unconditional)."""
+    return _eps(model, 0, None, 0.0)
+
+
+def inversion_errors(model, schedule, x0, steps=(10, 20, 50, 100), progress=True) -> dict:
+    """Root-mean-square error (in [−1, 1] units) of DDIM-k(invert-k(x0)) against x0, per k."""
+    eps = unconditional(model)
+    errors = {}
+    for k in steps:
+        x_T = ddim_invert(eps, x0, schedule, k, progress=progress)
+        back = ddim_sample(eps, x0.shape, schedule, None, steps=k, x_T=x_T, progress=progress)
+        errors[k] = float(np.sqrt(np.mean((back - x0) ** 2)))
+    return errors
+
+
+def interpolate_digits(model, schedule, x_a, x_b, frames=10, steps=100, progress=True):
+    """(frames, 1, 28, 28): the DDIM decodings of slerp between the inverted noises of two
+    images (unconditional model), from x_a to x_b."""
+    eps = unconditional(model)
+    z = ddim_invert(eps, np.concatenate([x_a, x_b]), schedule, steps, progress=progress)
+    zs = np.concatenate([slerp(z[:1], z[1:], a) for a in np.linspace(0, 1, frames)])
+    out = ddim_sample(eps, zs.shape, schedule, None, steps=steps, x_T=zs, clip_x0=CLIP,
+                      progress=progress)
+    return np.clip(out, -1, 1)
+
+
+def interpolate_noises(model, schedule, rng, frames=10, steps=100, progress=True):
+    """(frames, 1, 28, 28): DDIM decodings (unconditional) of slerp between two random noises."""
+    z = rng.standard_normal((2, 1, 28, 28)).astype(np.float32)
+    zs = np.concatenate([slerp(z[:1], z[1:], a) for a in np.linspace(0, 1, frames)])
+    out = ddim_sample(unconditional(model), zs.shape, schedule, None, steps=steps, x_T=zs,
+                      clip_x0=CLIP, progress=progress)
+    return np.clip(out, -1, 1)
