@@ -36,6 +36,8 @@ def demo(args):
     out = Path(args.out) if args.out else Path("runs") / args.name
     mnist_only = [flag for flag, v in (("--train", args.train), ("--guidance", args.guidance),
                                        ("--checkpoint", args.checkpoint),
+                                       ("--sampler", args.sampler),
+                                       ("--sample-steps", args.sample_steps),
                                        ("--data-dir", args.data_dir)) if v not in (None, False)]
     if args.name != "mnist":
         if mnist_only:
@@ -60,8 +62,11 @@ def demo(args):
             checkpoint = args.checkpoint or "mnist"
             load_image_model(checkpoint, args.sample_steps)          # checked before any work
         guidance = GUIDANCE if args.guidance is None else args.guidance
-        run_mnist_demo(out, checkpoint, guidance=guidance, steps=args.sample_steps,
-                       seed=args.seed, data_dir=args.data_dir, progress=not args.no_progress)
+        steps = args.sample_steps or (None if args.sampler is None else
+                                      15 if args.sampler == "dpm++2m" else 50)
+        run_mnist_demo(out, checkpoint, guidance=guidance, steps=steps, seed=args.seed,
+                       data_dir=args.data_dir, progress=not args.no_progress,
+                       sampler=args.sampler)
     except _user_errors() as e:
         raise CLIError(str(e)) from e
 

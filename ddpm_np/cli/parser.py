@@ -83,7 +83,12 @@ def build_parser(commands) -> argparse.ArgumentParser:
                    help="mnist: retrain from scratch instead of using the shipped model")
     p.add_argument("--guidance", type=guidance, default=None,
                    help="mnist: guidance weight (default 0.5)")
-    p.add_argument("--sample-steps", type=positive_int, default=50, help="mnist: DDIM steps")
+    p.add_argument("--sampler", choices=("ddim", "dpm++2m"),
+                   help="mnist: the sampler (default: the fewest steps that meet the quality "
+                        "bar, which the demo names)")
+    p.add_argument("--sample-steps", type=positive_int,
+                   help="mnist: sampler steps (default with --sampler: 50 for ddim, 15 for "
+                        "dpm++2m)")
     p.add_argument("--data-dir", help="mnist: folder with the IDX files")
     p.add_argument("--checkpoint", help="mnist: draw from this checkpoint instead of the "
                                         "shipped model")
