@@ -109,7 +109,8 @@ def sample(args):
     atomic_write(out, lambda f: np.save(f, x))
     if args.grid:
         from ..experiments.plotting import image_grid
-        image_grid(x, args.grid, nrow=10, title=f"{args.sampler}, guidance {info['guidance']}")
+        image_grid(x, args.grid, nrow=10, title=f"{args.sampler}, {info['steps']} steps, guidance "
+                                                f"{info['guidance']}")
     print(f"wrote {args.n} samples ({args.sampler}, {info['steps']} steps) to {out}"
           + (f" and a grid to {args.grid}" if args.grid else ""))
 

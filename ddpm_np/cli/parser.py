@@ -124,7 +124,7 @@ def build_parser(commands) -> argparse.ArgumentParser:
                    help="ddpm: all T steps; ddim; dpm++2m: DPM-Solver++(2M), few steps")
     p.add_argument("--steps", type=positive_int, help="DDIM (default 50) or DPM-Solver++ "
                                                        "(default 15) steps")
-    p.add_argument("--spacing", choices=("logsnr", "uniform", "trailing"), default="logsnr",
+    p.add_argument("--spacing", choices=("logsnr", "uniform", "trailing"), default="trailing",
                    help="dpm++2m: how its time steps are spaced (default logsnr)")
     p.add_argument("--eta", type=finite_float(0, high=1), default=0.0,
                    help="DDIM η in [0, 1] (0 = deterministic, 1 = DDPM-like noise)")
@@ -166,8 +166,9 @@ def build_parser(commands) -> argparse.ArgumentParser:
     p.add_argument("--test-index", type=int_at_least(0), nargs=2, metavar=("A", "B"),
                    help="two MNIST test digits, inverted by DDIM (default: two random noises)")
     p.add_argument("--frames", type=int_at_least(2), default=10, help="images in the row")
-    p.add_argument("--steps", type=positive_int, default=100,
-                   help="DDIM steps for inversion and decoding (default 100)")
+    p.add_argument("--steps", type=positive_int, default=200,
+                   help="DDIM steps for inversion and decoding (default 200: the ends are then "
+                        "the images within a few grey levels)")
     p.add_argument("--seed", type=seed_int, default=0, help="for the random noises")
     p.add_argument("--grid", required=True, help="the figure (.png, .pdf, …)")
     p.add_argument("--data-dir", help="folder with the MNIST IDX files (for --test-index)")
@@ -182,7 +183,7 @@ def build_parser(commands) -> argparse.ArgumentParser:
                    help="classifier-free guidance weight w (default 0.5)")
     p.add_argument("--sampler", choices=("ddim", "dpm++2m"), default="ddim")
     p.add_argument("--steps", type=positive_int, default=50, help="sampler steps (default 50)")
-    p.add_argument("--spacing", choices=("logsnr", "uniform", "trailing"), default="logsnr",
+    p.add_argument("--spacing", choices=("logsnr", "uniform", "trailing"), default="trailing",
                    help="dpm++2m: how its time steps are spaced")
     p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--out", help="write the metrics JSON here too")

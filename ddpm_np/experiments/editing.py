@@ -122,14 +122,14 @@ def inversion_errors(model, schedule, x0, steps=(10, 20, 50, 100), progress=True
     return errors
 
 
-def interpolate_digits(model, schedule, x_a, x_b, frames=10, steps=100, progress=True):
+def interpolate_digits(model, schedule, x_a, x_b, frames=10, steps=200, progress=True):
     """(frames, 1, 28, 28): the DDIM decodings of slerp between the inverted noises of two
     images (unconditional model), from x_a to x_b."""
     eps = unconditional(model)
     z = ddim_invert(eps, np.concatenate([x_a, x_b]), schedule, steps, progress=progress)
     zs = np.concatenate([slerp(z[:1], z[1:], a) for a in np.linspace(0, 1, frames)])
-    out = ddim_sample(eps, zs.shape, schedule, None, steps=steps, x_T=zs, clip_x0=CLIP,
-                      progress=progress)
+    # decoded without clipping x̂_0, as the inversion ran: then the ends are the images
+    out = ddim_sample(eps, zs.shape, schedule, None, steps=steps, x_T=zs, progress=progress)
     return np.clip(out, -1, 1)
 
 

@@ -24,7 +24,7 @@ SAMPLERS = ("ddim", "dpm++2m")
 
 def few_step_table(checkpoint="mnist", n=1000, guidance=GUIDANCE, steps=STEPS,
                    samplers=SAMPLERS, seed=0, data_dir=None, out="runs/few_steps.json",
-                   progress=True, log=print) -> list[dict]:
+                   progress=True, log=print, spacing="trailing") -> list[dict]:
     """Rows {sampler, steps, frechet_ratio, share_as_requested, …}, printed as a Markdown table
     and written (as they come) to `out`."""
     model, schedule, _ = load_image_model(checkpoint)
@@ -37,8 +37,8 @@ def few_step_table(checkpoint="mnist", n=1000, guidance=GUIDANCE, steps=STEPS,
         for k in steps:
             m = evaluate(model, schedule, n=n, guidance=guidance, steps=k, seed=seed,
                          bpd_images=0, data_dir=data_dir, progress=progress, sampler=sampler,
-                         reference=reference)
-            row = dict(sampler=sampler, steps=k, **{key: m[key] for key in (
+                         reference=reference, spacing=spacing)
+            row = dict(sampler=sampler, steps=k, spacing=spacing, **{key: m[key] for key in (
                 "frechet_distance", "frechet_noise_floor", "frechet_ratio",
                 "share_as_requested", "mean_confidence", "sample_seconds")})
             rows.append(row)

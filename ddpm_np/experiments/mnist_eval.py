@@ -37,7 +37,7 @@ def reference_features(classifier, n_floor: int, rng, data_dir=None, repeats: in
 
 
 def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_images=200,
-             bpd_timesteps=50, data_dir=None, progress=True, sampler="ddim", spacing="logsnr",
+             bpd_timesteps=50, data_dir=None, progress=True, sampler="ddim", spacing="trailing",
              reference=None) -> dict:
     """All MNIST metrics for `n` class-conditional samples (n/10 per digit) at `guidance`.
 

@@ -17,7 +17,7 @@ PRETRAINED = "mnist.npz"
 # What `ddpm-np demo mnist` samples with: the fewest model evaluations whose Fréchet ratio stays
 # below 3 with room for the ±15% a 1,000-sample measurement moves, and ≥ 95% read as requested
 # (the few-steps table in docs/results.md).
-DEMO_SAMPLER = ("dpm++2m", 10)
+DEMO_SAMPLER = ("dpm++2m", 5)
 
 
 class NonFiniteSamples(Exception):
@@ -37,7 +37,7 @@ def resolve_checkpoint(name_or_path) -> Path:
 
 
 def sample_images(model, schedule, n, rng, labels=None, guidance=0.0, sampler="ddim", steps=50,
-                  batch_size=100, progress=True, eta=0.0, clip=True, spacing="logsnr"):
+                  batch_size=100, progress=True, eta=0.0, clip=True, spacing="trailing"):
     """n images (n, 1, 28, 28), in batches (bounded memory). labels: (n,) or None. With `clip`
     the result is clipped to [−1, 1]; without, a value that overflowed stays visible."""
     out = []

@@ -24,7 +24,7 @@ class SamplingError(Exception):
 def sample_checkpoint(checkpoint, n: int, sampler: str = "ddpm", steps: int | None = None,
                       eta: float = 0.0, seed: int = 0, digit: int | None = None,
                       guidance: float | None = None, progress: bool = True,
-                      images_only: bool = False, spacing: str = "logsnr"):
+                      images_only: bool = False, spacing: str = "trailing"):
     """(samples, info) from a checkpoint path, or "mnist" for the shipped model.
 
     sampler: "ddpm" (all T steps), "ddim" (`steps`, default 50; `eta` its noise) or "dpm++2m"

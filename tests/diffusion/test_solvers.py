@@ -23,7 +23,7 @@ def exact_flow(x_T, t_end):
 
 def solver_error(x_T, steps, order):
     x = dpm_solver_sample(EPS, x_T.shape, S, None, steps=steps, order=order, dtype=np.float64,
-                          x_T=x_T, progress=False, t_end=1)
+                          x_T=x_T, progress=False, t_end=1, spacing="logsnr")
     return np.abs(x - exact_flow(x_T, 1)).max()
 
 
@@ -41,7 +41,7 @@ def test_twenty_steps_reproduce_the_gaussian_where_ddim_does_not():
     n = 20_000
     se_mean, se_sd = SD / np.sqrt(n), SD / np.sqrt(2 * n)
     x = dpm_solver_sample(EPS, (n, 2), S, np.random.default_rng(1), steps=20, dtype=np.float64,
-                          progress=False)
+                          progress=False, spacing="logsnr")
     assert np.all(np.abs(x.mean(0) - MU) < 5 * se_mean), x.mean(0)
     assert np.all(np.abs(x.std(0) - SD) < 5 * se_sd), x.std(0)
     y = ddim_sample(EPS, (n, 2), S, np.random.default_rng(1), steps=20, dtype=np.float64,
