@@ -2,9 +2,9 @@
 
 Given x_0 known where the mask m is 1, every reverse step from t to s < t makes both parts:
 
-    x_s^known   = √ᾱ_s·x_0 + √(1−ᾱ_s)·z                         (the forward process, eq. 8)
-    x_s^unknown ~ p_θ(x_s | x_t)                                   (the model's step, eq. 8)
-    x_s         = m ⊙ x_s^known + (1 − m) ⊙ x_s^unknown           (eq. 9)
+    x_s^known   = √ᾱ_s·x_0 + √(1−ᾱ_s)·z                         (the forward process)
+    x_s^unknown ~ p_θ(x_s | x_t)                                   (the model's step)
+    x_s         = m ⊙ x_s^known + (1 − m) ⊙ x_s^unknown           (§4.1)
 
 The known part is drawn without looking at the unknown one, so the two do not fit at first and
 seams show. Resampling (§4.2) fixes that: after a reverse step, diffuse x_s back to t,

@@ -1,14 +1,14 @@
 """Few-step solvers of the probability-flow ODE: DPM-Solver++(2M) (Lu et al. 2022).
 
 With α_t = √ᾱ_t, σ_t = √(1−ᾱ_t) and the half log-SNR λ_t = log(α_t/σ_t), the probability-flow
-ODE in data-prediction form has the exact solution (Lu et al. 2022, "DPM-Solver++", eq. 8)
+ODE in data-prediction form has the exact solution (Lu et al. 2022, "DPM-Solver++", §3)
 
     x_s = (σ_s/σ_t)·x_t + σ_s·∫_{λ_t}^{λ_s} e^λ·x̂_0(x_λ, λ) dλ,
 
 so only the integral of the model's x̂_0 needs approximating. Holding x̂_0 constant over the step,
 h = λ_s − λ_t, gives the first-order solver (which is DDIM with η = 0):
 
-    x_s = (σ_s/σ_t)·x_t − α_s·(e^{−h} − 1)·x̂_0(x_t, t)                     (eq. 9 with k = 1)
+    x_s = (σ_s/σ_t)·x_t − α_s·(e^{−h} − 1)·x̂_0(x_t, t)                     (first order)
 
 and the multistep second-order one (Algorithm 2) replaces x̂_0 by a linear extrapolation from
 the previous step's x̂_0, with r = h_prev/h:
