@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .parallel import on_root
+
 FORMAT = "ddpm_np-checkpoint"
 VERSION = 1
 
@@ -30,6 +32,7 @@ class CheckpointError(Exception):
     """A checkpoint is missing, unreadable, or does not fit what it is loaded into."""
 
 
+@on_root
 def atomic_write(path: Path, write_fn):
     """Write `path` through `write_fn(file)` into a temporary file beside it, then rename: a
     reader sees the old file or the new one, never half of one."""

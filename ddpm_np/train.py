@@ -11,6 +11,11 @@ of the weights (used for sampling), a tqdm bar (loss, lr, steps/s), a loss log, 
 checkpoints every k steps and at the end, exact resume (model, optimizer, EMA, step, generator
 state: an interrupted-and-resumed run gives bit-identical weights), Ctrl-C = save and stop, and a
 clear stop on a non-finite loss that keeps the last good checkpoint.
+
+On K processes (`mpiexec -n K`, parallel/): each process computes its rows of the global batch,
+one all-reduce of a flat buffer adds up the gradients (and the loss, and any stop request), and
+every process takes the same step; rank 0 alone writes checkpoints and shows the bar. The
+result does not depend on K (parallel/sharding.py), and a checkpoint resumes under any K.
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ from .loading import export_for_sampling, load_for_sampling  # noqa: F401  (thei
 from .models import model_kind
 from .nn.loss import softmax_cross_entropy
 from .nn.optim import EMA, Adam, clip_grad_norm, warmup_cosine_lr
+from .parallel import share, world as this_world
 
 
 class TrainingDiverged(RuntimeError):
@@ -95,33 +101,38 @@ class DiffusionObjective:
         self.parameterization = check_parameterization(parameterization)
         self.label_dropout = label_dropout
 
-    def __call__(self, model, x0, y, rng):
-        """(loss, dL/d output) for the batch (x0, y)."""
+    def __call__(self, model, x0, y, rng, rows=slice(None)):
+        """(loss, dL/d output) for the rows `rows` of the batch (x0, y). The random draws are
+        made for the whole batch, whatever the rows, so that they do not depend on how a
+        batch is split across processes."""
         t, eps, xt = sample_training_batch(x0, self.schedule, rng)
         if getattr(model, "num_classes", None) is not None:
             drop = rng.random(len(y)) < self.label_dropout
-            out = model(xt, t, np.where(drop, model.num_classes, y))
+            out = model(xt[rows], t[rows], np.where(drop, model.num_classes, y)[rows])
         else:
-            out = model(xt, t)
-        return diffusion_loss(out, x0, eps, t, self.schedule, self.parameterization)
+            out = model(xt[rows], t[rows])
+        return diffusion_loss(out, x0[rows], eps[rows], t[rows], self.schedule,
+                              self.parameterization)
 
 
 class ClassificationObjective:
     """Softmax cross-entropy of the model's logits against integer labels."""
 
-    def __call__(self, model, x, y, rng):
-        return softmax_cross_entropy(model(x), y)
+    def __call__(self, model, x, y, rng, rows=slice(None)):
+        return softmax_cross_entropy(model(x[rows]), y[rows])
 
 
 class Trainer:
     """Owns a run: model, optimizer, EMA, generator, step counter and loss log.
 
     The objective says what one step minimises: Algorithm 1 by default (`DiffusionObjective` on
-    `schedule`), or any callable `objective(model, x, y, rng) -> (loss, dL/d output)` such as
-    `ClassificationObjective()` (then `schedule` may be None)."""
+    `schedule`), or any callable `objective(model, x, y, rng, rows) -> (loss, dL/d output)` on
+    the rows `rows` of the batch, such as `ClassificationObjective()` (then `schedule` may be
+    None). `world`: the processes that train together (default: parallel.world(), one process
+    unless started by mpiexec)."""
 
     def __init__(self, model, schedule: NoiseSchedule | None, data, config: TrainConfig,
-                 out_dir=None, meta: dict | None = None, objective=None):
+                 out_dir=None, meta: dict | None = None, objective=None, world=None):
         self.model, self.schedule, self.data = model, schedule, data
         if objective is None:
             if schedule is None:
@@ -139,17 +150,30 @@ class Trainer:
         self.step = 0
         self.log = {"step": [], "loss": [], "lr": [], "grad_norm": []}
         self._checkpoint_is_ours = False    # does checkpoint_path() hold this run's state?
+        self.world = world or this_world()
+        self.stop_signal = 0                # a signal this process received (0: none)
+        self.stop_agreed = 0                # a signal any process received, agreed at a step
+        self.reduce_seconds = 0.0           # time spent in the all-reduce, for reports
+        self.reduce_calls = 0
+        self._flat = None                   # gradients, loss and stop request, to all-reduce
 
     # -- one step of Algorithm 1 -------------------------------------------------------------
     def train_step(self) -> float:
         cfg, model = self.config, self.model
         k = self.step + 1
-        x0, y = self.data.batch(self.rng, cfg.batch_size)
-        loss, dout = self.objective(model, x0, y, self.rng)
-        if not np.isfinite(loss):
-            raise TrainingDiverged(f"loss became {loss} at step {k}")
+        x0, y = self.data.batch(self.rng, cfg.batch_size)      # the global batch, on every rank
+        rows, weight = share(self.world, cfg.batch_size)
+        loss, dout = self.objective(model, x0, y, self.rng, rows)
         model.zero_grad()
-        model.backward(dout)
+        if self.world.size == 1:
+            if not np.isfinite(loss):
+                raise TrainingDiverged(f"loss became {loss} at step {k}")
+            model.backward(dout)
+        else:
+            model.backward(dout * dout.dtype.type(weight))
+            loss = self._all_reduce(loss * weight)
+            if not np.isfinite(loss):
+                raise TrainingDiverged(f"loss became {loss} at step {k}")
         gnorm = clip_grad_norm(model.parameters(), cfg.grad_clip) if cfg.grad_clip else float(
             np.sqrt(sum(np.sum(p.grad.astype(np.float64) ** 2) for p in model.parameters())))
         if not np.isfinite(gnorm):
@@ -163,6 +187,33 @@ class Trainer:
             self.log[key].append(v)
         return loss
 
+    def _all_reduce(self, loss_share: float) -> float:
+        """Sum, over the processes, the gradients (each already weighted by its share of the
+        batch), the weighted losses and the stop requests, in one call on one flat buffer;
+        returns the loss of the global batch and sets `stop_agreed`."""
+        params = self.model.parameters()
+        if self._flat is None:
+            self._flat = np.empty(sum(p.grad.size for p in params) + 2, params[0].grad.dtype)
+        flat, start = self._flat, 0
+        for p in params:
+            flat[start:start + p.grad.size] = p.grad.ravel()
+            start += p.grad.size
+        flat[-2:] = loss_share, self.stop_signal
+        t0 = time.perf_counter()
+        self.world.allreduce_sum(flat)
+        self.reduce_seconds += time.perf_counter() - t0
+        self.reduce_calls += 1
+        start = 0
+        for p in params:
+            p.grad[...] = flat[start:start + p.grad.size].reshape(p.grad.shape)
+            start += p.grad.size
+        self.stop_agreed = (self.stop_signal or signal.SIGTERM) if flat[-1] else 0
+        return float(flat[-2])
+
+    def gradient_bytes(self) -> int:
+        """Bytes all-reduced per step."""
+        return sum(p.grad.nbytes for p in self.model.parameters())
+
     # -- the loop ------------------------------------------------------------------------------
     def run(self, progress: bool = True, on_checkpoint=None, stop_at: int | None = None
             ) -> "Trainer":
@@ -174,22 +225,20 @@ class Trainer:
         second one stops at once. A non-finite loss raises TrainingDiverged without saving.
         Temporary files that an earlier, killed write left beside the checkpoint are removed.
         """
-        cfg = self.config
+        cfg, root = self.config, self.world.is_root
         if self.checkpoint_path() is not None:
-            remove_stale_temporaries(self.checkpoint_path())
-        stop = threading.Event()
-        received = []
+            self.world.root_does(lambda: remove_stale_temporaries(self.checkpoint_path()))
+        self.stop_signal = self.stop_agreed = 0
         old_handlers = {}
         if threading.current_thread() is threading.main_thread():
             def handler(signum, frame):
-                if stop.is_set():           # a second signal stops at once
+                if self.stop_signal:        # a second signal stops at once
                     raise KeyboardInterrupt
-                received.append(signum)
-                stop.set()
+                self.stop_signal = signum
             for sig in (signal.SIGINT, signal.SIGTERM):
                 old_handlers[sig] = signal.signal(sig, handler)
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, desc="train",
-                   dynamic_ncols=True)
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not (progress and root),
+                   desc="train", dynamic_ncols=True)
         t0, s0 = time.perf_counter(), self.step
         end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
         try:
@@ -211,15 +260,17 @@ class Trainer:
                 if self.step % cfg.checkpoint_every == 0 or self.step == end:
                     self.save()
                     if on_checkpoint is not None:
-                        on_checkpoint(self)
-                if stop.is_set():
+                        self.world.root_does(lambda: on_checkpoint(self))
+                if self.world.size == 1:
+                    self.stop_agreed = self.stop_signal
+                if self.stop_agreed:
                     path = self.save()
-                    name = signal.Signals(received[0]).name
+                    name = signal.Signals(self.stop_agreed).name
                     how = (f"checkpoint saved to {path}. Resume with: ddpm-np train --resume "
                            f"{path}" if path else "no checkpoint folder was given")
                     raise TrainingInterrupted(
                         f"interrupted ({name}) at step {self.step}/{cfg.steps}; {how}",
-                        received[0])
+                        self.stop_agreed)
         finally:
             bar.close()
             for sig, old in old_handlers.items():
@@ -231,9 +282,17 @@ class Trainer:
         return None if self.out_dir is None else self.out_dir / "checkpoint.npz"
 
     def save(self, path=None) -> Path | None:
+        """Write the run's state to `path` (default: the run's checkpoint) on rank 0; every
+        process returns the path, or raises what the write raised."""
         path = Path(path) if path is not None else self.checkpoint_path()
         if path is None:
             return None
+        self.world.root_does(lambda: self._write(path))
+        if path == self.checkpoint_path():
+            self._checkpoint_is_ours = True
+        return path
+
+    def _write(self, path):
         arrays = {}
         arrays.update(prefixed("model", self.model.state_dict()))
         arrays.update(prefixed("ema", dict(zip(self.names, self.ema.shadow))))
@@ -248,9 +307,6 @@ class Trainer:
                     rng_state=self.rng.bit_generator.state,
                     data=getattr(self.data, "description", {}))
         save_checkpoint(path, arrays, meta)
-        if path == self.checkpoint_path():
-            self._checkpoint_is_ours = True
-        return path
 
     @classmethod
     def resume(cls, path, data, out_dir=None, steps: int | None = None, objective=None

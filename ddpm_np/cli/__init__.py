@@ -5,6 +5,9 @@ checkpoints, data, environment) exits with status 2, before any work where it ca
 before; a result that is not finite, a diverged run, a failed write or an internal error with 1;
 an interrupted run (Ctrl-C or SIGTERM: training saves first) with 130 or 143. `--debug` (or
 DDPM_NP_DEBUG=1) shows the traceback instead. Nothing existing is replaced without --overwrite.
+
+Under `mpiexec -n K` (train, sample, evaluate), rank 0 prints and writes; the other processes
+are silent, and an error that stops one process alone stops the job (parallel/processes.py).
 """
 from __future__ import annotations
 
@@ -43,15 +46,37 @@ def _on_sigterm(signum, frame):
     raise _Terminated
 
 
+PARALLEL_COMMANDS = ("train", "sample", "evaluate")
+
+
+def _world():
+    """This process's world; on several processes, the others' output goes nowhere."""
+    from ..parallel import ParallelError, world
+    try:
+        w = world()
+    except ParallelError as e:
+        print(f"ddpm-np: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if not w.is_root:
+        sys.stdout = sys.stderr = open(os.devnull, "w")
+    return w
+
+
 def main(argv=None) -> int:
+    w = _world()
     parser = build_parser(COMMANDS)
     args = parser.parse_args(argv)
+    if w.size > 1 and args.command not in PARALLEL_COMMANDS:
+        print(f"ddpm-np: error: {args.command} runs on one process; under mpiexec run "
+              f"{', '.join(PARALLEL_COMMANDS)}", file=sys.stderr)
+        return 2
     debug = getattr(args, "debug", False) or os.environ.get("DDPM_NP_DEBUG", "") not in ("", "0")
     warnings.formatwarning = _one_line
     old_term = signal.signal(signal.SIGTERM, _on_sigterm) \
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL else None
     try:
-        return _run(args, debug)
+        status = _run(args, debug)
+        return w.settle(status, getattr(args, "_error", "")) if status else status
     finally:
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
@@ -66,6 +91,7 @@ def _run(args, debug) -> int:
         if debug:
             raise
         print(f"ddpm-np: {text}", file=sys.stderr)
+        args._error = text
         return status
 
     try:

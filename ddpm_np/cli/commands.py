@@ -89,6 +89,10 @@ def train(args):
     except _user_errors() as e:
         raise CLIError(str(e)) from e
     print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
+    if trainer.reduce_calls:
+        print(f"{trainer.world.describe()}: all-reduce of {trainer.gradient_bytes() / 2**20:.2f} "
+              f"MiB a step, {1e3 * trainer.reduce_seconds / trainer.reduce_calls:.1f} ms on "
+              f"average over {trainer.reduce_calls} steps")
 
 
 def sample(args):
@@ -109,8 +113,9 @@ def sample(args):
     atomic_write(out, lambda f: np.save(f, x))
     if args.grid:
         from ..experiments.plotting import image_grid
-        image_grid(x, args.grid, nrow=10, title=f"{args.sampler}, {info['steps']} steps, guidance "
-                                                f"{info['guidance']}")
+        from ..parallel import on_root
+        on_root(image_grid)(x, args.grid, nrow=10, title=f"{args.sampler}, {info['steps']} "
+                                                         f"steps, guidance {info['guidance']}")
     print(f"wrote {args.n} samples ({args.sampler}, {info['steps']} steps) to {out}"
           + (f" and a grid to {args.grid}" if args.grid else ""))
 
@@ -120,12 +125,13 @@ def evaluate(args):
     from ..checkpoint import atomic_write
     from ..experiments.mnist_eval import evaluate as run_evaluation
     from ..experiments.mnist_sample import GUIDANCE, load_image_model
+    from ..parallel import sharded, world
     if args.out:
         check_file(args.out, (".json",), args.overwrite, "--out")
     try:
         model, schedule, meta = load_image_model(args.checkpoint, args.steps)
         guidance = GUIDANCE if args.guidance is None else args.guidance
-        m = run_evaluation(model, schedule, n=args.n, guidance=guidance, steps=args.steps,
+        m = run_evaluation(sharded(model, world()), schedule, n=args.n, guidance=guidance, steps=args.steps,
                            seed=args.seed, bpd_images=args.bpd_images, data_dir=args.data_dir,
                            progress=not args.no_progress, sampler=args.sampler,
                            spacing=args.spacing)

@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..parallel import on_root
+
 GRID_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg", ".tif", ".tiff", ".webp", ".eps")
 
 
@@ -22,6 +24,7 @@ def _existing_ancestor(path: Path) -> Path:
     return p
 
 
+@on_root
 def check_folder(path, what="output folder"):
     """`path` is a folder that exists and takes files, or one that can be created."""
     path = Path(path)
@@ -47,6 +50,7 @@ def check_folder(path, what="output folder"):
                 pass
 
 
+@on_root
 def check_file(path, suffixes, overwrite: bool, flag: str):
     """`path` (given by `flag`) ends in one of `suffixes`, is not a folder, can be written, and
     does not exist unless `overwrite`."""
@@ -64,6 +68,7 @@ def check_file(path, suffixes, overwrite: bool, flag: str):
         raise CLIError(f"{flag} {path} is not writable")
 
 
+@on_root
 def check_demo_folder(path, overwrite: bool, markers=("metrics.json", "checkpoint.npz")):
     """A demo writes into `path`: refused when an earlier run's output (any of `markers`) is
     there, unless `overwrite`."""

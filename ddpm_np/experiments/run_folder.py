@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..checkpoint import CheckpointError, load_checkpoint
+from ..parallel import on_root
 
 CHECKPOINT = "checkpoint.npz"
 
@@ -12,6 +13,7 @@ class RunError(Exception):
     """A run that cannot start as asked (the message says why and what is allowed)."""
 
 
+@on_root
 def claim_for_new_run(out, overwrite: bool = False) -> Path:
     """The checkpoint path of a new run in folder `out`. A folder that holds another run's
     checkpoint is refused (the message says how to resume or replace it) unless `overwrite`, in
@@ -28,6 +30,7 @@ def claim_for_new_run(out, overwrite: bool = False) -> Path:
     return path
 
 
+@on_root
 def claim_for_resume(resume, out=None, overwrite: bool = False) -> Path:
     """The folder a resumed run writes to: `out`, or the folder of the checkpoint resumed. Its
     checkpoint.npz must be the one resumed, or absent, or `overwrite` given."""

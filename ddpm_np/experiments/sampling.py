@@ -3,6 +3,8 @@
 An image model (its checkpoint has a `sample_shape`) is sampled with x̂_0 clipped to the data
 range and, if it is class-conditional, with labels and classifier-free guidance
 (`mnist_sample.sample_images`); a 2-D model with its own parameterisation turned into ε.
+Under `mpiexec -n K` the model's calls are split across the processes (parallel/sharding.py):
+every process returns all the samples, the same for any K.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from ..checks import check_float, check_int, check_memory
 from ..diffusion import as_eps_model, ddim_sample, ddpm_sample, dpm_solver_sample
 from ..diffusion.solvers import SPACINGS
 from ..loading import load_for_sampling
+from ..parallel import sharded, world
 from .mnist_sample import GUIDANCE, NonFiniteSamples, resolve_checkpoint, sample_images
 
 SAMPLERS = ("ddpm", "ddim", "dpm++2m")
@@ -65,6 +68,7 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = "ddpm", steps: int | No
         raise SamplingError(f"digit must lie in 0..{model.num_classes - 1}, got {digit}")
     check_memory(n * _bytes_per_sample(model, meta), f"sampling {n} samples")
     rng = np.random.default_rng(seed)
+    model = sharded(model, world())
     with np.errstate(over="ignore", invalid="ignore"):     # a blow-up is reported below
         x = _draw(model, schedule, meta, n, rng, sampler, steps, eta, digit, guidance, progress,
                   spacing)

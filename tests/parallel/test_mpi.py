@@ -1,0 +1,156 @@
+"""Training, resuming, interrupting and sampling under `mpiexec -n K`: results that do not
+depend on K, one consistent checkpoint on a signal, and no hang when a process fails."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ddpm_np.checkpoint import load_checkpoint
+
+from .conftest import JOBS, cli, needs_mpi, popen, run
+
+pytestmark = needs_mpi
+TOY = ["--dataset", "moons", "--hidden", "16", "--blocks", "1", "--T", "50", "--no-progress"]
+
+
+def weights(path):
+    arrays, meta = load_checkpoint(path)
+    return {k: v for k, v in arrays.items() if k.startswith(("model/", "ema/"))}, meta
+
+
+def assert_same_weights(a, b, atol):
+    (wa, ma), (wb, mb) = weights(a), weights(b)
+    assert ma["step"] == mb["step"]
+    assert wa.keys() == wb.keys()
+    worst = max(np.abs(wa[k] - wb[k]).max() for k in wa)
+    assert worst <= atol, worst
+
+
+def ok(result):
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+@pytest.mark.parametrize("job, k", [("train-mlp", 2), ("train-mlp", 3), ("train-unet", 2)])
+def test_training_does_not_depend_on_the_number_of_processes(tmp_path, job, k):
+    """Float64, 20 steps: K processes give the weights of one, up to summation order (the
+    MLP's batch of 31 splits unevenly: 15 + 16, 10 + 10 + 11)."""
+    ok(run([JOBS, job, tmp_path / "one.npz"], 1))
+    ok(run([JOBS, job, tmp_path / "many.npz"], k))
+    one, many = np.load(tmp_path / "one.npz"), np.load(tmp_path / "many.npz")
+    for name in one.files:
+        np.testing.assert_allclose(many[name], one[name], rtol=0, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("first, then", [(2, 1), (1, 2)])
+def test_a_checkpoint_resumes_under_any_number_of_processes(tmp_path, first, then):
+    straight = ok(cli(["train", *TOY, "--steps", "20", "--out", tmp_path / "straight"], 1))
+    assert "all-reduce" not in straight.stdout
+    split = ok(cli(["train", *TOY, "--steps", "20", "--stop-at", "10", "--out",
+                    tmp_path / "split"], first))
+    assert split.stdout.count("trained to step 10") == 1           # rank 0 alone prints
+    ok(cli(["train", "--resume", tmp_path / "split" / "checkpoint.npz", "--no-progress"], then))
+    assert_same_weights(tmp_path / "split" / "checkpoint.npz",
+                        tmp_path / "straight" / "checkpoint.npz", atol=1e-5)
+
+
+def _wait_for(path, process, timeout=120):
+    t0 = time.monotonic()
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() - t0 < timeout, "the run wrote no checkpoint"
+        time.sleep(0.1)
+
+
+def _long_run(tmp_path, k=2):
+    out = tmp_path / "run"
+    process = popen(["train", *TOY, "--steps", "1000000", "--checkpoint-every", "40", "--out",
+                     out], k)
+    _wait_for(out / "checkpoint.npz", process)
+    return out, process
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_mpiexec_leaves_one_consistent_checkpoint(tmp_path, sig):
+    out, process = _long_run(tmp_path)
+    time.sleep(0.5)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + sig, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("ddpm-np")]
+    assert len(lines) == 1 and f"interrupted ({sig.name})" in lines[0], stderr
+    _, meta = weights(out / "checkpoint.npz")
+    assert f"at step {meta['step']}/" in lines[0]
+    assert not list(out.glob("*.tmp"))
+    ok(cli(["train", "--resume", out / "checkpoint.npz", "--steps", str(meta["step"] + 5),
+            "--no-progress"], 1))
+
+
+def test_a_process_that_dies_takes_the_job_down(tmp_path):
+    out, process = _long_run(tmp_path)
+    ranks = subprocess.run(["pgrep", "-f", f"ddpm_np train .*{out}"], capture_output=True,
+                           text=True).stdout.split()
+    ranks = [int(p) for p in ranks if int(p) != process.pid]
+    assert len(ranks) >= 2, ranks
+    os.kill(max(ranks), signal.SIGKILL)
+    _, stderr = process.communicate(timeout=120)            # no hang: the job ends
+    assert process.returncode != 0
+    _, meta = weights(out / "checkpoint.npz")                # the last checkpoint is whole
+    assert meta["step"] % 40 == 0
+
+
+def test_a_process_that_fails_alone_stops_the_job_with_its_message():
+    result = run([JOBS, "fail-alone"], 2, timeout=60)
+    assert result.returncode == 3
+    assert "ddpm-np: process 1 of 2: rank 1 failed alone" in result.stderr
+
+
+def test_processes_that_fail_together_exit_together():
+    t0 = time.monotonic()
+    result = run([JOBS, "fail-together"], 2, timeout=60)
+    assert result.returncode == 3 and "Abort" not in result.stderr
+    assert time.monotonic() - t0 < 30
+
+
+@pytest.fixture(scope="module")
+def toy_checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("toy")
+    ok(cli(["train", *TOY, "--steps", "20", "--out", out], 1))
+    return out / "checkpoint.npz"
+
+
+@pytest.mark.parametrize("checkpoint, extra", [
+    ("toy", ["--n", "101"]),
+    ("toy", ["--n", "7", "--sampler", "ddim", "--steps", "10", "--eta", "1"]),
+    ("mnist", ["--n", "5", "--sampler", "dpm++2m", "--steps", "3"]),
+])
+def test_sampling_does_not_depend_on_the_number_of_processes(tmp_path, toy_checkpoint,
+                                                             checkpoint, extra):
+    checkpoint = toy_checkpoint if checkpoint == "toy" else checkpoint
+    for k in (1, 2):
+        result = ok(cli(["sample", "--checkpoint", checkpoint, *extra, "--out",
+                         tmp_path / f"k{k}.npy", "--no-progress"], k))
+        assert result.stdout.count("wrote") == 1
+    np.testing.assert_allclose(np.load(tmp_path / "k2.npy"), np.load(tmp_path / "k1.npy"),
+                               rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("args", [["demo", "spiral", "--quick"], ["bench", "conv"]])
+def test_commands_of_one_process_refuse_several(tmp_path, args):
+    result = cli(args, 2, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"ddpm-np: error: {args[0]} runs on one process; under mpiexec run train, sample, "
+        "evaluate"]
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_bad_argument_is_one_line_from_rank_0(tmp_path):
+    result = cli(["train", *TOY, "--steps", "-3"], 2, cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
