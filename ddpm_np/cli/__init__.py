@@ -66,9 +66,11 @@ def main(argv=None) -> int:
     w = _world()
     parser = build_parser(COMMANDS)
     args = parser.parse_args(argv)
-    if w.size > 1 and args.command not in PARALLEL_COMMANDS:
-        print(f"ddpm-np: error: {args.command} runs on one process; under mpiexec run "
-              f"{', '.join(PARALLEL_COMMANDS)}", file=sys.stderr)
+    if w.size > 1 and args.command not in PARALLEL_COMMANDS and not (
+            args.command == "bench" and args.what == "train"):
+        what = "bench " + args.what if args.command == "bench" else args.command
+        print(f"ddpm-np: error: {what} runs on one process; under mpiexec run "
+              f"{', '.join(PARALLEL_COMMANDS)} or bench train", file=sys.stderr)
         return 2
     debug = getattr(args, "debug", False) or os.environ.get("DDPM_NP_DEBUG", "") not in ("", "0")
     warnings.formatwarning = _one_line

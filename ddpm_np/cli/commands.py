@@ -25,7 +25,10 @@ def _user_errors():
 
 def bench(args):
     from ..experiments.bench import bench_conv, bench_unet
-    if args.what == "conv":
+    if args.what == "train":
+        from ..experiments.bench_parallel import bench_train
+        bench_train(batch=args.batch, repeats=args.repeats)
+    elif args.what == "conv":
         bench_conv(batch=args.batch, repeats=args.repeats)
     else:
         bench_unet(batch=args.batch, repeats=args.repeats)

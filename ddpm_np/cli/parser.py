@@ -200,9 +200,10 @@ def build_parser(commands) -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("bench", help="print speed figures (convolution or UNet vs this "
-                                     "machine's GEMM)")
-    p.add_argument("what", nargs="?", default="conv", choices=["conv", "unet"],
-                   help="what to benchmark (default: conv)")
+                                     "machine's GEMM; data-parallel training)")
+    p.add_argument("what", nargs="?", default="conv", choices=["conv", "unet", "train"],
+                   help="what to benchmark (default: conv); train: training steps of the "
+                        "MNIST UNet, also under mpiexec -n K")
     p.add_argument("--batch", type=int_at_least(1), default=64, help="batch size (default 64)")
     p.add_argument("--repeats", type=positive_int, default=5, help="timed repeats, best kept")
     _common(p, progress=False, overwrite=False)

@@ -144,9 +144,10 @@ def test_sampling_does_not_depend_on_the_number_of_processes(tmp_path, toy_check
 def test_commands_of_one_process_refuse_several(tmp_path, args):
     result = cli(args, 2, cwd=tmp_path)
     assert result.returncode == 2
+    what = " ".join(args[:2]) if args[0] == "bench" else args[0]
     assert result.stderr.strip().splitlines() == [
-        f"ddpm-np: error: {args[0]} runs on one process; under mpiexec run train, sample, "
-        "evaluate"]
+        f"ddpm-np: error: {what} runs on one process; under mpiexec run train, sample, "
+        "evaluate or bench train"]
     assert not list(tmp_path.iterdir())
 
 
@@ -154,3 +155,9 @@ def test_a_bad_argument_is_one_line_from_rank_0(tmp_path):
     result = cli(["train", *TOY, "--steps", "-3"], 2, cwd=tmp_path)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_bench_train_on_two_processes_reports_the_all_reduce(tmp_path):
+    result = ok(cli(["bench", "train", "--batch", "4", "--repeats", "1"], 2, cwd=tmp_path))
+    assert "2 processes × 1 thread each" in result.stdout
+    assert result.stdout.count("all-reduce of 4.52 MiB of gradients") == 1
