@@ -218,7 +218,8 @@ class Trainer:
     def run(self, progress: bool = True, on_checkpoint=None, stop_at: int | None = None
             ) -> "Trainer":
         """Train until `config.steps` (or an earlier `stop_at`, leaving the run resumable);
-        checkpoint every `checkpoint_every` steps and where it stops.
+        checkpoint every `checkpoint_every` steps and where it stops, then call
+        `on_checkpoint(self)` (on every process: its writes go through `self.world`).
 
         Ctrl-C (SIGINT) or SIGTERM (what `timeout` and batch systems send) finishes the current
         step, saves, and raises TrainingInterrupted (whose message gives the resume command); a
@@ -260,7 +261,7 @@ class Trainer:
                 if self.step % cfg.checkpoint_every == 0 or self.step == end:
                     self.save()
                     if on_checkpoint is not None:
-                        self.world.root_does(lambda: on_checkpoint(self))
+                        on_checkpoint(self)
                 if self.world.size == 1:
                     self.stop_agreed = self.stop_signal
                 if self.stop_agreed:

@@ -10,6 +10,7 @@ from ..data.batching import ArrayDataset
 from ..data.mnist import load_mnist, to_model_range
 from ..diffusion import NoiseSchedule
 from ..models import UNet
+from ..parallel import on_root, sharded
 from ..checks import check_memory
 from ..train import TrainConfig, Trainer
 from .mnist_sample import GUIDANCE, sample_images
@@ -38,13 +39,13 @@ def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, s
             return
         y = np.repeat(np.arange(10), n_per_class)
         trainer.ema.swap()
-        try:
-            x = sample_images(trainer.model, trainer.schedule, len(y),
+        try:       # on K processes, each samples its share of the grid
+            x = sample_images(sharded(trainer.model, trainer.world), trainer.schedule, len(y),
                               np.random.default_rng(seed), y, GUIDANCE, "ddim", steps,
                               progress=False)
         finally:
             trainer.ema.swap()
-        image_grid(x, out_dir / f"grid_step{trainer.step:06d}.png", nrow=n_per_class,
+        on_root(image_grid)(x, out_dir / f"grid_step{trainer.step:06d}.png", nrow=n_per_class,
                    title=f"step {trainer.step}, DDIM-{steps}, guidance {GUIDANCE}",
                    row_labels=[str(d) for d in range(10)])
     return hook
