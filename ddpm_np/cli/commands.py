@@ -36,7 +36,12 @@ def bench(args):
 
 def demo(args):
     _check_data_dir(args)
-    out = Path(args.out) if args.out else Path("runs") / args.name
+    if args.name == "mnist" and args.model:
+        raise CLIError("--model applies to the 2-D demos; demo mnist runs the UNet")
+    from ..experiments.toy import default_demo_out
+    out = Path(args.out) if args.out else (
+        default_demo_out(args.name, args.model or "mlp") if args.name != "mnist"
+        else Path("runs") / args.name)
     mnist_only = [flag for flag, v in (("--train", args.train), ("--guidance", args.guidance),
                                        ("--checkpoint", args.checkpoint),
                                        ("--sampler", args.sampler),
@@ -48,7 +53,7 @@ def demo(args):
         check_demo_folder(out, args.overwrite)
         from ..experiments.toy import run_toy_demo
         run_toy_demo(args.name, out, quick=args.quick, seed=args.seed, steps=args.steps,
-                     progress=not args.no_progress)
+                     progress=not args.no_progress, model=args.model or "mlp")
         return
     if args.checkpoint and args.train:
         raise CLIError("--train draws from the model it trains; leave out --checkpoint")

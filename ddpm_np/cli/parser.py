@@ -79,6 +79,9 @@ def build_parser(commands) -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default runs/NAME)")
     p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
     p.add_argument("--steps", type=positive_int, help="training steps (default per demo)")
+    p.add_argument("--model", choices=("mlp", "linear"), default=None,
+                   help="2-D demos: the ε-model, mlp (default) or linear (A_t x_t + b_t: exact "
+                        "for one Gaussian, and what fails on the others)")
     p.add_argument("--train", action="store_true",
                    help="mnist: retrain from scratch instead of using the shipped model")
     p.add_argument("--guidance", type=guidance, default=None,

@@ -1,7 +1,7 @@
 """The 2-D demos: data → model → train (Algorithm 1) → sample (Algorithm 2) → metrics → figures.
 
 `run_toy_demo(name)` is what `ddpm-np demo NAME` and `demos/*.py` call. Outputs go under
-`runs/<name>/`: checkpoint.npz (+ .json), samples.npy, metrics.json, and the figures
+`runs/<name>/` (`runs/<name>-linear/` with `model="linear"`): checkpoint.npz (+ .json), samples.npy, metrics.json, and the figures
 samples.png, forward.png, reverse.png, loss.png, reverse.gif (+ marginals.png for the Gaussians,
 energy.png for the double well).
 """
@@ -19,7 +19,7 @@ from ..data.batching import ArrayDataset
 from ..diffusion import (NoiseSchedule, ddpm_sample, gaussian_mixture_eps_model,
                          nll_bits_per_dim, q_sample)
 from ..diffusion.vlb import LN2
-from ..models import MLP
+from ..models import MLP, LinearEps
 from ..train import TrainConfig, Trainer
 from . import plotting
 from .metrics import energy_distance, energy_noise_floor, mixture_weights, moment_errors
@@ -30,24 +30,37 @@ T_TOY = 200
 STEPS = {"gaussian": 3000, "two-gaussians": 3000, "spiral": 5000, "double-well": 4000,
          "moons": 4000}
 N_TRAIN, N_SAMPLES, N_VLB = 20_000, 2000, 1000
+TOY_MODELS = ("mlp", "linear")
+LINEAR_LR = 1e-2        # the linear model's loss is a convex quadratic: a larger step is safe
 
 
 def toy_schedule(T: int = T_TOY) -> NoiseSchedule:
     return NoiseSchedule.linear(T, beta_1=1e-4 * 1000 / T, beta_T=0.02 * 1000 / T)
 
 
+def default_demo_out(name: str, model: str = "mlp") -> Path:
+    return Path("runs") / (name if model == "mlp" else f"{name}-{model}")
+
+
 def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
-                 steps: int | None = None, progress: bool = True, log=print) -> dict:
-    """Train, sample, measure and draw one toy demo; returns the metrics dict."""
+                 steps: int | None = None, progress: bool = True, log=print,
+                 model: str = "mlp") -> dict:
+    """Train, sample, measure and draw one toy demo; returns the metrics dict. `model`: "mlp"
+    (the default) or "linear" (`LinearEps`: a matrix per time step, exact for one Gaussian and
+    wrong for anything else)."""
     toy2d.check_name(name)
-    out = Path(out_dir) if out_dir is not None else Path("runs") / name
+    if model not in TOY_MODELS:
+        raise ValueError(f"model must be one of {', '.join(TOY_MODELS)}, got {model!r}")
+    kind = model
+    out = Path(out_dir) if out_dir is not None else default_demo_out(name, model)
     out.mkdir(parents=True, exist_ok=True)
     timings = {}
     t_start = time.perf_counter()
     # -- config -----------------------------------------------------------------------------
     T = 50 if quick else T_TOY
     n_samples = 500 if quick else N_SAMPLES
-    cfg = TrainConfig(steps=steps or (100 if quick else STEPS[name]), batch_size=256, lr=2e-3,
+    cfg = TrainConfig(steps=steps or (100 if quick else STEPS[name]), batch_size=256,
+                      lr=LINEAR_LR if kind == "linear" else 2e-3,
                       warmup_steps=100, ema_decay=0.995 if quick else 0.999,
                       checkpoint_every=1000, seed=seed)
     if cfg.steps < 1:
@@ -57,7 +70,11 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
     data_rng, model_rng, sample_rng, eval_rng = rng.spawn(4)
     # -- data and model ---------------------------------------------------------------------
     x_train = toy2d.sample(name, N_TRAIN, data_rng)
-    model = MLP(dim=2, hidden=32 if quick else 128, num_blocks=2 if quick else 3, rng=model_rng)
+    if kind == "linear":
+        model = LinearEps(dim=2, T=T)
+    else:
+        model = MLP(dim=2, hidden=32 if quick else 128, num_blocks=2 if quick else 3,
+                    rng=model_rng)
     data = ArrayDataset(x_train, description={"dataset": name, "n": N_TRAIN, "seed": seed})
     # -- train ------------------------------------------------------------------------------
     trainer = Trainer(model, schedule, data, cfg, out, meta={"demo": name})
@@ -76,7 +93,7 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
     ed = energy_distance(samples, fresh)
     floor, floor_sd = energy_noise_floor(lambda n, r: toy2d.sample(name, n, r), n_samples,
                                          eval_rng)
-    metrics = {"dataset": name, "steps": cfg.steps, "T": T, "n_samples": n_samples,
+    metrics = {"dataset": name, "model": kind, "steps": cfg.steps, "T": T, "n_samples": n_samples,
                "seed": seed, "quick": quick, "energy_distance": ed,
                "energy_noise_floor": floor, "energy_noise_floor_sd": floor_sd,
                "energy_ratio": ed / floor, "final_loss": float(np.mean(trainer.log["loss"][-100:]))}
@@ -84,6 +101,8 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
         metrics.update(moment_errors(samples, toy2d.GAUSSIAN_MEAN, toy2d.GAUSSIAN_COV))
     if name == "two-gaussians":
         metrics["mixture_weights"] = mixture_weights(samples, toy2d.TWO_MEANS).tolist()
+    if kind == "linear":            # what a linear ε can reach: the data's first two moments
+        metrics["moments_vs_data"] = moment_errors(samples, fresh.mean(0), np.cov(fresh.T))
     if name == "double-well":
         w = mixture_weights(samples[:, :1], [[-1.0], [1.0]])
         metrics["well_occupancy"] = w.tolist()
@@ -105,7 +124,9 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
     # -- figures ----------------------------------------------------------------------------
     t0 = time.perf_counter()
     figs = [plotting.scatter_compare(fresh, samples, out / "samples.png",
-                                     f"{name}: data vs DDPM samples (energy distance "
+                                     f"{name}: data vs DDPM samples"
+                                     f"{' of the linear model' if kind == 'linear' else ''} "
+                                     f"(energy distance "
                                      f"{ed:.3f}, noise floor {floor:.3f})")]
     ts_fwd = [0, T // 20, T // 10, T // 4, T // 2, T]
     x0 = fresh[:1000].astype(np.float64)
@@ -133,7 +154,7 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
     metrics["timings"] = timings
     metrics["files"] = sorted(p.name for p in out.iterdir() if not p.name.endswith(".tmp"))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    log(f"{name}: energy distance {ed:.4f} (noise floor {floor:.4f}, ratio {ed / floor:.2f}); "
+    log(f"{name}{' (linear model)' if kind == 'linear' else ''}: energy distance {ed:.4f} (noise floor {floor:.4f}, ratio {ed / floor:.2f}); "
         f"{timings['total_s']:.1f} s in all")
     log(f"wrote {len(figs)} figures, samples.npy, metrics.json and checkpoint.npz to {out}/")
     return metrics

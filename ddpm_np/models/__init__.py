@@ -1,11 +1,12 @@
-"""Networks: the timestep embedding, the MLP for 2-D data, the UNet for images, and the digit
+"""Networks: the linear ε-model (a matrix per time step), the timestep embedding, the MLP for 2-D data, the UNet for images, and the digit
 classifier behind the MNIST metrics."""
 from .classifier import Classifier
 from .embedding import TimeEmbedding
+from .linear import LinearEps, optimal_linear_eps
 from .mlp import MLP
 from .unet import UNet, ResBlock
 
-MODELS = {"mlp": MLP, "unet": UNet, "classifier": Classifier}
+MODELS = {"linear": LinearEps, "mlp": MLP, "unet": UNet, "classifier": Classifier}
 
 
 def build_model(kind: str, config: dict, rng, dtype=None, tier=None):

@@ -52,6 +52,8 @@ CASES = [
     ("demo mnist --checkpoint {toy} --out {tmp}/d", 2, "holds a mlp model for moons data"),
     ("demo mnist --checkpoint {tmp}/none.npz --out {tmp}/d", 2, "does not exist"),
     ("demo spiral --train --out {tmp}/d", 2, "--train apply to demo mnist only"),
+    ("demo mnist --model linear --out {tmp}/d", 2, "--model applies to the 2-D demos"),
+    ("demo spiral --model cubic", 2, "invalid choice: 'cubic'"),
     ("evaluate --checkpoint {toy} --n 10", 2, "not an MNIST UNet"),
     ("evaluate --bpd-images 100000 --n 10 --steps 2", 2, "bpd_images must be an integer in 0..10000"),
     ("evaluate --n 20000 --steps 2", 2, "n must be an integer in 1..12000"),
