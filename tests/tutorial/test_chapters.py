@@ -1,0 +1,44 @@
+"""Every tutorial chapter runs, quick settings, with its checks (the asserts in its cells), and
+reads as a notebook: so that none of them can rot."""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TUTORIAL = Path(__file__).resolve().parents[2] / "tutorial"
+CHAPTERS = sorted(TUTORIAL.glob("[0-9][0-9]_*.py"))
+FIGURES = {"01": ["01_schedule", "01_chain"], "02": ["02_loss_weight"],
+           "03": ["03_linear_vs_closed_form", "03_linear_gaussian", "03_linear_fails_mlp_works"],
+           "04": ["04_samples"], "05": ["05_free_energy"]}
+
+
+def test_the_chapters_are_the_lecture_path():
+    assert [c.name[:2] for c in CHAPTERS] == ["01", "02", "03", "04", "05"]
+    index = (TUTORIAL / "README.md").read_text()
+    for chapter in CHAPTERS:
+        assert chapter.name in index
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_the_chapter_runs_and_draws_its_figures(tmp_path, chapter):
+    env = dict(os.environ, DDPM_NP_TUTORIAL_QUICK="1", DDPM_NP_TUTORIAL_OUT=str(tmp_path),
+               MPLBACKEND="Agg")
+    result = subprocess.run([sys.executable, str(chapter)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    for name in FIGURES[chapter.name[:2]]:
+        assert (tmp_path / f"{name}.png").stat().st_size > 5000, name
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jupytext") is None,
+                    reason='needs the notebook extra: pip install ".[notebook]"')
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_the_chapter_opens_as_a_notebook(chapter):
+    import jupytext
+    notebook = jupytext.read(chapter)
+    kinds = [cell.cell_type for cell in notebook.cells]
+    assert kinds[0] == "markdown" and kinds.count("code") >= 3 and kinds.count("markdown") >= 3
+    assert notebook.cells[0].source.startswith("# Chapter")
