@@ -241,6 +241,22 @@ def interpolate(args):
     print(f"wrote {args.frames} frames to {args.grid}")
 
 
+def exercises(args):
+    from ..exercises import WorkspaceError, status, status_table, write_workspace
+    try:
+        if args.status:
+            if args.overwrite:
+                raise CLIError("--status reads a workspace; --overwrite writes one: give one")
+            print(status_table(status(args.folder)))
+            return
+        check_folder(args.folder, "exercise folder")
+        written = write_workspace(args.folder, overwrite=args.overwrite)
+    except WorkspaceError as e:
+        raise CLIError(str(e)) from e
+    print(f"wrote {len(written)} files to {args.folder}: start with ex01_q_sample.py; check with "
+          f"`python -m pytest -m ex01` there, or `ddpm-np exercises {args.folder} --status`")
+
+
 COMMANDS = {"demo": demo, "train": train, "sample": sample, "evaluate": evaluate,
             "train-classifier": train_classifier, "bench": bench, "inpaint": inpaint,
-            "interpolate": interpolate}
+            "interpolate": interpolate, "exercises": exercises}

@@ -211,6 +211,16 @@ def build_parser(commands) -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=positive_int, default=5, help="timed repeats, best kept")
     _common(p, progress=False, overwrite=False)
 
+    p = sub.add_parser("exercises", help="write a workspace of exercises (the library's key "
+                                         "functions as stubs, with their tests), or show which "
+                                         "pass")
+    p.add_argument("folder", help="the workspace folder (created if needed)")
+    p.add_argument("--status", action="store_true",
+                   help="run the workspace's tests and print which exercises pass")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write the stubs again over an existing workspace (replaces your work)")
+    _common(p, progress=False, overwrite=False)
+
     for name, sp in sub.choices.items():
         sp.set_defaults(func=commands[name])
     return parser

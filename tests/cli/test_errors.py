@@ -53,6 +53,9 @@ CASES = [
     ("demo mnist --checkpoint {tmp}/none.npz --out {tmp}/d", 2, "does not exist"),
     ("demo spiral --train --out {tmp}/d", 2, "--train apply to demo mnist only"),
     ("demo mnist --model linear --out {tmp}/d", 2, "--model applies to the 2-D demos"),
+    ("exercises {tmp}/none --status", 2, "holds no exercises (test_exercises.py is missing)"),
+    ("exercises {broken}/notes.json", 2, "is a file"),
+    ("exercises {tmp}/ws --status --overwrite", 2, "--status reads a workspace; --overwrite"),
     ("demo spiral --model cubic", 2, "invalid choice: 'cubic'"),
     ("evaluate --checkpoint {toy} --n 10", 2, "not an MNIST UNet"),
     ("evaluate --bpd-images 100000 --n 10 --steps 2", 2, "bpd_images must be an integer in 0..10000"),
@@ -121,7 +124,7 @@ def test_bad_input_is_one_line(argv, status, fragment, toy_run, tiny_checkpoint,
     before = _files(tmp_path), _files(broken)
     try:
         code = main(_fill(argv, toy_run, tiny_checkpoint, broken, tmp_path) + ["--no-progress"]
-                    if not argv.startswith(("bench", "frobnicate", "demo ring")) else
+                    if not argv.startswith(("bench", "frobnicate", "demo ring", "exercises")) else
                     _fill(argv, toy_run, tiny_checkpoint, broken, tmp_path))
     except SystemExit as e:                      # argparse
         code = e.code

@@ -1,0 +1,87 @@
+"""The exercises cannot drift from the code: every exercise's tests fail on its stub (with the
+hint) and pass when the library's implementation is put back; the stubs keep the library's
+signatures; the status table counts what a learner has done."""
+import importlib
+import inspect
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from ddpm_np.cli import main
+from ddpm_np.exercises import EXERCISES, status, status_table, write_workspace
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_tests(folder, *args):
+    """{test name: failure message or None} of the workspace's tests."""
+    report = folder / "report.xml"
+    subprocess.run([sys.executable, "-m", "pytest", "-q", f"--junitxml={report}",
+                    "-o", "junit_family=xunit1", *args], cwd=folder, capture_output=True,
+                   timeout=600)
+    results = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        bad = [c for c in case if c.tag in ("failure", "error", "skipped")]
+        results[case.get("name")] = (bad[0].get("message", "") + (bad[0].text or "")) \
+            if bad else None
+    report.unlink()
+    return results
+
+
+def test_every_exercise_has_tests_that_fail_on_the_stub_with_its_hint(tmp_path):
+    write_workspace(tmp_path)
+    results = run_tests(tmp_path)
+    for e in EXERCISES:
+        mine = {k: v for k, v in results.items() if k.startswith(f"test_{e.id}_")}
+        assert len(mine) >= 2, (e.id, mine)
+        for name, message in mine.items():
+            assert message is not None, f"{name} passes on the stub"
+            assert f"NotImplementedError: {e.id}:" in message, (name, message[:300])
+
+
+def test_every_exercise_passes_with_the_library_put_back(tmp_path):
+    write_workspace(tmp_path, solved=True)
+    rows = status(tmp_path)
+    assert [(e.id, p == t and t > 0) for e, p, t in rows] == [(e.id, True) for e in EXERCISES]
+    assert status_table(rows).endswith("10 of 10 exercises done")
+
+
+def test_the_status_counts_a_learners_progress_and_markers_select_one_exercise(tmp_path):
+    write_workspace(tmp_path)
+    ex03 = next(e for e in EXERCISES if e.id == "ex03")
+    (tmp_path / f"{ex03.module}.py").write_text(ex03.solution_source())
+    rows = {e.id: (p, t) for e, p, t in status(tmp_path)}
+    assert rows["ex03"][0] == rows["ex03"][1] > 0
+    assert all(p == 0 for k, (p, t) in rows.items() if k != "ex03")
+    selected = run_tests(tmp_path, "-m", "ex03")
+    assert selected and all(k.startswith("test_ex03_") and v is None for k, v in selected.items())
+
+
+def _plain(fn):
+    """Parameter names, kinds and defaults (annotations aside)."""
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_a_stub_keeps_the_library_signature_and_names_a_real_file(exercise):
+    namespace = {}
+    exec(compile(exercise.stub_source, exercise.module, "exec"), namespace)
+    library = importlib.import_module(exercise.library)
+    for name in exercise.functions:
+        assert _plain(namespace[name]) == _plain(getattr(library, name)), name
+        with pytest.raises(NotImplementedError, match=f"^{exercise.id}: "):
+            namespace[name](*[None] * len(inspect.signature(namespace[name]).parameters))
+    for path in re.findall(r"(ddpm_np/[\w/]+\.py)", exercise.stub_source):
+        assert (ROOT / path).is_file(), path
+
+
+def test_the_command_writes_a_workspace_and_prints_the_table(tmp_path, capsys):
+    assert main(["exercises", str(tmp_path / "ws")]) == 0
+    assert "start with ex01_q_sample.py" in capsys.readouterr().out
+    assert main(["exercises", str(tmp_path / "ws"), "--status"]) == 0
+    out = capsys.readouterr().out
+    assert "0 of 10 exercises done" in out and out.count("to do") == 10
