@@ -161,3 +161,19 @@ def test_bench_train_on_two_processes_reports_the_all_reduce(tmp_path):
     result = ok(cli(["bench", "train", "--batch", "4", "--repeats", "1"], 2, cwd=tmp_path))
     assert "2 processes × 1 thread each" in result.stdout
     assert result.stdout.count("all-reduce of 4.52 MiB of gradients") == 1
+
+
+def test_evaluation_does_not_depend_on_the_number_of_processes(tmp_path):
+    from ddpm_np.data.mnist import DatasetError, load_mnist
+    try:
+        load_mnist("test", download=False)
+    except DatasetError:
+        pytest.skip("MNIST files not available")
+    args = ["evaluate", "--checkpoint", "mnist", "--n", "20", "--bpd-images", "4", "--steps",
+            "3", "--sampler", "dpm++2m", "--no-progress"]
+    metrics = []
+    for k in (1, 2):
+        ok(cli([*args, "--out", tmp_path / f"k{k}.json"], k))
+        m = json.loads((tmp_path / f"k{k}.json").read_text())
+        metrics.append({key: v for key, v in m.items() if not key.endswith("seconds")})
+    assert metrics[0] == metrics[1]
