@@ -125,11 +125,15 @@ def conv_flops(model, run) -> tuple[int, int]:
             sum(reference_twin(type(m)).flops(m, shape) for m, shape in seen))
 
 
-def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool = True) -> dict:
-    """One training step of the default UNet (forward, backward, Adam), its GFLOP/s against the
-    GEMM rate, peak traced memory, and the time per sampling step (DDIM-50 and DDPM-1000 times
-    follow by multiplication: every step is one forward pass). The UNet is built on the default
-    tier ($DDPM_NP_TIER); `keep_memory` sets the allocator as the ddpm-np command does."""
+def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool = True,
+               floor: bool = True) -> dict:
+    """One training step of the default UNet (forward, backward, Adam) and one forward pass at
+    `batch` and at twice it (what classifier-free guidance runs), against the GEMM rate; peak
+    traced memory of each; and, with `floor`, the time of the convolutions' matrix products
+    alone (bench_bounds.py: what bounds an im2col + GEMM implementation). Fractions of GEMM
+    count the FLOPs as the network is laid out (352 MFLOP/image forward, three times that for
+    a step). The UNet is built on the default tier ($DDPM_NP_TIER); `keep_memory` sets the
+    allocator as the ddpm-np command does."""
     import tracemalloc
 
     from ..diffusion import NoiseSchedule, sample_training_batch
@@ -159,33 +163,54 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool =
         model.backward(d)
         opt.step()
 
-    tracemalloc.start()
-    step()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    def traced_peak(fn):
+        tracemalloc.start()
+        fn()
+        peak_bytes = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak_bytes / 2 ** 20
+
+    peak = traced_peak(step)
     t_step = best_time(step, repeats, warmup=1)
-    xt = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
-    tt = np.full(batch, 500)
-    fwd_flops, nominal = conv_flops(model, lambda: model(xt, tt, y))
-    flops = 3 * fwd_flops          # forward + the two backward GEMMs of every conv
-    t_fwd = best_time(lambda: model(xt, tt, y), repeats)
-    r = dict(batch=batch, step_s=t_step, images_per_s=batch / t_step,
-             gflops=flops / t_step / 1e9, gemm_gflops=peak_gemm,
-             fraction=flops / t_step / 1e9 / peak_gemm, peak_mib=peak / 2 ** 20,
+    xt = rng.standard_normal((2 * batch, 1, 28, 28)).astype(np.float32)
+    tt, yy = np.full(2 * batch, 500), np.concatenate([y, y])
+    fwd_flops, nominal = conv_flops(model, lambda: model(xt[:batch], tt[:batch], y))
+    t_fwd = best_time(lambda: model(xt[:batch], tt[:batch], y), repeats)
+    t_fwd2 = best_time(lambda: model(xt, tt, yy), repeats)
+    peak_fwd2 = traced_peak(lambda: model(xt, tt, yy))
+    nominal_gflop = nominal / 1e9                      # forward, this batch
+    r = dict(batch=batch, step_s=t_step, images_per_s=batch / t_step, gemm_gflops=peak_gemm,
+             fraction=3 * nominal_gflop / t_step / peak_gemm,
+             performed_fraction=3 * fwd_flops / 1e9 / t_step / peak_gemm, peak_mib=peak,
              mflop_per_image=fwd_flops / batch / 1e6, forward_s=t_fwd,
-             nominal_mflop_per_image=nominal / batch / 1e6,
-             ddim50_s=50 * t_fwd, ddpm1000_s=1000 * t_fwd)
+             forward_fraction=nominal_gflop / t_fwd / peak_gemm, forward2_s=t_fwd2,
+             forward2_fraction=2 * nominal_gflop / t_fwd2 / peak_gemm,
+             forward2_peak_mib=peak_fwd2, nominal_mflop_per_image=nominal / batch / 1e6,
+             ddim50_guided_s=50 * t_fwd2, ddpm1000_s=1000 * t_fwd)
     out(f"float32 GEMM (2048^3): {peak_gemm:.0f} GFLOP/s")
     from ..nn import default_tier
     tier = default_tier()
     out(threads_line() if tier == "fast" else "reference tier (DDPM_NP_TIER=reference)")
     out(f"UNet (1.18 M parameters), batch {batch}: {r['nominal_mflop_per_image']:.0f} MFLOP/image "
-        f"forward as laid out, {r['mflop_per_image']:.0f} performed; GFLOP/s below count the "
-        "performed ones")
-    out(f"  training step (fwd + bwd + Adam): {t_step:.2f} s, {r['images_per_s']:.0f} images/s, "
-        f"{r['gflops']:.0f} GFLOP/s = {r['fraction']:.0%} of GEMM")
-    out(f"  peak traced memory of a step: {r['peak_mib']:.0f} MiB")
-    out(f"  sampling: {t_fwd:.2f} s per step for {batch} images -> DDIM-50 ≈ "
-        f"{r['ddim50_s']:.0f} s, DDPM-1000 ≈ {r['ddpm1000_s'] / 60:.1f} min "
-        "(unconditional; guidance doubles the batch)")
+        f"forward as laid out ({r['mflop_per_image']:.0f} performed); fractions of GEMM count "
+        "the FLOPs as laid out")
+    out(f"  training step (fwd + bwd + Adam): {t_step:.3f} s, {r['images_per_s']:.0f} images/s, "
+        f"{r['fraction']:.0%} of GEMM ({r['performed_fraction']:.0%} on the performed FLOPs); "
+        f"peak traced memory {peak:.0f} MiB")
+    out(f"  forward pass: {t_fwd:.3f} s at batch {batch} ({r['forward_fraction']:.0%} of GEMM), "
+        f"{t_fwd2:.3f} s at {2 * batch} ({r['forward2_fraction']:.0%}); peak traced memory at "
+        f"{2 * batch}: {peak_fwd2:.0f} MiB")
+    out(f"  sampling {batch} guided images (batch {2 * batch}): DDIM-50 ≈ "
+        f"{r['ddim50_guided_s']:.0f} s; unguided DDPM-1000 ≈ {r['ddpm1000_s'] / 60:.1f} min")
+    if floor:
+        from .bench_bounds import conv_gemm_shapes, gemm_floor
+        shapes = conv_gemm_shapes(model, lambda: model(xt[:batch], tt[:batch], y))
+        f = gemm_floor(shapes, repeats)
+        r.update(floor_step_s=f["step_s"], floor_forward_s=f["forward_s"],
+                 floor_fraction=3 * nominal_gflop / f["step_s"] / peak_gemm,
+                 floor_forward_fraction=nominal_gflop / f["forward_s"] / peak_gemm)
+        out(f"  GEMM floor (the convolutions' im2col products alone, on every core): step "
+            f"{f['step_s']:.3f} s ({r['floor_fraction']:.0%} of GEMM), forward "
+            f"{f['forward_s']:.3f} s ({r['floor_forward_fraction']:.0%}): the most im2col + GEMM "
+            "can reach on this machine")
     return r

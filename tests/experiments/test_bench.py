@@ -30,3 +30,22 @@ def test_conv_flops_counts_the_unet_as_laid_out_and_as_performed():
     ref = UNet(num_classes=10, rng=np.random.default_rng(0), tier="reference")
     assert bench.conv_flops(ref, lambda: ref(x, np.array([1, 2]), np.array([1, 2]))) == \
         (literal, literal)
+
+
+def test_the_gemm_floor_covers_every_convolution_and_the_unet_bench_reports_it(monkeypatch):
+    from ddpm_np.experiments.bench_bounds import conv_gemm_shapes, gemm_floor
+    from ddpm_np.models import UNet
+    model = UNet(num_classes=10, rng=np.random.default_rng(0))
+    x = np.zeros((2, 1, 28, 28), np.float32)
+    shapes = conv_gemm_shapes(model, lambda: model(x, np.array([1, 2]), np.array([1, 2])))
+    performed, _ = bench.conv_flops(model, lambda: model(x, np.array([1, 2]), np.array([1, 2])))
+    assert abs(sum(2 * M * K * N for M, K, N, C in shapes) / performed - 1) < 1e-3
+    assert all("forward" not in vars(m) for m in model.modules())
+    f = gemm_floor(shapes[:3], repeats=1)
+    assert 0 < f["forward_s"] < f["step_s"]
+    monkeypatch.setattr(bench, "gemm_gflops", lambda n=2048, repeats=5, rng=None: 100.0)
+    lines = []
+    r = bench.bench_unet(batch=2, repeats=1, out=lines.append)
+    assert r["floor_step_s"] > 0 and 0 < r["forward2_s"] and r["forward2_peak_mib"] > 0
+    assert abs(r["fraction"] - 3 * 352e-3 * 2 / r["step_s"] / 100.0) < 1e-3
+    assert "GEMM floor" in lines[-1]

@@ -21,7 +21,9 @@ Layout: outputs are (N, C, H, W) arrays with channels-last memory (layout.py); i
 either, a channels-last one is read without a transposing copy.
 
 A 1×1 convolution with stride 1 and no padding needs none of this: it is a matrix product over
-channels, done on the arrays in the memory order they come in.
+channels, done on the arrays in the memory order they come in. A 3×3 convolution with stride 1
+and padding 1 between enough channels (`use_winograd`) replaces the im2col GEMM of the forward
+pass and of dx by Winograd's F(2×2, 3×3) (winograd.py): 2.25× fewer multiply-adds.
 
 Memory: each layer's workspace keeps the padded input xp (the forward pass's cache) and, per
 thread, one chunk's scratch buffers, re-allocated only when the input shape changes. The cache of
@@ -34,6 +36,20 @@ from ..conv import check_conv_geometry, conv_output_size
 from .conv_phases import phase_plan, phase_weights
 from .layout import buffer, is_channels_last, nchw, nhwc
 from .threads import chunk_bounds, largest, run_chunks
+from .winograd import padded_shape, transform_weights, winograd_chunk
+
+# Where F(2×2, 3×3) paid on this machine (docs/performance.md, `ddpm-np bench conv`): images of
+# at least 14×14 (at 7×7 a quarter of the 2×2 tiles' outputs fall outside the image) and at
+# least 128 channels in and out together (below, the transforms cost what they save)
+WINOGRAD_MIN_PIXELS, WINOGRAD_MIN_CHANNELS = 14 * 14, 128
+
+
+def use_winograd(kh, kw, stride, padding, C, O, H, W) -> bool:
+    """Whether a convolution (C → O channels on H×W) runs Winograd's F(2×2, 3×3): 3×3, stride
+    1, padding 1, H·W ≥ WINOGRAD_MIN_PIXELS and C + O ≥ WINOGRAD_MIN_CHANNELS. A rule of the
+    shapes alone, so that a layer always takes the same route (same numbers, run after run)."""
+    return ((kh, kw, stride, padding) == (3, 3, 1, 1) and H * W >= WINOGRAD_MIN_PIXELS
+            and C + O >= WINOGRAD_MIN_CHANNELS)
 
 
 def im2col_nhwc(xp, kh, kw, stride, Ho, Wo, out):
@@ -65,6 +81,8 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
     O, _, kh, kw = W.shape
     if (kh, kw, stride, padding) == (1, 1, 1, 0):
         return _conv1x1_forward(x, W, b)
+    if use_winograd(kh, kw, stride, padding, C, O, H, Wd):
+        return _winograd_forward(x, W, b, workspace)
     Ho = conv_output_size(H, kh, stride, padding)
     Wo = conv_output_size(Wd, kw, stride, padding)
     p, P, K = padding, Ho * Wo, kh * kw * C
@@ -88,6 +106,27 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
 
     run_chunks(chunk, chunks)
     return nchw(out), (xp, x.shape, W, stride, padding, workspace)
+
+
+def _winograd_forward(x, W, b, workspace):
+    """The 3×3 stride-1 forward pass by F(2×2, 3×3), chunked like the im2col route; the cache is
+    the im2col route's (the padded input, as a view of the Winograd route's larger buffer)."""
+    N, C, H, Wd = x.shape
+    O = W.shape[0]
+    xp = buffer(workspace, ("xp_wg", 1), padded_shape(N, H, Wd, C), x.dtype, zeros=True)
+    U = transform_weights(W)
+    out = np.empty((N, H, Wd, O), x.dtype)
+    x_nhwc = nhwc(x)
+    chunks = chunk_bounds(N, 4 * H * Wd * (C + O) * x.itemsize)
+    n_max = largest(chunks)
+
+    def chunk(_, n0, n1, w):
+        pad_into(x_nhwc[n0:n1], 1, 1, xp[n0:n1])
+        winograd_chunk(xp[n0:n1], U, out[n0:n1], workspace, w, n_max)
+        out[n0:n1] += b
+
+    run_chunks(chunk, chunks)
+    return nchw(out), (xp[:, :H + 2, :Wd + 2], x.shape, W, 1, 1, workspace)
 
 
 def _conv1x1_forward(x, W, b):
@@ -187,6 +226,10 @@ def conv2d_backward(dout, cache):
         dx.fill(0)                                      # phases no kernel offset reaches
     dcols_size = max(Ma * Mb * len(us) * len(vs) for _, _, Ma, Mb, _, _, us, vs in plan) * O
     dout_nhwc = nhwc(dout)
+    # dx of a 3×3 stride-1 convolution is the 3×3 stride-1 convolution of dy with the flipped,
+    # transposed kernel: Winograd's route where the forward pass takes it
+    winograd = use_winograd(kh, kw, stride, padding, O, C, H, Wd)
+    U_flip = transform_weights(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)) if winograd else None
 
     def chunk(i, n0, n1, w):
         n = n1 - n0
@@ -197,6 +240,11 @@ def conv2d_backward(dout, cache):
         dy = np.ascontiguousarray(dout_nhwc[n0:n1]).reshape(n * P, O)
         np.matmul(np.ones(n * P, dt), dy, out=db_parts[i])          # Σ dy: a GEMV
         np.matmul(cols.T, dy, out=dW_parts[i])
+        if winograd:                    # 3'. dx = dy ⋆ flipped W, by F(2×2, 3×3)
+            dyp = buffer(ws, ("dyp_wg", w), padded_shape(n_max, Ho, Wo, O), dt, zeros=True)[:n]
+            pad_into(dy.reshape(n, Ho, Wo, O), 1, 1, dyp)
+            winograd_chunk(dyp, U_flip, dx[n0:n1], ws, w, n_max)
+            return
         # 3. dy into its zero-bordered buffer, then per phase of x: windows of dy, one GEMM
         dyp = buffer(ws, ("dyp", w) + pads, (n_max, Ho + top + bottom, Wo + left + right, O),
                      dt, zeros=True)[:n]
