@@ -34,12 +34,13 @@ def model_from_checkpoint(arrays: dict, meta: dict, weights: str = "ema"):
 
 
 def load_for_sampling(path):
-    """(model with EMA weights, schedule, meta) from a checkpoint file."""
+    """(model with EMA weights, in inference mode (`Module.eval`: no caches kept), schedule,
+    meta) from a checkpoint file."""
     arrays, meta = load_checkpoint(path)
     if not meta.get("schedule") or "model" not in meta:
         raise CheckpointError(f"{path} is not a diffusion model's checkpoint (it lacks the model "
                               "or the noise schedule)")
-    model = model_from_checkpoint(arrays, meta, "ema")
+    model = model_from_checkpoint(arrays, meta, "ema").eval()
     try:
         schedule = NoiseSchedule.from_dict(meta["schedule"])
     except (TypeError, ValueError) as e:

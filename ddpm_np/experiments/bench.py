@@ -128,8 +128,8 @@ def conv_flops(model, run) -> tuple[int, int]:
 def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool = True,
                floor: bool = True) -> dict:
     """One training step of the default UNet (forward, backward, Adam) and one forward pass at
-    `batch` and at twice it (what classifier-free guidance runs), against the GEMM rate; peak
-    traced memory of each; and, with `floor`, the time of the convolutions' matrix products
+    `batch` and at twice it (what classifier-free guidance runs) in inference mode, as the
+    samplers run it, against the GEMM rate; peak traced memory of each; and, with `floor`, the time of the convolutions' matrix products
     alone (bench_bounds.py: what bounds an im2col + GEMM implementation). Fractions of GEMM
     count the FLOPs as the network is laid out (352 MFLOP/image forward, three times that for
     a step). The UNet is built on the default tier ($DDPM_NP_TIER); `keep_memory` sets the
@@ -172,6 +172,7 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool =
 
     peak = traced_peak(step)
     t_step = best_time(step, repeats, warmup=1)
+    model.eval()                    # sampling: inference mode, no caches (Module.eval)
     xt = rng.standard_normal((2 * batch, 1, 28, 28)).astype(np.float32)
     tt, yy = np.full(2 * batch, 500), np.concatenate([y, y])
     fwd_flops, nominal = conv_flops(model, lambda: model(xt[:batch], tt[:batch], y))

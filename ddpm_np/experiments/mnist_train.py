@@ -39,11 +39,13 @@ def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, s
             return
         y = np.repeat(np.arange(10), n_per_class)
         trainer.ema.swap()
+        trainer.model.eval()            # no caches while sampling
         try:       # on K processes, each samples its share of the grid
             x = sample_images(sharded(trainer.model, trainer.world), trainer.schedule, len(y),
                               np.random.default_rng(seed), y, GUIDANCE, "ddim", steps,
                               progress=False)
         finally:
+            trainer.model.train()
             trainer.ema.swap()
         on_root(image_grid)(x, out_dir / f"grid_step{trainer.step:06d}.png", nrow=n_per_class,
                    title=f"step {trainer.step}, DDIM-{steps}, guidance {GUIDANCE}",

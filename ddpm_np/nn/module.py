@@ -42,7 +42,10 @@ class Module:
     training: bool = True
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        if not self.training:           # inference: nothing kept for a backward pass
+            self.__dict__.pop("_cache", None)
+        return out
 
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -105,6 +108,9 @@ class Module:
         return self
 
     def eval(self):
+        """Inference mode: forward passes keep no caches, so that each activation is freed as
+        soon as the next layer has used it (backward then says it needs a forward pass first).
+        `train()` turns caching back on."""
         return self.train(False)
 
     # -- state -------------------------------------------------------------------------------

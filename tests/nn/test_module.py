@@ -118,3 +118,23 @@ def test_mse_loss_value_and_gradient(rng):
     assert rel_error(dw, numerical_gradient(lambda: mse_loss(pred, target, w)[0], pred)) < 1e-6
     with pytest.raises(ValueError, match="shape"):
         mse_loss(pred, target[:2])
+
+
+def test_eval_mode_keeps_no_caches_and_gives_the_same_numbers(rng):
+    """Inference mode (Module.eval): the same outputs, no cache left on any module after a
+    forward pass (so activations are freed as the pass goes on), and backward refuses."""
+    from ddpm_np.models import UNet
+    model = UNet(base_channels=4, channel_mults=(1, 2), attention_resolutions=(14,),
+                 num_classes=3, emb_dim=8, groups=2, rng=rng)
+    x = rng.standard_normal((2, 1, 28, 28)).astype(np.float32)
+    t, y = np.array([3, 700]), np.array([0, 2])
+    trained = model(x, t, y)
+    assert any("_cache" in vars(m) for m in model.modules())
+    inferred = model.eval()(x, t, y)
+    np.testing.assert_array_equal(inferred, trained)
+    assert not any("_cache" in vars(m) for m in model.modules())
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        model.backward(np.ones_like(inferred))
+    model.train()
+    model(x, t, y)
+    model.backward(np.ones_like(inferred))                 # caching is back
