@@ -25,7 +25,14 @@ def _user_errors():
 
 def bench(args):
     from ..experiments.bench import bench_conv, bench_unet
-    if args.what == "train":
+    if args.what == "scaling":
+        from ..experiments.bench_scaling import bench_scaling
+        if args.figure:
+            check_file(args.figure, (".png",), True, "--figure")
+        bench_scaling(figure=args.figure, repeats=min(args.repeats, 3))
+    elif args.figure:
+        raise CLIError("--figure applies to bench scaling")
+    elif args.what == "train":
         from ..experiments.bench_parallel import bench_train
         bench_train(batch=args.batch, repeats=args.repeats)
     elif args.what == "conv":

@@ -49,3 +49,20 @@ def test_the_gemm_floor_covers_every_convolution_and_the_unet_bench_reports_it(m
     assert r["floor_step_s"] > 0 and 0 < r["forward2_s"] and r["forward2_peak_mib"] > 0
     assert abs(r["fraction"] - 3 * 352e-3 * 2 / r["step_s"] / 100.0) < 1e-3
     assert "GEMM floor" in lines[-1]
+
+
+def test_bench_scaling_prints_the_table_and_draws_the_curves(monkeypatch, tmp_path):
+    from ddpm_np.experiments import bench_scaling as scaling
+    monkeypatch.setattr(scaling, "BATCHES", (2, 4))
+    monkeypatch.setattr(scaling, "SIZES", (28, 32))
+    monkeypatch.setattr(scaling, "step_seconds",
+                        lambda batch, size, repeats=2: 0.01 * batch * size ** 2 / 784)
+    lines = []
+    r = scaling.bench_scaling(figure=tmp_path / "s.png", repeats=1, out=lines.append)
+    assert r["by_batch"] == {2: 0.02, 4: 0.04} and set(r["by_size"]) == {28, 32}
+    assert (tmp_path / "s.png").stat().st_size > 10_000 and len(lines) == 7
+
+
+def test_a_training_step_of_a_larger_image_runs():
+    from ddpm_np.experiments.bench_scaling import step_seconds
+    assert step_seconds(2, 32, repeats=1) > 0
