@@ -7,6 +7,7 @@ runs the tests and counts, per exercise, the tests that pass.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -72,6 +73,9 @@ def write_workspace(folder, overwrite: bool = False, solved: bool = False) -> li
 def status(folder, timeout: float = 600) -> list:
     """Run the workspace's tests; one row per exercise: (exercise, passed, total)."""
     folder = Path(folder)
+    if importlib.util.find_spec("pytest") is None:
+        raise WorkspaceError('checking the exercises needs pytest: pip install pytest (or '
+                             'pip install "ddpm_np[test]")')
     if not (folder / TESTS).is_file():
         raise WorkspaceError(f"{folder} holds no exercises ({TESTS} is missing); write them with "
                              f"`ddpm-np exercises {folder}`")

@@ -85,3 +85,13 @@ def test_the_command_writes_a_workspace_and_prints_the_table(tmp_path, capsys):
     assert main(["exercises", str(tmp_path / "ws"), "--status"]) == 0
     out = capsys.readouterr().out
     assert "0 of 10 exercises done" in out and out.count("to do") == 10
+
+
+def test_status_without_pytest_says_how_to_get_it(tmp_path, monkeypatch, capsys):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pytest" else real(name, *a))
+    write_workspace(tmp_path)
+    assert main(["exercises", str(tmp_path), "--status"]) == 2
+    assert "needs pytest: pip install pytest" in capsys.readouterr().err
