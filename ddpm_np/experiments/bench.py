@@ -8,9 +8,9 @@ FLOPs are counted from the layers' own `flops` and the shapes they saw (`conv_fl
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
+
+from .bench_tools import best_time, convs_seen, gemm_gflops
 
 # (name, C_in, C_out, H, stride) of the reference UNet's 3×3 convolutions
 CONV_SHAPES = [
@@ -19,26 +19,6 @@ CONV_SHAPES = [
     ("3x3 128->128 @7x7", 128, 128, 7, 1),
     ("3x3 s2 32->32 28->14", 32, 32, 28, 2),
 ]
-
-
-def best_time(fn, repeats: int = 5, warmup: int = 1) -> float:
-    """Smallest wall-clock seconds of `fn()` over `repeats` calls after `warmup` calls."""
-    for _ in range(warmup):
-        fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def gemm_gflops(n: int = 2048, repeats: int = 5, rng=None) -> float:
-    """float32 GFLOP/s of an n×n·n×n matrix product (2n³ flops), best of `repeats`."""
-    rng = rng or np.random.default_rng(0)
-    a = rng.standard_normal((n, n), dtype=np.float32)
-    b = rng.standard_normal((n, n), dtype=np.float32)
-    return 2 * n ** 3 / best_time(lambda: a @ b, repeats) / 1e9
 
 
 def threads_line() -> str:
@@ -105,19 +85,10 @@ def bench_conv(batch: int = 64, repeats: int = 10, out=print, reference: bool = 
 def conv_flops(model, run) -> tuple[int, int]:
     """2·multiply-adds of every convolution during `run()` (a model pass): (performed, literal).
 
-    Each Conv2d's `forward` is wrapped for the call to note its input shape, and unwrapped after;
     `literal` counts an up-sampling convolution as the 3×3 convolution on the up-sampled image
     (the reference tier's figure)."""
-    from ..nn import Conv2d
-    seen = []
-    convs = [m for m in model.modules() if isinstance(m, Conv2d)]
-    for m in convs:
-        m.forward = (lambda m: lambda x: (seen.append((m, x.shape)), type(m).forward(m, x))[1])(m)
-    try:
-        run()
-    finally:
-        for m in convs:
-            del m.forward
+    seen = convs_seen(model, run)
+
     def reference_twin(cls):                 # the first class of the reference tier it extends
         return next(c for c in cls.__mro__ if not c.__module__.startswith("ddpm_np.nn.fast"))
 

@@ -15,23 +15,14 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .bench import best_time
+from .bench_tools import best_time, convs_seen
 
 
 def conv_gemm_shapes(model, run) -> list:
     """(M, K, N, C) of every convolution called during `run()`: its forward GEMM (M×K)·(K×N)
     as performed (an up-sampling convolution at low resolution counts as its four phases'
     products) and its input channels C."""
-    from ..nn import Conv2d
-    seen = []
-    convs = [m for m in model.modules() if isinstance(m, Conv2d)]
-    for m in convs:
-        m.forward = (lambda m: lambda x: (seen.append((m, x.shape)), type(m).forward(m, x))[1])(m)
-    try:
-        run()
-    finally:
-        for m in convs:
-            del m.forward
+    seen = convs_seen(model, run)
     shapes = []
     for m, shape in seen:
         O, C, kh, kw = m.W.shape

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bench import best_time
+from .bench_tools import best_time
 
 BATCHES = (16, 64, 256)
 SIZES = (28, 32, 64)

@@ -1,0 +1,43 @@
+"""What the benchmarks share: timing, this machine's GEMM rate, and which convolutions a model
+pass calls."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def best_time(fn, repeats: int = 5, warmup: int = 1) -> float:
+    """Smallest wall-clock seconds of `fn()` over `repeats` calls after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def gemm_gflops(n: int = 2048, repeats: int = 5, rng=None) -> float:
+    """float32 GFLOP/s of an n×n·n×n matrix product (2n³ flops), best of `repeats`."""
+    rng = rng or np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    return 2 * n ** 3 / best_time(lambda: a @ b, repeats) / 1e9
+
+
+def convs_seen(model, run) -> list:
+    """(layer, input shape) of every convolution of `model` called during `run()`. Each Conv2d's
+    `forward` is wrapped for the call to note its input shape, and unwrapped after."""
+    from ..nn import Conv2d
+    seen = []
+    convs = [m for m in model.modules() if isinstance(m, Conv2d)]
+    for m in convs:
+        m.forward = (lambda m: lambda x: (seen.append((m, x.shape)), type(m).forward(m, x))[1])(m)
+    try:
+        run()
+    finally:
+        for m in convs:
+            del m.forward
+    return seen
