@@ -181,8 +181,8 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool =
         r.update(floor_step_s=f["step_s"], floor_forward_s=f["forward_s"],
                  floor_fraction=3 * nominal_gflop / f["step_s"] / peak_gemm,
                  floor_forward_fraction=nominal_gflop / f["forward_s"] / peak_gemm)
-        out(f"  GEMM floor (the convolutions' im2col products alone, on every core): step "
-            f"{f['step_s']:.3f} s ({r['floor_fraction']:.0%} of GEMM), forward "
-            f"{f['forward_s']:.3f} s ({r['floor_forward_fraction']:.0%}): the most im2col + GEMM "
-            "can reach on this machine")
+        out(f"  GEMM floor (the convolutions' im2col products alone, in cached chunks on every "
+            f"core): step {f['step_s']:.3f} s ({r['floor_fraction']:.0%} of GEMM), forward "
+            f"{f['forward_s']:.3f} s ({r['floor_forward_fraction']:.0%}): the most the chunked "
+            "im2col + GEMM route can reach here")
     return r
