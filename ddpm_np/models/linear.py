@@ -45,10 +45,17 @@ class LinearEps(Module):
         return np.einsum("nij,nj->ni", self.A.data[k], xt) + self.b.data[k]
 
     def backward(self, dout):
-        """dA_t = Σ_{n: t_n = t} dout_n x_nᵀ, db_t = Σ_{n: t_n = t} dout_n, dx_n = A_tnᵀ dout_n."""
+        """dA_t = Σ_{n: t_n = t} dout_n x_nᵀ, db_t = Σ_{n: t_n = t} dout_n, dx_n = A_tnᵀ dout_n.
+
+        The sums over the examples of each t are one product with the (T, N) matrix that has a 1
+        where example n has time step t (a scatter-add, as a GEMM)."""
         xt, k = self._need_cache()
-        np.add.at(self.A.grad, k, dout[:, :, None] * xt[:, None, :])
-        np.add.at(self.b.grad, k, dout)
+        n = len(k)
+        onehot = np.zeros((self.T, n), dout.dtype)
+        onehot[k, np.arange(n)] = 1
+        outer = (dout[:, :, None] * xt[:, None, :]).reshape(n, -1)          # dout_n x_nᵀ
+        self.A.grad += (onehot @ outer).reshape(self.A.shape)
+        self.b.grad += onehot @ dout
         return np.einsum("nji,nj->ni", self.A.data[k], dout)
 
 
