@@ -14,16 +14,8 @@ import numpy as np
 from ..data.batching import ArrayDataset
 from ..parallel import world
 from ..train import TrainConfig, Trainer
+from .bench_tools import median_time
 from .mnist_train import mnist_model, mnist_schedule
-
-
-def _median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def bench_train(batch: int = 64, repeats: int = 10, out=print) -> dict:
@@ -36,10 +28,10 @@ def bench_train(batch: int = 64, repeats: int = 10, out=print) -> dict:
     trainer = Trainer(mnist_model(np.random.default_rng(0)), mnist_schedule(), data,
                       TrainConfig(steps=10**6, batch_size=batch, lr=1e-4), world=w)
     trainer.train_step()                                            # warm-up
-    t_step = _median_time(trainer.train_step, repeats)
+    t_step = median_time(trainer.train_step, repeats)
     rows = w.part(batch)
     xt = rng.standard_normal((rows.stop - rows.start, 1, 28, 28)).astype(np.float32)
-    t_forward = _median_time(lambda: trainer.model(xt, np.full(len(xt), 500),
+    t_forward = median_time(lambda: trainer.model(xt, np.full(len(xt), 500),
                                                    np.zeros(len(xt), np.int64)), repeats)
     flat = np.ones(trainer.gradient_bytes() // 4, np.float32)
     w.allreduce_sum(flat)                                           # warm-up

@@ -27,6 +27,17 @@ def gemm_gflops(n: int = 2048, repeats: int = 5, rng=None) -> float:
     return 2 * n ** 3 / best_time(lambda: a @ b, repeats) / 1e9
 
 
+def median_time(fn, repeats: int = 10) -> float:
+    """Median wall-clock seconds of `fn()` over `repeats` calls (no warm-up): for steps that
+    change state, such as training steps, where the best one would flatter."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
 def convs_seen(model, run) -> list:
     """(layer, input shape) of every convolution of `model` called during `run()`. Each Conv2d's
     `forward` is wrapped for the call to note its input shape, and unwrapped after."""
