@@ -15,6 +15,7 @@ Default (MNIST, 28×28, base 32, channel_mults (1, 2, 4), attention at 7×7), ~1
       ─ GroupNorm ─ SiLU ─ conv 32→1 (zero-initialised) ─ ε_θ
 
     ResBlock(in,out)(h) = skip(h) + conv₂(SiLU(GN(conv₁(SiLU(GN(h))) + Linear(SiLU(temb)))))
+    (each SiLU(GN(·)) is one layer, GroupNormSiLU: the fast tier computes it in one pass)
     skip = 1×1 conv when in ≠ out, else identity; conv₂ starts at zero (the block starts as skip);
     the Linear's output is one number per channel, added at every pixel.
 
@@ -34,31 +35,33 @@ from .embedding import TimeEmbedding
 
 
 class ResBlock(Module):
-    """GN→SiLU→conv3×3, + per-channel Linear(SiLU(temb)), GN→SiLU→conv3×3, residual.
+    """GN→SiLU→conv3×3, + per-channel Linear(SiLU(temb)), GN→SiLU→conv3×3, residual. The sums
+    are taken in place in the convolutions' fresh outputs (no layer keeps them for backward).
     `L`: the namespace of layers to build from (`nn.layers(tier)`)."""
 
     def __init__(self, cin, cout, temb_dim, groups, *, rng, dtype, L):
-        self.norm1, self.act1 = L.GroupNorm(min(groups, cin), cin, dtype=dtype), L.SiLU()
+        self.norm1 = L.GroupNormSiLU(min(groups, cin), cin, dtype=dtype)
         self.conv1 = L.Conv2d(cin, cout, 3, padding=1, rng=rng, dtype=dtype)
         self.temb_proj = L.Linear(temb_dim, cout, rng=rng, dtype=dtype)
-        self.norm2, self.act2 = L.GroupNorm(min(groups, cout), cout, dtype=dtype), L.SiLU()
+        self.norm2 = L.GroupNormSiLU(min(groups, cout), cout, dtype=dtype)
         self.conv2 = L.Conv2d(cout, cout, 3, padding=1, rng=rng, dtype=dtype, zero_init=True)
         self.skip = L.Conv2d(cin, cout, 1, rng=rng, dtype=dtype) if cin != cout else None
         self.channel_sums = L.channel_sums
 
     def forward(self, x, temb_act):
-        h = self.conv1(self.act1(self.norm1(x)))
-        h = h + self.temb_proj(temb_act)[:, :, None, None]     # one number per channel, every pixel
-        h = self.conv2(self.act2(self.norm2(h)))
+        h = self.conv1(self.norm1(x))
+        h += self.temb_proj(temb_act)[:, :, None, None]        # one number per channel, every pixel
+        h = self.conv2(self.norm2(h))
         self._cache = True
-        return (self.skip(x) if self.skip is not None else x) + h
+        h += self.skip(x) if self.skip is not None else x
+        return h
 
     def backward(self, dout):
         """Returns (dx, dtemb_act)."""
         self._need_cache()
-        dh = self.norm2.backward(self.act2.backward(self.conv2.backward(dout)))
+        dh = self.norm2.backward(self.conv2.backward(dout))
         dtemb_act = self.temb_proj.backward(self.channel_sums(dh))
-        dx = self.norm1.backward(self.act1.backward(self.conv1.backward(dh)))
+        dx = self.norm1.backward(self.conv1.backward(dh))
         dx += self.skip.backward(dout) if self.skip is not None else dout
         return dx, dtemb_act
 
@@ -135,8 +138,7 @@ class UNet(Module):
             self.up_blocks.append(blocks)
             self.up_attn.append(self._attn(chs[i], res, **kw))
             cur = chs[i]
-        self.norm_out = L.GroupNorm(min(groups, cur), cur, dtype=dtype)
-        self.act_out = L.SiLU()
+        self.norm_out = L.GroupNormSiLU(min(groups, cur), cur, dtype=dtype)
         self.conv_out = L.Conv2d(cur, in_channels, 3, padding=1, zero_init=True, **kw)
         self.chs = chs
 
@@ -203,12 +205,12 @@ class UNet(Module):
             if attn is not None:
                 h = attn(h)
         self._cache = split_at
-        eps_theta = self.conv_out(self.act_out(self.norm_out(h)))
+        eps_theta = self.conv_out(self.norm_out(h))
         return np.ascontiguousarray(eps_theta)
 
     def _backward(self, d_eps):
         split_at = self._need_cache()
-        dh = self.norm_out.backward(self.act_out.backward(self.conv_out.backward(d_eps)))
+        dh = self.norm_out.backward(self.conv_out.backward(d_eps))
         dtemb_act = np.zeros((d_eps.shape[0], self.temb.lin2.out_features), d_eps.dtype)
         dskips = []
         for up, blocks, attn, c in zip(reversed(self.upsamples), reversed(self.up_blocks),

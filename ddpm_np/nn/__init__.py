@@ -11,7 +11,8 @@ from .init import kaiming_uniform
 from .linear import Linear, linear_forward, linear_backward
 from .conv import (Conv2d, conv2d_forward, conv2d_backward, conv_output_size, conv2d_naive,
                    conv2d_naive_backward, im2col, col2im)
-from .norm import GroupNorm, groupnorm_forward, groupnorm_backward
+from .norm import (GroupNorm, GroupNormSiLU, groupnorm_forward, groupnorm_backward,
+                   groupnorm_silu_forward, groupnorm_silu_backward)
 from .activations import (SiLU, ReLU, GELU, sigmoid, silu_forward, silu_backward, relu_forward,
                           relu_backward, gelu_forward, gelu_backward)
 from .resample import (Upsample2x, AvgPool2x, UpsampleConv2d, upsample2x_forward,
@@ -26,12 +27,13 @@ from . import optim, gradcheck
 
 __all__ = [
     "Module", "Parameter", "Sequential", "check_dtype", "kaiming_uniform",
-    "Linear", "Conv2d", "GroupNorm", "SiLU", "ReLU", "GELU", "Upsample2x", "AvgPool2x",
+    "Linear", "Conv2d", "GroupNorm", "GroupNormSiLU", "SiLU", "ReLU", "GELU", "Upsample2x", "AvgPool2x",
     "UpsampleConv2d", "SelfAttention2d", "channel_sums", "concat_channels", "split_channels",
     "sinusoidal_embedding", "mse_loss", "softmax_cross_entropy",
     "linear_forward", "linear_backward", "conv2d_forward", "conv2d_backward", "conv_output_size",
     "conv2d_naive", "conv2d_naive_backward", "im2col", "col2im",
-    "groupnorm_forward", "groupnorm_backward", "sigmoid", "silu_forward", "silu_backward",
+    "groupnorm_forward", "groupnorm_backward", "groupnorm_silu_forward",
+    "groupnorm_silu_backward", "sigmoid", "silu_forward", "silu_backward",
     "relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "upsample2x_forward",
     "upsample2x_backward", "avgpool2x_forward", "avgpool2x_backward", "upconv2d_forward",
     "upconv2d_backward", "softmax_forward", "softmax_backward",

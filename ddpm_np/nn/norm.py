@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from .activations import silu_backward, silu_forward
 from .init import positive_int
 from .module import Module, Parameter, check_dtype
 
@@ -59,6 +60,20 @@ def groupnorm_backward(dout, cache):
     return dx.reshape(dout.shape), dscale, dshift
 
 
+def groupnorm_silu_forward(x, scale, shift, num_groups, norm_eps=1e-5):
+    """SiLU(GroupNorm(x)): the two layers one after the other (the pair every ResBlock uses).
+    Cache: the two caches."""
+    y, norm_cache = groupnorm_forward(x, scale, shift, num_groups, norm_eps)
+    out, silu_cache = silu_forward(y)
+    return out, (norm_cache, silu_cache)
+
+
+def groupnorm_silu_backward(dout, cache):
+    """Gradients (dx, dscale, dshift): SiLU's backward, then GroupNorm's."""
+    norm_cache, silu_cache = cache
+    return groupnorm_backward(silu_backward(dout, silu_cache), norm_cache)
+
+
 class GroupNorm(Module):
     """GroupNorm over (N, C, ...) with per-channel affine `scale` (init 1) and `shift` (init 0)."""
 
@@ -93,3 +108,14 @@ class GroupNorm(Module):
         self.scale.grad += dscale
         self.shift.grad += dshift
         return dx
+
+
+class GroupNormSiLU(GroupNorm):
+    """SiLU(GroupNorm(x)) as one layer, with GroupNorm's parameters (`scale`, `shift`). Here the
+    plain composition; the fast tier's twin computes both in one pass over the data."""
+
+    def _functional_forward(self, x):
+        return groupnorm_silu_forward(x, self.scale.data, self.shift.data, self.num_groups,
+                                      self.norm_eps)
+
+    _functional_backward = staticmethod(groupnorm_silu_backward)

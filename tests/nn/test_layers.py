@@ -34,6 +34,17 @@ def test_groupnorm_gradcheck(rng, L, N, C, G):
     assert_small(check_module(layer, rng.standard_normal((N, C, 5, 7)) * 3 + 1, rng))
 
 
+@pytest.mark.parametrize("N", [1, 3])
+def test_groupnorm_silu_gradcheck_and_composition(rng, L, N):
+    layer = L.GroupNormSiLU(2, 4, dtype=np.float64)
+    layer.scale.data[:] = rng.standard_normal(4)
+    layer.shift.data[:] = rng.standard_normal(4)
+    x = rng.standard_normal((N, 4, 5, 7)) * 3 + 1
+    assert_small(check_module(layer, x, rng))
+    y, _ = groupnorm_forward(x, layer.scale.data, layer.shift.data, 2)
+    np.testing.assert_allclose(layer(x), y / (1 + np.exp(-y)), rtol=1e-12, atol=1e-14)
+
+
 def test_groupnorm_backward_against_the_full_jacobian(rng):
     """The textbook formula against ∂x̂_i/∂x_j = (δ_ij − 1/m − x̂_i·x̂_j/m)/σ summed by hand."""
     x = rng.standard_normal((1, 2, 3, 2))                      # one group of m = 12 numbers

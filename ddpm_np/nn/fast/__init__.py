@@ -14,10 +14,11 @@ from .. import __all__ as _reference_names
 from .. import gradcheck, optim  # noqa: F401
 from .activations import silu_backward, silu_forward
 from .conv import conv2d_backward, conv2d_forward
-from .modules import Conv2d, GroupNorm, SelfAttention2d, SiLU, UpsampleConv2d
+from .modules import Conv2d, GroupNorm, GroupNormSiLU, SelfAttention2d, SiLU, UpsampleConv2d
 from .layout import channel_sums
 from .memory import keep_freed_memory
 from .norm import groupnorm_backward, groupnorm_forward
+from .norm_silu import groupnorm_silu_backward, groupnorm_silu_forward
 from .threads import model_pass, num_threads
 from .upconv import upconv2d_backward, upconv2d_forward
 

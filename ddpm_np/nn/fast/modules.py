@@ -6,6 +6,7 @@ from ..activations import SiLU as _SiLU
 from .activations import silu_backward, silu_forward
 from .conv import conv2d_backward, conv2d_forward
 from .norm import groupnorm_backward, groupnorm_forward
+from .norm_silu import groupnorm_silu_backward, groupnorm_silu_forward
 from .upconv import upconv2d_backward, upconv2d_forward
 
 
@@ -55,6 +56,17 @@ class GroupNorm(norm.GroupNorm):
                                  self.norm_eps)
 
     _functional_backward = staticmethod(groupnorm_backward)
+
+
+class GroupNormSiLU(norm.GroupNormSiLU):
+    """`ddpm_np.nn.GroupNormSiLU` in one pass over the data each way, per block of samples in
+    cache, on every core (fast/norm_silu.py)."""
+
+    def _functional_forward(self, x):
+        return groupnorm_silu_forward(x, self.scale.data, self.shift.data, self.num_groups,
+                                      self.norm_eps, keep=self.training)
+
+    _functional_backward = staticmethod(groupnorm_silu_backward)
 
 
 class SiLU(_SiLU):

@@ -83,6 +83,28 @@ def _layout(x, num_groups, channels_last):
     return N, C, C // num_groups, math.prod(x.shape[1:]) // num_groups
 
 
+def affine_coefficients(mu, inv_std, scale, shift, cg):
+    """(a, b) per (n, c) with y = x·a + b: a = scale/σ, b = shift − μ·a."""
+    a = np.repeat(inv_std, cg, axis=1) * scale                   # (n, C)
+    return a, shift - np.repeat(mu, cg, axis=1) * a
+
+
+def backward_coefficients(S1, S2, mu, inv_std, scale, cg, m):
+    """(α, β, γ, Σdy·x̂) per (n, c) from S1 = Σdy and S2 = Σdy·x per (n, c), so that
+    dx = α·dy + β·x + γ (see groupnorm_backward for the algebra)."""
+    n, C = S1.shape
+    G = C // cg
+    mu_c = np.repeat(mu, cg, axis=1)                            # (n, C)
+    inv_c = np.repeat(inv_std, cg, axis=1)
+    dyxhat = (S2 - mu_c * S1) * inv_c
+    A = np.repeat((scale * S1).reshape(n, G, cg).sum(axis=2) / m, cg, axis=1)
+    B = np.repeat((scale * dyxhat).reshape(n, G, cg).sum(axis=2) / m, cg, axis=1)
+    alpha = scale * inv_c
+    beta = -B * inv_c * inv_c
+    gamma = (mu_c * B * inv_c - A) * inv_c
+    return alpha, beta, gamma, dyxhat
+
+
 def _in_memory_order(x):
     """(x as a C-contiguous array in its memory order, whether that is channels last)."""
     if is_channels_last(x):
@@ -109,8 +131,7 @@ def groupnorm_forward(x, scale, shift, num_groups, norm_eps=1e-5):
         xs = x[n0:n1]
         S1, S2 = _channel_sums(xs, xs, channels_last)
         mu[n0:n1], inv_std[n0:n1] = _stats(S1, S2, m, cg, norm_eps, x.dtype)
-        a = np.repeat(inv_std[n0:n1], cg, axis=1) * scale            # (n, C)
-        b = shift - np.repeat(mu[n0:n1], cg, axis=1) * a
+        a, b = affine_coefficients(mu[n0:n1], inv_std[n0:n1], scale, shift, cg)
         _per_channel_sum([(xs, a)], b, y[n0:n1], channels_last)
 
     over_batch(task, N, x[0].nbytes if N else 0)
@@ -144,16 +165,9 @@ def groupnorm_backward(dout, cache):
 
     def task(n0, n1):
         dy, xs = dout[n0:n1], x[n0:n1]
-        n = n1 - n0
         S1[n0:n1], S2 = _channel_sums(dy, xs, channels_last)
-        mu_c = np.repeat(mu[n0:n1], cg, axis=1)                 # (n, C)
-        inv_c = np.repeat(inv_std[n0:n1], cg, axis=1)
-        dyxhat[n0:n1] = (S2 - mu_c * S1[n0:n1]) * inv_c
-        A = np.repeat((scale * S1[n0:n1]).reshape(n, G, cg).sum(axis=2) / m, cg, axis=1)
-        B = np.repeat((scale * dyxhat[n0:n1]).reshape(n, G, cg).sum(axis=2) / m, cg, axis=1)
-        alpha = scale * inv_c
-        beta = -B * inv_c * inv_c
-        gamma = (mu_c * B * inv_c - A) * inv_c
+        alpha, beta, gamma, dyxhat[n0:n1] = backward_coefficients(
+            S1[n0:n1], S2, mu[n0:n1], inv_std[n0:n1], scale, cg, m)
         _per_channel_sum([(dy, alpha), (xs, beta)], gamma, dx[n0:n1], channels_last)
 
     over_batch(task, N, dout[0].nbytes if N else 0)

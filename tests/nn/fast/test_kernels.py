@@ -62,6 +62,53 @@ def test_groupnorm_matches_reference(rng, shape, G, x_order):
 
 
 @pytest.mark.parametrize("x_order", ORDERS)
+@pytest.mark.parametrize("shape,G", [((3, 8, 5, 7), 4), ((5, 96, 28, 28), 8), ((2, 8, 1, 1), 4),
+                                     ((3, 1, 4, 4), 1), ((2, 6, 9), 3), ((0, 4, 2, 2), 2)])
+def test_groupnorm_silu_matches_reference(rng, shape, G, x_order):
+    """The fused pass against GroupNorm then SiLU; (5, 96, 28, 28) spans several blocks."""
+    if len(shape) != 4 and x_order != "NCHW":
+        pytest.skip("channels last is a 4-D layout")
+    C = shape[1]
+    x = rng.standard_normal(shape) * 2 + 1
+    scale, shift = np.linspace(0.5, 2, C), np.linspace(-1, 1, C)
+    y_ref, c_ref = ref.groupnorm_silu_forward(x, scale, shift, G)
+    y, cache = fast.groupnorm_silu_forward(ORDERS[x_order](x), scale, shift, G)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    y_inference, _ = fast.groupnorm_silu_forward(ORDERS[x_order](x), scale, shift, G, keep=False)
+    np.testing.assert_array_equal(y_inference, y)
+    dy = rng.standard_normal(shape)
+    assert_close(fast.groupnorm_silu_backward(dy, cache), ref.groupnorm_silu_backward(dy, c_ref))
+
+
+def test_groupnorm_silu_blocks_do_not_change_the_numbers(rng, monkeypatch):
+    """Blocks of one sample or of the whole batch: the same bits (statistics are per sample)."""
+    from ddpm_np.nn.fast import norm_silu
+    x = channels_last(rng.standard_normal((6, 8, 5, 5)).astype(np.float32))
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    scale, shift = np.linspace(0.5, 2, 8, dtype=np.float32), np.zeros(8, np.float32)
+    results = []
+    for block in (1, 1 << 30):
+        monkeypatch.setattr(norm_silu, "BLOCK_BYTES", block)
+        y, cache = fast.groupnorm_silu_forward(x, scale, shift, 4)
+        results.append((y, *fast.groupnorm_silu_backward(dy, cache)))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_groupnorm_silu_backward_needs_a_training_forward(rng):
+    layer = fast.GroupNormSiLU(2, 4)
+    x = rng.standard_normal((2, 4, 3, 3)).astype(np.float32)
+    layer.eval()
+    layer.forward(x)                      # inference: tanh h is not kept
+    with pytest.raises(RuntimeError, match="keep=False"):
+        layer.backward(np.ones_like(x))
+    layer.train()
+    layer(x)
+    with pytest.raises(ValueError, match="dout has shape"):
+        layer.backward(x[:, :, :2])
+
+
+@pytest.mark.parametrize("x_order", ORDERS)
 @pytest.mark.parametrize("shape", [(3, 4, 5, 7), (0, 4, 2, 2), (5, 3), ()])
 def test_silu_matches_reference(rng, shape, x_order):
     if len(shape) != 4 and x_order != "NCHW":
@@ -79,6 +126,7 @@ def test_fast_layers_return_channels_last_memory_and_keep_it(rng):
     """Channels-last memory in, channels-last out: the model between layers never copies."""
     x = channels_last(rng.standard_normal((2, 4, 6, 6)).astype(np.float32))
     layers = [fast.Conv2d(4, 6, 3, padding=1, rng=rng), fast.GroupNorm(2, 6), fast.SiLU(),
+              fast.GroupNormSiLU(3, 6),
               fast.Conv2d(6, 8, 1, rng=rng), fast.SelfAttention2d(8, 2, rng=rng),
               fast.Conv2d(8, 8, 3, stride=2, padding=1, rng=rng), fast.UpsampleConv2d(8, 4, rng=rng)]
     h = x
@@ -91,12 +139,13 @@ def test_fast_layers_return_channels_last_memory_and_keep_it(rng):
         assert is_channels_last(d), type(layer).__name__
 
 
-@pytest.mark.parametrize("name", ["Conv2d", "GroupNorm", "SiLU", "SelfAttention2d",
-                                  "UpsampleConv2d"])
+@pytest.mark.parametrize("name", ["Conv2d", "GroupNorm", "GroupNormSiLU", "SiLU",
+                                  "SelfAttention2d", "UpsampleConv2d"])
 def test_fast_module_matches_reference_module_in_float32(rng, name):
     """The same parameters give the same numbers within float32 rounding."""
     make = {"Conv2d": lambda L: L.Conv2d(8, 6, 3, stride=2, padding=1, rng=np.random.default_rng(0)),
             "GroupNorm": lambda L: L.GroupNorm(4, 8),
+            "GroupNormSiLU": lambda L: L.GroupNormSiLU(4, 8),
             "SiLU": lambda L: L.SiLU(),
             "SelfAttention2d": lambda L: L.SelfAttention2d(8, 4, rng=np.random.default_rng(0)),
             "UpsampleConv2d": lambda L: L.UpsampleConv2d(8, 6, rng=np.random.default_rng(0))}
