@@ -33,6 +33,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..conv import check_conv_geometry, conv_output_size
+from .conv_narrow import narrow_input, narrow_output, shift_add, tap_matrix
 from .conv_phases import phase_plan, phase_weights
 from .layout import buffer, is_channels_last, nchw, nhwc
 from .threads import chunk_bounds, largest, run_chunks
@@ -83,6 +84,8 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
         return _conv1x1_forward(x, W, b)
     if use_winograd(kh, kw, stride, padding, C, O, H, Wd):
         return _winograd_forward(x, W, b, workspace)
+    if narrow_output(kh, kw, stride, padding, C, O):
+        return _narrow_forward(x, W, b, workspace)
     Ho = conv_output_size(H, kh, stride, padding)
     Wo = conv_output_size(Wd, kw, stride, padding)
     p, P, K = padding, Ho * Wo, kh * kw * C
@@ -127,6 +130,61 @@ def _winograd_forward(x, W, b, workspace):
 
     run_chunks(chunk, chunks)
     return nchw(out), (xp[:, :H + 2, :Wd + 2], x.shape, W, 1, 1, workspace)
+
+
+def _narrow_forward(x, W, b, workspace):
+    """A "same" stride-1 convolution to a few channels (conv_narrow.py): per chunk, one GEMM
+    Z = x·[W_d] over the taps d, then y[q] = Σ_d Z[q + d, d] + b."""
+    N, C, H, Wd = x.shape
+    O, _, k, _ = W.shape
+    x_nhwc = np.ascontiguousarray(nhwc(x))
+    Tm = tap_matrix(W)
+    out = np.empty((N, H, Wd, O), x.dtype)
+    chunks = chunk_bounds(N, H * Wd * (C + k * k * O) * x.itemsize)
+    rows = largest(chunks) * H * Wd
+
+    def chunk(_, n0, n1, w):
+        n = n1 - n0
+        Z = buffer(workspace, ("narrow_Z", w), (rows, k * k * O), x.dtype)[:n * H * Wd]
+        np.matmul(x_nhwc[n0:n1].reshape(n * H * Wd, C), Tm, out=Z)
+        shift_add(Z.reshape(n, H, Wd, k * k, O), out[n0:n1], k, +1)
+        out[n0:n1] += b
+
+    run_chunks(chunk, chunks)
+    return nchw(out), ("narrow", x_nhwc, W, workspace)
+
+
+def _narrow_backward(dout, x_nhwc, W, ws):
+    """Gradients of _narrow_forward: one im2col of the padded dy (k·k·O columns, few) per chunk
+    serves both dx = D·W_flipped (the stride-1 phase route) and dW = xᵀ·D (taps flipped)."""
+    N, H, Wd, C = x_nhwc.shape
+    O, _, k, _ = W.shape
+    if dout.shape != (N, O, H, Wd):
+        raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected "
+                         f"{(N, O, H, Wd)}")
+    p, dt = (k - 1) // 2, dout.dtype
+    dy = np.ascontiguousarray(nhwc(dout))
+    W_flip = W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(k * k * O, C)
+    chunks = chunk_bounds(N, H * Wd * (C + k * k * O) * dout.itemsize)
+    n_max = largest(chunks)
+    dW_parts = np.empty((len(chunks), C, k * k * O), dt)
+    db_parts = np.empty((len(chunks), O), dt)
+    dx = np.empty((N, H, Wd, C), dt)
+
+    def chunk(i, n0, n1, w):
+        n, M = n1 - n0, (n1 - n0) * H * Wd
+        dyp = buffer(ws, ("narrow_dyp", w), (n_max, H + 2 * p, Wd + 2 * p, O), dt,
+                     zeros=True)[:n]
+        pad_into(dy[n0:n1], p, p, dyp)
+        D = buffer(ws, ("narrow_D", w), (n_max * H * Wd, k * k * O), dt)[:M]
+        im2col_nhwc(dyp, k, k, 1, H, Wd, D)             # D[q, (u, v)] = dy[q + (u, v) − p]
+        np.matmul(D, W_flip, out=dx[n0:n1].reshape(M, C))
+        np.matmul(x_nhwc[n0:n1].reshape(M, C).T, D, out=dW_parts[i])
+        np.matmul(np.ones(M, dt), dy[n0:n1].reshape(M, O), out=db_parts[i])
+
+    run_chunks(chunk, chunks)
+    dW = dW_parts.sum(axis=0).reshape(C, k, k, O)[:, ::-1, ::-1].transpose(3, 0, 1, 2)
+    return nchw(dx), np.ascontiguousarray(dW), db_parts.sum(axis=0)
 
 
 def _conv1x1_forward(x, W, b):
@@ -203,8 +261,9 @@ def conv2d_backward(dout, cache):
     pass; dW and db are summed over the chunks' partial sums in chunk order, so the result does
     not depend on the thread count.
     """
-    if isinstance(cache[0], str):           # "1x1"
-        return _conv1x1_backward(dout, *cache[1:])
+    if isinstance(cache[0], str):           # "1x1" or "narrow"
+        route = _conv1x1_backward if cache[0] == "1x1" else _narrow_backward
+        return route(dout, *cache[1:])
     xp, x_shape, W, stride, padding, ws = cache
     N, C, H, Wd = x_shape
     O, _, kh, kw = W.shape
@@ -230,6 +289,9 @@ def conv2d_backward(dout, cache):
     # transposed kernel: Winograd's route where the forward pass takes it
     winograd = use_winograd(kh, kw, stride, padding, O, C, H, Wd)
     U_flip = transform_weights(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)) if winograd else None
+    # dx of a convolution from few channels: dy·[W_dᵀ] then shifted sums (conv_narrow.py)
+    narrow = narrow_input(kh, kw, stride, padding, C, O)
+    Wt = W.transpose(0, 2, 3, 1).reshape(O, kh * kw * C) if narrow else None
 
     def chunk(i, n0, n1, w):
         n = n1 - n0
@@ -244,6 +306,11 @@ def conv2d_backward(dout, cache):
             dyp = buffer(ws, ("dyp_wg", w), padded_shape(n_max, Ho, Wo, O), dt, zeros=True)[:n]
             pad_into(dy.reshape(n, Ho, Wo, O), 1, 1, dyp)
             winograd_chunk(dyp, U_flip, dx[n0:n1], ws, w, n_max)
+            return
+        if narrow:                      # 3''. dx[q] = Σ_d (dy·W_dᵀ)[q − d]
+            Z = buffer(ws, ("narrow_Z", w), (n_max * P, kh * kw * C), dt)[:n * P]
+            np.matmul(dy, Wt, out=Z)
+            shift_add(Z.reshape(n, H, Wd, kh * kw, C), dx[n0:n1], kh, -1)
             return
         # 3. dy into its zero-bordered buffer, then per phase of x: windows of dy, one GEMM
         dyp = buffer(ws, ("dyp", w) + pads, (n_max, Ho + top + bottom, Wo + left + right, O),

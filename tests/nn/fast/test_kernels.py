@@ -32,6 +32,49 @@ def test_conv_matches_reference(rng, N, C, O, H, W, k, stride, padding, x_order,
                  ref.conv2d_backward(dy, c_ref))
 
 
+# the narrow routes (conv_narrow.py): few channels out (forward, dW) or in (dx); a 1×1 image;
+# a 5×5 kernel; a geometry that must not take them (stride 2)
+NARROW = [(3, 6, 1, 5, 7, 3, 1, 1, "narrow"), (2, 1, 6, 5, 7, 3, 1, 1, None),
+          (2, 5, 3, 4, 6, 5, 1, 2, "narrow"), (2, 3, 5, 6, 4, 5, 1, 2, None),
+          (2, 6, 1, 1, 1, 3, 1, 1, "narrow"), (2, 6, 1, 6, 6, 3, 2, 1, None)]
+
+
+@pytest.mark.parametrize("x_order", ORDERS)
+@pytest.mark.parametrize("N,C,O,H,W,k,stride,padding,route", NARROW)
+def test_narrow_convolutions_match_reference(rng, N, C, O, H, W, k, stride, padding, route,
+                                             x_order):
+    x = rng.standard_normal((N, C, H, W))
+    Wt, b = rng.standard_normal((O, C, k, k)), rng.standard_normal(O)
+    y_ref, c_ref = ref.conv2d_forward(x, Wt, b, stride, padding)
+    y, cache = fast.conv2d_forward(ORDERS[x_order](x), Wt, b, stride, padding, {})
+    assert (cache[0] if isinstance(cache[0], str) else None) == route
+    np.testing.assert_allclose(y, y_ref, rtol=1e-10, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    got = fast.conv2d_backward(channels_last(dy), cache)
+    assert is_channels_last(got[0])
+    assert_close(got, ref.conv2d_backward(dy, c_ref))
+    with pytest.raises(ValueError, match="dout has shape"):
+        fast.conv2d_backward(dy[:1], cache)
+
+
+@pytest.mark.parametrize("k,sign", [(3, 1), (3, -1), (5, 1), (5, -1)])
+def test_shift_add_against_its_definition(rng, k, sign):
+    """out[h, w] = Σ_(i,j) Z[h + sign·(i − p), w + sign·(j − p), tap (i, j)], zero outside."""
+    from ddpm_np.nn.fast.conv_narrow import shift_add
+    n, H, W, K, p = 2, 4, 6, 3, (k - 1) // 2
+    Z = rng.standard_normal((n, H, W, k * k, K))
+    want = np.zeros((n, H, W, K))
+    for h in range(H):
+        for w in range(W):
+            for i in range(k):
+                for j in range(k):
+                    r, c = h + sign * (i - p), w + sign * (j - p)
+                    if 0 <= r < H and 0 <= c < W:
+                        want[:, h, w] += Z[:, r, c, i * k + j]
+    np.testing.assert_allclose(shift_add(Z, np.empty((n, H, W, K)), k, sign), want,
+                               rtol=1e-13, atol=1e-13)
+
+
 @pytest.mark.parametrize("x_order", ORDERS)
 @pytest.mark.parametrize("N,C,O,H,W", [(1, 1, 1, 1, 1), (2, 3, 4, 3, 5), (3, 4, 2, 4, 4)])
 def test_upconv_matches_reference(rng, N, C, O, H, W, x_order):

@@ -1,0 +1,61 @@
+"""Stride-1 "same" convolutions with very few channels on one side (the UNet's 1 → 32 input and
+32 → 1 output convolutions; RGB's 3): the products formed on the wide side, then shifted and
+added, instead of an im2col of the wide side.
+
+An im2col of C channels copies kh·kw·C numbers a pixel; for a GEMM with one output column that
+copy is the whole cost. With taps d = (i − p, j − p) and W_d the (C, O) slice of tap d,
+
+    y[q]  = Σ_d x[q + d]·W_d           (forward)
+    dx[q] = Σ_d dy[q − d]·W_dᵀ         (input gradient)
+
+so when O is small the forward pass is one GEMM on x as it is, Z[q, d] = x[q]·W_d (kh·kw·O
+columns), and y[q] = Σ_d Z[q + d, d]: kh·kw shifted additions of narrow arrays (`shift_add`).
+When C is small the input gradient is the same with dy and the transposed taps, and the
+weight gradient needs only the im2col of the narrow side:
+
+    dW_d = Σ_q x[q + d]ᵀ·dy[q] = Σ_q x[q]ᵀ·dy[q − d],   the windows of the padded dy (flipped).
+
+Arrays are channels last, (n, H, W, ·), per chunk of the batch (conv.py runs the chunks).
+"""
+import numpy as np
+
+NARROW_CHANNELS = 3      # at most this many channels on the narrow side (measured: docs)
+
+
+def is_same_stride1(kh, kw, stride, padding) -> bool:
+    """An odd square kernel, stride 1, padding (k − 1)/2: output size = input size."""
+    return kh == kw and kh % 2 == 1 and stride == 1 and padding == (kh - 1) // 2
+
+
+def narrow_output(kh, kw, stride, padding, C, O) -> bool:
+    """Forward and weight gradient by the narrow route: few output channels, more inputs."""
+    return is_same_stride1(kh, kw, stride, padding) and O <= NARROW_CHANNELS < C
+
+
+def narrow_input(kh, kw, stride, padding, C, O) -> bool:
+    """Input gradient by the narrow route: few input channels, more outputs."""
+    return is_same_stride1(kh, kw, stride, padding) and C <= NARROW_CHANNELS < O
+
+
+def tap_matrix(W):
+    """W (O, C, k, k) -> (C, k·k·O): column block d holds W_d, taps in row-major order."""
+    O, C, kh, kw = W.shape
+    return W.transpose(1, 2, 3, 0).reshape(C, kh * kw * O)
+
+
+def shift_add(Z, out, k, sign):
+    """out[:, h, w] = Σ_d Z[:, h + sign·d_h, w + sign·d_w, d] over the taps d that stay inside
+    the image (zero padding), Z (n, H, W, k·k, K), out (n, H, W, K): the centre tap is copied,
+    the others added over the rows and columns they reach."""
+    n, H, W, _, K = Z.shape
+    p = (k - 1) // 2
+    np.copyto(out, Z[:, :, :, p * k + p])
+    for i in range(k):
+        for j in range(k):
+            dh, dw = sign * (i - p), sign * (j - p)
+            if dh == dw == 0:
+                continue
+            h0, h1 = max(0, -dh), H - max(0, dh)           # output rows whose source is inside
+            w0, w1 = max(0, -dw), W - max(0, dw)
+            out[:, h0:h1, w0:w1] += Z[:, h0 + dh:h1 + dh, w0 + dw:w1 + dw, i * k + j]
+    return out
