@@ -18,7 +18,8 @@ from .activations import (SiLU, ReLU, GELU, sigmoid, silu_forward, silu_backward
 from .resample import (Upsample2x, AvgPool2x, UpsampleConv2d, upsample2x_forward,
                        upsample2x_backward, avgpool2x_forward, avgpool2x_backward,
                        upconv2d_forward, upconv2d_backward)
-from .attention import SelfAttention2d, softmax_forward, softmax_backward
+from .attention import (SelfAttention2d, attend_backward, attend_forward, softmax_forward,
+                        softmax_backward)
 from .shape import channel_sums, concat_channels, split_channels
 from .embedding import sinusoidal_embedding
 from .loss import mse_loss, softmax_cross_entropy
@@ -36,6 +37,6 @@ __all__ = [
     "groupnorm_silu_backward", "sigmoid", "silu_forward", "silu_backward",
     "relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "upsample2x_forward",
     "upsample2x_backward", "avgpool2x_forward", "avgpool2x_backward", "upconv2d_forward",
-    "upconv2d_backward", "softmax_forward", "softmax_backward",
+    "upconv2d_backward", "softmax_forward", "softmax_backward", "attend_forward", "attend_backward",
     "TIERS", "default_tier", "layers", "model_pass", "optim", "gradcheck",
 ]

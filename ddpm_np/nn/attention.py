@@ -25,16 +25,34 @@ def softmax_backward(dA, A):
     return A * (dA - (dA * A).sum(axis=-1, keepdims=True))
 
 
+def attend_forward(q, k, v, scale):
+    """o = softmax(q·kᵀ·scale)·v per sample: q, k, v (N, L, C) -> (o (N, L, C), A (N, L, L))."""
+    A = softmax_forward((q @ k.transpose(0, 2, 1)) * scale)
+    return A @ v, A
+
+
+def attend_backward(do, q, k, v, A, scale):
+    """Gradients (dq, dk, dv) of attend_forward: with S = q·kᵀ·scale and A = softmax(S),
+    dA = do·vᵀ, dv = Aᵀ·do, dS = softmax′(dA)·scale, dq = dS·k, dk = dSᵀ·q."""
+    dA = do @ v.transpose(0, 2, 1)
+    dv = A.transpose(0, 2, 1) @ do
+    dS = softmax_backward(dA, A) * scale
+    return dS @ k, dS.transpose(0, 2, 1) @ q, dv
+
+
 class SelfAttention2d(Module):
     """Residual single-head self-attention block; `zero_init` zeroes the output projection."""
 
-    norm_layer = GroupNorm          # the fast tier's twin swaps in its GroupNorm
+    norm_layer = GroupNorm          # the fast tier's twin swaps in its GroupNorm and Linear,
+    linear_layer = Linear           # and its attend_forward/backward (chunks on every core)
+    _attend, _attend_backward = staticmethod(attend_forward), staticmethod(attend_backward)
 
     def __init__(self, channels, num_groups=8, *, rng, dtype=np.float32, zero_init=False):
         self.channels = positive_int(channels, "channels")
         self.norm = self.norm_layer(num_groups, channels, dtype=dtype)
-        self.qkv = Linear(channels, 3 * channels, rng=rng, dtype=dtype)
-        self.proj = Linear(channels, channels, rng=rng, dtype=dtype, zero_init=zero_init)
+        self.qkv = self.linear_layer(channels, 3 * channels, rng=rng, dtype=dtype)
+        self.proj = self.linear_layer(channels, channels, rng=rng, dtype=dtype,
+                                      zero_init=zero_init)
 
     def forward(self, x):
         check_dtype(x, self.qkv.W.dtype, "SelfAttention2d")
@@ -47,8 +65,7 @@ class SelfAttention2d(Module):
         qkv = self.qkv(tok)                                      # (N, L, 3C)
         q, k, v = qkv[..., :C], qkv[..., C:2 * C], qkv[..., 2 * C:]
         scale = 1.0 / float(np.sqrt(C))  # Python float: no upcast of float32
-        A = softmax_forward((q @ k.transpose(0, 2, 1)) * scale)  # (N, L, L)
-        o = A @ v                                                # (N, L, C)
+        o, A = self._attend(q, k, v, scale)                      # (N, L, C), (N, L, L)
         p = self.proj(o)                                         # (N, L, C)
         self._cache = (q, k, v, A, scale, x.shape)
         return x + p.reshape(N, H, W, C).transpose(0, 3, 1, 2)
@@ -61,11 +78,7 @@ class SelfAttention2d(Module):
         N, C, H, W = x_shape
         dp = dout.transpose(0, 2, 3, 1).reshape(N, H * W, C)
         do = self.proj.backward(dp)
-        dA = do @ v.transpose(0, 2, 1)
-        dv = A.transpose(0, 2, 1) @ do
-        dS = softmax_backward(dA, A) * scale
-        dq = dS @ k
-        dk = dS.transpose(0, 2, 1) @ q
+        dq, dk, dv = self._attend_backward(do, q, k, v, A, scale)
         dtok = self.qkv.backward(np.concatenate([dq, dk, dv], axis=-1))
         dh = dtok.reshape(N, H, W, C).transpose(0, 3, 1, 2)
         return dout + self.norm.backward(dh)

@@ -14,7 +14,10 @@ from .. import __all__ as _reference_names
 from .. import gradcheck, optim  # noqa: F401
 from .activations import silu_backward, silu_forward
 from .conv import conv2d_backward, conv2d_forward
-from .modules import Conv2d, GroupNorm, GroupNormSiLU, SelfAttention2d, SiLU, UpsampleConv2d
+from .linear import (attend_backward_chunks as attend_backward,
+                     attend_forward_chunks as attend_forward, linear_backward, linear_forward)
+from .modules import (Conv2d, GroupNorm, GroupNormSiLU, Linear, SelfAttention2d, SiLU,
+                      UpsampleConv2d)
 from .layout import channel_sums
 from .memory import keep_freed_memory
 from .norm import groupnorm_backward, groupnorm_forward

@@ -1,10 +1,12 @@
 """The fast tier's layers: twins of the reference layers, with the same parameters (so weights
 move freely between tiers), the same numbers within float rounding (tested), and the fast kernels
 underneath. Each overrides only the functional pair its reference layer calls."""
-from .. import attention, conv, norm, resample
+from .. import attention, conv, linear, norm, resample
 from ..activations import SiLU as _SiLU
 from .activations import silu_backward, silu_forward
 from .conv import conv2d_backward, conv2d_forward
+from .linear import (attend_backward_chunks, attend_forward_chunks, linear_backward,
+                     linear_forward)
 from .norm import groupnorm_backward, groupnorm_forward
 from .norm_silu import groupnorm_silu_backward, groupnorm_silu_forward
 from .upconv import upconv2d_backward, upconv2d_forward
@@ -74,7 +76,17 @@ class SiLU(_SiLU):
     _fwd, _bwd = staticmethod(silu_forward), staticmethod(silu_backward)
 
 
+class Linear(linear.Linear):
+    """`ddpm_np.nn.Linear` in row chunks on every core when there are many rows (fast/linear.py)."""
+
+    _functional_forward = staticmethod(linear_forward)
+    _functional_backward = staticmethod(linear_backward)
+
+
 class SelfAttention2d(attention.SelfAttention2d):
-    """`ddpm_np.nn.SelfAttention2d` with the fast GroupNorm; on channels-last input its token
-    view needs no copy."""
-    norm_layer = GroupNorm
+    """`ddpm_np.nn.SelfAttention2d` with the fast GroupNorm and Linear, and the per-sample
+    products on chunks of the batch (fast/linear.py); on channels-last input its token view
+    needs no copy."""
+    norm_layer, linear_layer = GroupNorm, Linear
+    _attend = staticmethod(attend_forward_chunks)
+    _attend_backward = staticmethod(attend_backward_chunks)

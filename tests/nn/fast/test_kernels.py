@@ -151,6 +151,29 @@ def test_groupnorm_silu_backward_needs_a_training_forward(rng):
         layer.backward(x[:, :, :2])
 
 
+@pytest.mark.parametrize("shape", [(3, 6), (2, 700, 6), (3000, 6)])
+def test_linear_matches_reference(rng, shape):
+    """Few rows: one product; many (≥ MIN_ROWS): row chunks on every core."""
+    x, W, b = rng.standard_normal(shape), rng.standard_normal((6, 4)), rng.standard_normal(4)
+    y_ref, c_ref = ref.linear_forward(x, W, b)
+    y, cache = fast.linear_forward(x, W, b)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    assert_close(fast.linear_backward(dy, cache), ref.linear_backward(dy, c_ref))
+
+
+@pytest.mark.parametrize("N,L,C", [(1, 4, 3), (40, 49, 16)])
+def test_attend_matches_reference(rng, N, L, C):
+    q, k, v = (rng.standard_normal((N, L, C)) for _ in range(3))
+    o_ref, A_ref = ref.attend_forward(q, k, v, 0.25)
+    o, A = fast.attend_forward(q, k, v, 0.25)
+    np.testing.assert_allclose(o, o_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(A, A_ref, rtol=1e-12, atol=1e-14)
+    do = rng.standard_normal(o.shape)
+    assert_close(fast.attend_backward(do, q, k, v, A, 0.25),
+                 ref.attend_backward(do, q, k, v, A_ref, 0.25))
+
+
 @pytest.mark.parametrize("x_order", ORDERS)
 @pytest.mark.parametrize("shape", [(3, 4, 5, 7), (0, 4, 2, 2), (5, 3), ()])
 def test_silu_matches_reference(rng, shape, x_order):
@@ -182,7 +205,7 @@ def test_fast_layers_return_channels_last_memory_and_keep_it(rng):
         assert is_channels_last(d), type(layer).__name__
 
 
-@pytest.mark.parametrize("name", ["Conv2d", "GroupNorm", "GroupNormSiLU", "SiLU",
+@pytest.mark.parametrize("name", ["Conv2d", "GroupNorm", "GroupNormSiLU", "SiLU", "Linear",
                                   "SelfAttention2d", "UpsampleConv2d"])
 def test_fast_module_matches_reference_module_in_float32(rng, name):
     """The same parameters give the same numbers within float32 rounding."""
@@ -190,6 +213,7 @@ def test_fast_module_matches_reference_module_in_float32(rng, name):
             "GroupNorm": lambda L: L.GroupNorm(4, 8),
             "GroupNormSiLU": lambda L: L.GroupNormSiLU(4, 8),
             "SiLU": lambda L: L.SiLU(),
+            "Linear": lambda L: L.Linear(7, 5, rng=np.random.default_rng(0)),
             "SelfAttention2d": lambda L: L.SelfAttention2d(8, 4, rng=np.random.default_rng(0)),
             "UpsampleConv2d": lambda L: L.UpsampleConv2d(8, 6, rng=np.random.default_rng(0))}
     a, b = make[name](ref), make[name](fast)
@@ -277,4 +301,7 @@ def test_every_reference_name_has_a_fast_twin():
     """`layers("fast")` serves wherever `layers("reference")` does."""
     missing = [n for n in ref.__all__ if not hasattr(fast, n)]
     assert not missing
-    assert fast.Linear is ref.Linear and fast.Conv2d is not ref.Conv2d
+    for name in ("Linear", "Conv2d", "GroupNormSiLU", "SelfAttention2d"):
+        twin, reference = getattr(fast, name), getattr(ref, name)
+        assert twin is not reference and issubclass(twin, reference)
+    assert fast.Sequential is ref.Sequential          # containers need no twin
