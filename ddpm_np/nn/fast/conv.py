@@ -23,7 +23,8 @@ either, a channels-last one is read without a transposing copy.
 A 1×1 convolution with stride 1 and no padding needs none of this: it is a matrix product over
 channels, done on the arrays in the memory order they come in. A 3×3 convolution with stride 1
 and padding 1 between enough channels (`use_winograd`) replaces the im2col GEMM of the forward
-pass and of dx by Winograd's F(2×2, 3×3) (winograd.py): 2.25× fewer multiply-adds.
+pass and of dx by Winograd's F(2×2, 3×3) or F(4×4, 3×3) (winograd.py): 2.25× or 4× fewer
+multiply-adds.
 
 Memory: each layer's workspace keeps the padded input xp (the forward pass's cache) and, per
 thread, one chunk's scratch buffers, re-allocated only when the input shape changes. The cache of
@@ -39,18 +40,25 @@ from .layout import buffer, is_channels_last, nchw, nhwc
 from .threads import chunk_bounds, largest, run_chunks
 from .winograd import padded_shape, transform_weights, winograd_chunk
 
-# Where F(2×2, 3×3) paid on this machine (docs/performance.md, `ddpm-np bench conv`): images of
-# at least 14×14 (at 7×7 a quarter of the 2×2 tiles' outputs fall outside the image) and at
-# least 128 channels in and out together (below, the transforms cost what they save)
-WINOGRAD_MIN_PIXELS, WINOGRAD_MIN_CHANNELS = 14 * 14, 128
+# Where Winograd paid on this machine (docs/performance.md, per layer at batch 64), as
+# (m of F(m×m, 3×3), fewest pixels, fewest channels in and out together), the first that fits:
+# F(4×4) on images of at least 28×28 whose sides 4 divides (tiles hanging over the edge cost
+# it more than F(2×2) at 14×14) with 64 channels; F(2×2) from 14×14 with 128 channels. Below,
+# the transforms cost what they save, and at 7×7 a third of the tiles' outputs fall outside
+WINOGRAD_ROUTES = ((4, 28 * 28, 64), (2, 14 * 14, 128))
 
 
-def use_winograd(kh, kw, stride, padding, C, O, H, W) -> bool:
-    """Whether a convolution (C → O channels on H×W) runs Winograd's F(2×2, 3×3): 3×3, stride
-    1, padding 1, H·W ≥ WINOGRAD_MIN_PIXELS and C + O ≥ WINOGRAD_MIN_CHANNELS. A rule of the
-    shapes alone, so that a layer always takes the same route (same numbers, run after run)."""
-    return ((kh, kw, stride, padding) == (3, 3, 1, 1) and H * W >= WINOGRAD_MIN_PIXELS
-            and C + O >= WINOGRAD_MIN_CHANNELS)
+def use_winograd(kh, kw, stride, padding, C, O, H, W) -> int:
+    """The output tile m (0: none) of Winograd's F(m×m, 3×3) for a 3×3, stride-1, padding-1
+    convolution (C → O channels on H×W), by WINOGRAD_ROUTES. A rule of the shapes alone, so
+    that a layer always takes the same route (same numbers, run after run)."""
+    if (kh, kw, stride, padding) != (3, 3, 1, 1):
+        return 0
+    for m, min_pixels, min_channels in WINOGRAD_ROUTES:
+        if (H * W >= min_pixels and C + O >= min_channels
+                and (m == 2 or (H % m == 0 and W % m == 0))):
+            return m
+    return 0
 
 
 def im2col_nhwc(xp, kh, kw, stride, Ho, Wo, out):
@@ -82,8 +90,9 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
     O, _, kh, kw = W.shape
     if (kh, kw, stride, padding) == (1, 1, 1, 0):
         return _conv1x1_forward(x, W, b)
-    if use_winograd(kh, kw, stride, padding, C, O, H, Wd):
-        return _winograd_forward(x, W, b, workspace)
+    m = use_winograd(kh, kw, stride, padding, C, O, H, Wd)
+    if m:
+        return _winograd_forward(x, W, b, workspace, m)
     if narrow_output(kh, kw, stride, padding, C, O):
         return _narrow_forward(x, W, b, workspace)
     Ho = conv_output_size(H, kh, stride, padding)
@@ -111,16 +120,16 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
     return nchw(out), (xp, x.shape, W, stride, padding, workspace)
 
 
-def _winograd_forward(x, W, b, workspace):
+def _winograd_forward(x, W, b, workspace, m):
     """The 3×3 stride-1 forward pass by F(2×2, 3×3), chunked like the im2col route; the cache is
     the im2col route's (the padded input, as a view of the Winograd route's larger buffer)."""
     N, C, H, Wd = x.shape
     O = W.shape[0]
-    xp = buffer(workspace, ("xp_wg", 1), padded_shape(N, H, Wd, C), x.dtype, zeros=True)
-    U = transform_weights(W)
+    xp = buffer(workspace, ("xp_wg", m), padded_shape(N, H, Wd, C, m), x.dtype, zeros=True)
+    U = transform_weights(W, m)
     out = np.empty((N, H, Wd, O), x.dtype)
     x_nhwc = nhwc(x)
-    chunks = chunk_bounds(N, 4 * H * Wd * (C + O) * x.itemsize)
+    chunks = chunk_bounds(N, (m + 2) ** 2 * H * Wd * (C + O) * x.itemsize // m ** 2)
     n_max = largest(chunks)
 
     def chunk(_, n0, n1, w):
@@ -288,7 +297,8 @@ def conv2d_backward(dout, cache):
     # dx of a 3×3 stride-1 convolution is the 3×3 stride-1 convolution of dy with the flipped,
     # transposed kernel: Winograd's route where the forward pass takes it
     winograd = use_winograd(kh, kw, stride, padding, O, C, H, Wd)
-    U_flip = transform_weights(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)) if winograd else None
+    U_flip = (transform_weights(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), winograd)
+              if winograd else None)
     # dx of a convolution from few channels: dy·[W_dᵀ] then shifted sums (conv_narrow.py)
     narrow = narrow_input(kh, kw, stride, padding, C, O)
     Wt = W.transpose(0, 2, 3, 1).reshape(O, kh * kw * C) if narrow else None
@@ -302,8 +312,9 @@ def conv2d_backward(dout, cache):
         dy = np.ascontiguousarray(dout_nhwc[n0:n1]).reshape(n * P, O)
         np.matmul(np.ones(n * P, dt), dy, out=db_parts[i])          # Σ dy: a GEMV
         np.matmul(cols.T, dy, out=dW_parts[i])
-        if winograd:                    # 3'. dx = dy ⋆ flipped W, by F(2×2, 3×3)
-            dyp = buffer(ws, ("dyp_wg", w), padded_shape(n_max, Ho, Wo, O), dt, zeros=True)[:n]
+        if winograd:                    # 3'. dx = dy ⋆ flipped W, by F(m×m, 3×3)
+            dyp = buffer(ws, ("dyp_wg", w, winograd), padded_shape(n_max, Ho, Wo, O, winograd),
+                         dt, zeros=True)[:n]
             pad_into(dy.reshape(n, Ho, Wo, O), 1, 1, dyp)
             winograd_chunk(dyp, U_flip, dx[n0:n1], ws, w, n_max)
             return

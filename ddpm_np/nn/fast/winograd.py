@@ -1,24 +1,27 @@
-"""Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray 2016) for the 3×3, stride-1,
-padding-1 convolutions: 2.25× fewer multiplications than im2col + GEMM.
+"""Winograd's minimal filtering F(m×m, 3×3), m = 2 or 4 (Lavin & Gray 2016), for the 3×3,
+stride-1, padding-1 convolutions: 36/(m+2)²·m² = 2.25× (m = 2) or 4× (m = 4) fewer
+multiplications than im2col + GEMM.
 
-Each 2×2 block of outputs y depends on a 4×4 tile d of the padded input (tiles overlap by two
-rows and columns). For one input and one output channel, with the kernel g (3×3),
+Each m×m block of outputs y depends on an α×α tile d of the padded input, α = m + 2 (tiles
+overlap by two rows and columns). For one input and one output channel, with the kernel g (3×3),
 
-    y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,        Bᵀ (4×4), G (4×3), Aᵀ (2×4) below,
+    y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,        Bᵀ (α×α), G (α×3), Aᵀ (m×α) below,
 
-16 multiplications for 4 outputs instead of 36. Over channels the ⊙ becomes, for each of the
-16 tile positions, a matrix product over C: M_k = V_k · U_k with V_k (tiles × C) the transformed
+α² multiplications for m² outputs instead of 9·m². Over channels the ⊙ becomes, for each of the
+α² tile positions, a matrix product over C: M_k = V_k · U_k with V_k (tiles × C) the transformed
 input and U_k (C × O) the transformed kernel. So a chunk of the batch takes
 
-    D  (16, n·T, C)   the tiles, gathered by one copy (T tiles per image)
-    V  = (Bᵀ ⊗ Bᵀ) · D             one (16×16) GEMM over every tile and channel
-    M  = V_k · U_k, k = 1 … 16      16 GEMMs (n·T × C)·(C × O): the multiply-adds
-    Y  = (Aᵀ ⊗ Aᵀ) · M             one (4×16) GEMM, then the 2×2 blocks into the output
+    D  (α², n·T, C)   the tiles, gathered by one copy (T tiles per image)
+    V  = (Bᵀ ⊗ Bᵀ) · D             one (α²×α²) GEMM over every tile and channel
+    M  = V_k · U_k, k = 1 … α²     α² GEMMs (n·T × C)·(C × O): the multiply-adds
+    Y  = (Aᵀ ⊗ Aᵀ) · M             one (m²×α²) GEMM, then the m×m blocks into the output
 
 The transforms are written as products with the Kronecker matrices, not as element-wise adds:
-a 16×16 GEMM streams D once, where sixteen NumPy additions would stream it many times.
-Rounding: the transforms' entries are 0, ±1, ±½; in float32 the result differs from im2col's by
-a few units in the last place (tests/nn/fast/test_winograd.py bounds it).
+one GEMM streams D once, where α² NumPy additions would stream it many times.
+Rounding: F(2×2)'s transforms have entries 0, ±1, ±½ and its float32 result differs from
+im2col's by a few units in the last place; F(4×4)'s (interpolation points 0, ±1, ±2) have
+entries up to 8 and 1/24, and its float32 error is about ten times larger
+(tests/nn/fast/test_winograd.py bounds both).
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -28,46 +31,58 @@ from .layout import buffer
 B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)
 G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)
 A_T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)
-BB, GG, AA = np.kron(B_T, B_T), np.kron(G, G), np.kron(A_T, A_T)   # 16×16, 16×9, 4×16
+# F(4×4, 3×3), interpolation points 0, ±1, ±2 and ∞
+B4_T = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+                 [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], np.float64)
+G4 = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+               [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]], np.float64)
+A4_T = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0],
+                 [0, 1, -1, 8, -8, 1]], np.float64)
+MATRICES = {2: (B_T, G, A_T), 4: (B4_T, G4, A4_T)}          # m -> (Bᵀ, G, Aᵀ)
+KRON = {m: (np.kron(b, b), np.kron(g, g), np.kron(a, a)) for m, (b, g, a) in MATRICES.items()}
 
 
-def tiles(H: int, W: int) -> tuple:
-    """(tile rows, tile columns): 2×2 output blocks covering an H×W output."""
-    return -(-H // 2), -(-W // 2)
+def tiles(H: int, W: int, m: int = 2) -> tuple:
+    """(tile rows, tile columns): m×m output blocks covering an H×W output."""
+    return -(-H // m), -(-W // m)
 
 
-def padded_shape(N, H, W, C) -> tuple:
+def padded_shape(N, H, W, C, m: int = 2) -> tuple:
     """The zero-bordered input a chunk reads: one row/column of padding before, enough after
-    for whole tiles (one more than the convolution's padding when H or W is odd)."""
-    th, tw = tiles(H, W)
-    return (N, 2 * th + 2, 2 * tw + 2, C)
+    for whole tiles (more than the convolution's padding when m does not divide H or W)."""
+    th, tw = tiles(H, W, m)
+    return (N, m * th + 2, m * tw + 2, C)
 
 
-def transform_weights(W):
-    """U = G g Gᵀ for every (output, input) channel pair: W (O, C, 3, 3) -> (16, C, O)."""
+def transform_weights(W, m: int = 2):
+    """U = G g Gᵀ for every (output, input) channel pair: W (O, C, 3, 3) -> (α², C, O)."""
     O, C = W.shape[:2]
     g = W.reshape(O, C, 9).astype(np.float64).transpose(2, 1, 0).reshape(9, C * O)
-    return (GG @ g).reshape(16, C, O).astype(W.dtype)
+    return (KRON[m][1] @ g).reshape((m + 2) ** 2, C, O).astype(W.dtype)
 
 
 def winograd_chunk(xp, U, out, workspace, worker, n_max):
-    """out (n, H, W, O) = the convolution of a chunk's padded input xp (n, 2·th+2, 2·tw+2, C),
-    NHWC, with the transformed kernel U (16, C, O); scratch from `workspace` per worker."""
+    """out (n, H, W, O) = the convolution of a chunk's padded input xp (n, m·th+2, m·tw+2, C),
+    NHWC, with the transformed kernel U (α², C, O), m from U's size; scratch from `workspace`
+    per worker."""
     n, H, W, O = out.shape
-    C = xp.shape[3]
-    th, tw = tiles(H, W)
+    C, a2 = xp.shape[3], U.shape[0]
+    alpha = int(round(a2 ** 0.5))
+    m = alpha - 2
+    BB, _, AA = KRON[m]
+    th, tw = tiles(H, W, m)
     T, dt = th * tw, xp.dtype
-    D = buffer(workspace, ("wg_D", worker), (16 * n_max * T * C,), dt)[:16 * n * T * C]
-    V = buffer(workspace, ("wg_V", worker), (16 * n_max * T * C,), dt)[:16 * n * T * C]
-    M = buffer(workspace, ("wg_M", worker), (16 * n_max * T * O,), dt)[:16 * n * T * O]
-    Y = buffer(workspace, ("wg_Y", worker), (4 * n_max * T * O,), dt)[:4 * n * T * O]
-    win = sliding_window_view(xp, (4, 4), axis=(1, 2))[:, ::2, ::2][:, :th, :tw]
-    np.copyto(D.reshape(4, 4, n, th, tw, C), win.transpose(4, 5, 0, 1, 2, 3))
-    np.matmul(BB.astype(dt), D.reshape(16, n * T * C), out=V.reshape(16, n * T * C))
-    np.matmul(V.reshape(16, n * T, C), U, out=M.reshape(16, n * T, O))
-    np.matmul(AA.astype(dt), M.reshape(16, n * T * O), out=Y.reshape(4, n * T * O))
-    Y6 = Y.reshape(2, 2, n, th, tw, O)
-    for a in range(2):                  # output rows a, a + 2, …: the block row a of each tile
-        for b in range(2):
-            np.copyto(out[:, a::2, b::2], Y6[a, b, :, :(H - a + 1) // 2, :(W - b + 1) // 2])
+    D = buffer(workspace, ("wg_D", worker), (a2 * n_max * T * C,), dt)[:a2 * n * T * C]
+    V = buffer(workspace, ("wg_V", worker), (a2 * n_max * T * C,), dt)[:a2 * n * T * C]
+    M = buffer(workspace, ("wg_M", worker), (a2 * n_max * T * O,), dt)[:a2 * n * T * O]
+    Y = buffer(workspace, ("wg_Y", worker), (m * m * n_max * T * O,), dt)[:m * m * n * T * O]
+    win = sliding_window_view(xp, (alpha, alpha), axis=(1, 2))[:, ::m, ::m][:, :th, :tw]
+    np.copyto(D.reshape(alpha, alpha, n, th, tw, C), win.transpose(4, 5, 0, 1, 2, 3))
+    np.matmul(BB.astype(dt), D.reshape(a2, n * T * C), out=V.reshape(a2, n * T * C))
+    np.matmul(V.reshape(a2, n * T, C), U, out=M.reshape(a2, n * T, O))
+    np.matmul(AA.astype(dt), M.reshape(a2, n * T * O), out=Y.reshape(m * m, n * T * O))
+    Ym = Y.reshape(m, m, n, th, tw, O)
+    for a in range(m):                  # output rows a, a + m, …: the block row a of each tile
+        for b in range(m):
+            np.copyto(out[:, a::m, b::m], Ym[a, b, :, :(H - a + m - 1) // m, :(W - b + m - 1) // m])
     return out
