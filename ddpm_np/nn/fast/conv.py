@@ -38,7 +38,7 @@ from .conv_narrow import narrow_input, narrow_output, shift_add, tap_matrix
 from .conv_phases import phase_plan, phase_weights
 from .layout import buffer, is_channels_last, nchw, nhwc
 from .threads import chunk_bounds, largest, run_chunks
-from .winograd import padded_shape, transform_weights, winograd_chunk
+from .winograd import padded_shape, tile_view, transform_weights, winograd_chunk
 
 # Where Winograd paid on this machine (docs/performance.md, per layer at batch 64), as
 # (m of F(m×m, 3×3), fewest pixels, fewest channels in and out together), the first that fits:
@@ -61,13 +61,24 @@ def use_winograd(kh, kw, stride, padding, C, O, H, W) -> int:
     return 0
 
 
+def patches(xp, kh, kw, stride, Ho, Wo):
+    """The windows of a padded NHWC array as a view, (n, Hp, Wp, C) -> (n, Ho, Wo, kh, kw, C).
+    Made once per layer call and sliced per chunk: making the view costs ~10 µs of Python,
+    during which the other threads wait for the interpreter."""
+    win = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::stride, ::stride][:, :Ho, :Wo]
+    return win.transpose(0, 1, 2, 4, 5, 3)
+
+
+def gather(win, out):
+    """im2col of a chunk: its windows (n, Ho, Wo, kh, kw, C) copied into the patch rows
+    `out` (n·Ho·Wo, kh·kw·C) by one copy."""
+    np.copyto(out.reshape(win.shape), win)
+    return out
+
+
 def im2col_nhwc(xp, kh, kw, stride, Ho, Wo, out):
     """Patch rows of a padded NHWC array: (n, Hp, Wp, C) -> (n·Ho·Wo, kh·kw·C), into `out`."""
-    N, C = xp.shape[0], xp.shape[3]
-    # windows: (n, Ho, Wo, C, kh, kw) view -> (n, Ho, Wo, kh, kw, C), gathered by one copy
-    win = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::stride, ::stride][:, :Ho, :Wo]
-    np.copyto(out.reshape(N, Ho, Wo, kh, kw, C), win.transpose(0, 1, 2, 4, 5, 3))
-    return out
+    return gather(patches(xp, kh, kw, stride, Ho, Wo), out)
 
 
 def pad_into(x_nhwc, top, left, out):
@@ -104,14 +115,14 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
     x_nhwc = nhwc(x)
     chunks = chunk_bounds(N, P * K * x.itemsize)
     rows = largest(chunks) * P
+    win = patches(xp, kh, kw, stride, Ho, Wo)
 
     def chunk(_, n0, n1, w):
         n = n1 - n0
         # 1. copy into the zero-bordered buffer (rows of C numbers if x is channels last)
         pad_into(x_nhwc[n0:n1], p, p, xp[n0:n1])
         # 2. im2col (one gather copy) into this thread's scratch
-        cols = buffer(workspace, ("cols", w), (rows, K), x.dtype)[:n * P]
-        im2col_nhwc(xp[n0:n1], kh, kw, stride, Ho, Wo, cols)
+        cols = gather(win[n0:n1], buffer(workspace, ("cols", w), (rows, K), x.dtype)[:n * P])
         # 3. the GEMM "mk,ko->mo", written into the output: m = n·Ho·Wo rows ordered (n, Ho, Wo)
         y = np.matmul(cols, Wm, out=out[n0:n1].reshape(n * P, O))
         y += b
@@ -131,10 +142,11 @@ def _winograd_forward(x, W, b, workspace, m):
     x_nhwc = nhwc(x)
     chunks = chunk_bounds(N, (m + 2) ** 2 * H * Wd * (C + O) * x.itemsize // m ** 2)
     n_max = largest(chunks)
+    tv = tile_view(xp, H, Wd, m)
 
     def chunk(_, n0, n1, w):
         pad_into(x_nhwc[n0:n1], 1, 1, xp[n0:n1])
-        winograd_chunk(xp[n0:n1], U, out[n0:n1], workspace, w, n_max)
+        winograd_chunk(tv[n0:n1], U, out[n0:n1], workspace, w, n_max)
         out[n0:n1] += b
 
     run_chunks(chunk, chunks)
@@ -303,20 +315,28 @@ def conv2d_backward(dout, cache):
     narrow = narrow_input(kh, kw, stride, padding, C, O)
     Wt = W.transpose(0, 2, 3, 1).reshape(O, kh * kw * C) if narrow else None
 
+    win = patches(xp, kh, kw, stride, Ho, Wo)
+    views = {}                  # per worker: the windows of its dy buffer, made once a call
+
+    def dy_view(key, full, make):
+        if key not in views:
+            views[key] = make(full)
+        return views[key]
+
     def chunk(i, n0, n1, w):
         n = n1 - n0
         # 1. the chunk's patch rows, rebuilt from xp (cheaper than keeping them all)
-        cols = buffer(ws, ("cols", w), (n_max * P, K), dt)[:n * P]
-        im2col_nhwc(xp[n0:n1], kh, kw, stride, Ho, Wo, cols)
+        cols = gather(win[n0:n1], buffer(ws, ("cols", w), (n_max * P, K), dt)[:n * P])
         # 2. db and dW partial sums, rows (n, Ho, Wo) of dy against those of cols
         dy = np.ascontiguousarray(dout_nhwc[n0:n1]).reshape(n * P, O)
         np.matmul(np.ones(n * P, dt), dy, out=db_parts[i])          # Σ dy: a GEMV
         np.matmul(cols.T, dy, out=dW_parts[i])
         if winograd:                    # 3'. dx = dy ⋆ flipped W, by F(m×m, 3×3)
             dyp = buffer(ws, ("dyp_wg", w, winograd), padded_shape(n_max, Ho, Wo, O, winograd),
-                         dt, zeros=True)[:n]
-            pad_into(dy.reshape(n, Ho, Wo, O), 1, 1, dyp)
-            winograd_chunk(dyp, U_flip, dx[n0:n1], ws, w, n_max)
+                         dt, zeros=True)
+            pad_into(dy.reshape(n, Ho, Wo, O), 1, 1, dyp[:n])
+            tv = dy_view(("wg", w), dyp, lambda a: tile_view(a, Ho, Wo, winograd))
+            winograd_chunk(tv[:n], U_flip, dx[n0:n1], ws, w, n_max)
             return
         if narrow:                      # 3''. dx[q] = Σ_d (dy·W_dᵀ)[q − d]
             Z = buffer(ws, ("narrow_Z", w), (n_max * P, kh * kw * C), dt)[:n * P]
@@ -325,14 +345,15 @@ def conv2d_backward(dout, cache):
             return
         # 3. dy into its zero-bordered buffer, then per phase of x: windows of dy, one GEMM
         dyp = buffer(ws, ("dyp", w) + pads, (n_max, Ho + top + bottom, Wo + left + right, O),
-                     dt, zeros=True)[:n]
-        pad_into(dy.reshape(n, Ho, Wo, O), top, left, dyp)
+                     dt, zeros=True)
+        pad_into(dy.reshape(n, Ho, Wo, O), top, left, dyp[:n])
         dcols_all = buffer(ws, ("dcols", w), (n_max * dcols_size,), dt)
-        for (a, b, Ma, Mb, r0, c0, us, vs), Wp in zip(plan, Wph):
+        for k, ((a, b, Ma, Mb, r0, c0, us, vs), Wp) in enumerate(zip(plan, Wph)):
             if Wp is None or not Ma * Mb:
                 continue
             dcols = dcols_all[:n * Ma * Mb * Wp.shape[0]].reshape(n * Ma * Mb, Wp.shape[0])
-            im2col_nhwc(dyp[:, r0:, c0:], len(us), len(vs), 1, Ma, Mb, dcols)
+            gather(dy_view((k, w), dyp, lambda a: patches(a[:, r0:, c0:], len(us), len(vs), 1,
+                                                           Ma, Mb))[:n], dcols)
             if stride == 1:                                     # the GEMM writes dx itself
                 np.matmul(dcols, Wp, out=dx[n0:n1].reshape(n * H * Wd, C))
             else:

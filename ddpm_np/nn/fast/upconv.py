@@ -23,7 +23,7 @@ dW₂ = colsᵀ·dY, pulled back to dW by the adjoint of the two sums above; dx 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .conv import im2col_nhwc, pad_into
+from .conv import gather, pad_into, patches
 from .layout import buffer, nchw, nhwc
 from .threads import chunk_bounds, largest, run_chunks
 
@@ -77,12 +77,12 @@ def upconv2d_forward(x, W, b, workspace=None):
     x_nhwc = nhwc(x)
     chunks = chunk_bounds(N, P * 4 * max(C, O) * x.itemsize)
     rows = largest(chunks) * P
+    win = patches(xp, 2, 2, 1, H + 1, Wd + 1)
 
     def chunk(_, n0, n1, w):
         n = n1 - n0
         pad_into(x_nhwc[n0:n1], 1, 1, xp[n0:n1])
-        cols = buffer(workspace, ("cols", w), (rows, 4 * C), x.dtype)[:n * P]
-        im2col_nhwc(xp[n0:n1], 2, 2, 1, H + 1, Wd + 1, cols)
+        cols = gather(win[n0:n1], buffer(workspace, ("cols", w), (rows, 4 * C), x.dtype)[:n * P])
         Y = (cols @ W2).reshape(n, H + 1, Wd + 1, 2, 2, O)
         for a, c in _PHASES:                          # output (i, j) of phase (a, c) sits at
             y = Y[:, a:a + H, c:c + Wd, a, c]         # window (i+a, j+c): (n, H, W, O)
@@ -107,10 +107,11 @@ def upconv2d_backward(dout, cache):
     dW2_parts = np.empty((len(chunks), 4 * C, 4 * O), dt)
     dx = np.empty((N, H, Wd, C), dt)
 
+    win = patches(xp, 2, 2, 1, H + 1, Wd + 1)
+
     def chunk(i, n0, n1, w):
         n = n1 - n0
-        cols = buffer(ws, ("cols", w), (n_max * P, 4 * C), dt)[:n * P]
-        im2col_nhwc(xp[n0:n1], 2, 2, 1, H + 1, Wd + 1, cols)        # rebuilt, still in cache
+        cols = gather(win[n0:n1], buffer(ws, ("cols", w), (n_max * P, 4 * C), dt)[:n * P])
         # zero where no phase writes (the unused border values), once per buffer
         dY = buffer(ws, ("dY", w), (n_max, H + 1, Wd + 1, 2, 2, O), dt, zeros=True)[:n]
         for a, c in _PHASES:

@@ -61,23 +61,30 @@ def transform_weights(W, m: int = 2):
     return (KRON[m][1] @ g).reshape((m + 2) ** 2, C, O).astype(W.dtype)
 
 
-def winograd_chunk(xp, U, out, workspace, worker, n_max):
-    """out (n, H, W, O) = the convolution of a chunk's padded input xp (n, m·th+2, m·tw+2, C),
-    NHWC, with the transformed kernel U (α², C, O), m from U's size; scratch from `workspace`
-    per worker."""
+def tile_view(xp, H, W, m):
+    """The α×α input tiles of a padded NHWC array (n, m·th+2, m·tw+2, C) as a view
+    (n, th, tw, α, α, C), made once per layer call and sliced per chunk."""
+    th, tw = tiles(H, W, m)
+    win = sliding_window_view(xp, (m + 2, m + 2), axis=(1, 2))[:, ::m, ::m][:, :th, :tw]
+    return win.transpose(0, 1, 2, 4, 5, 3)
+
+
+def winograd_chunk(tv, U, out, workspace, worker, n_max):
+    """out (n, H, W, O) = the convolution of a chunk's padded input, given as its tiles `tv`
+    (n, th, tw, α, α, C; tile_view), with the transformed kernel U (α², C, O), m from U's
+    size; scratch from `workspace` per worker."""
     n, H, W, O = out.shape
-    C, a2 = xp.shape[3], U.shape[0]
+    C, a2 = tv.shape[5], U.shape[0]
     alpha = int(round(a2 ** 0.5))
     m = alpha - 2
     BB, _, AA = KRON[m]
     th, tw = tiles(H, W, m)
-    T, dt = th * tw, xp.dtype
+    T, dt = th * tw, tv.dtype
     D = buffer(workspace, ("wg_D", worker), (a2 * n_max * T * C,), dt)[:a2 * n * T * C]
     V = buffer(workspace, ("wg_V", worker), (a2 * n_max * T * C,), dt)[:a2 * n * T * C]
     M = buffer(workspace, ("wg_M", worker), (a2 * n_max * T * O,), dt)[:a2 * n * T * O]
     Y = buffer(workspace, ("wg_Y", worker), (m * m * n_max * T * O,), dt)[:m * m * n * T * O]
-    win = sliding_window_view(xp, (alpha, alpha), axis=(1, 2))[:, ::m, ::m][:, :th, :tw]
-    np.copyto(D.reshape(alpha, alpha, n, th, tw, C), win.transpose(4, 5, 0, 1, 2, 3))
+    np.copyto(D.reshape(alpha, alpha, n, th, tw, C), tv.transpose(3, 4, 0, 1, 2, 5))
     np.matmul(BB.astype(dt), D.reshape(a2, n * T * C), out=V.reshape(a2, n * T * C))
     np.matmul(V.reshape(a2, n * T, C), U, out=M.reshape(a2, n * T, O))
     np.matmul(AA.astype(dt), M.reshape(a2, n * T * O), out=Y.reshape(m * m, n * T * O))
