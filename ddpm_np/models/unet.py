@@ -35,8 +35,8 @@ from .embedding import TimeEmbedding
 
 
 class ResBlock(Module):
-    """GN→SiLU→conv3×3, + per-channel Linear(SiLU(temb)), GN→SiLU→conv3×3, residual. The sums
-    are taken in place in the convolutions' fresh outputs (no layer keeps them for backward).
+    """GN→SiLU→conv3×3, + per-channel Linear(SiLU(temb)), GN→SiLU→conv3×3, residual. The time
+    shift and the residual are the convolutions' `add` (the fast tier adds them chunk by chunk).
     `L`: the namespace of layers to build from (`nn.layers(tier)`)."""
 
     def __init__(self, cin, cout, temb_dim, groups, *, rng, dtype, L):
@@ -49,12 +49,10 @@ class ResBlock(Module):
         self.channel_sums = L.channel_sums
 
     def forward(self, x, temb_act):
-        h = self.conv1(self.norm1(x))
-        h += self.temb_proj(temb_act)[:, :, None, None]        # one number per channel, every pixel
-        h = self.conv2(self.norm2(h))
+        shift = self.temb_proj(temb_act)[:, :, None, None]     # one number per channel, every pixel
+        h = self.conv1(self.norm1(x), add=shift)
         self._cache = True
-        h += self.skip(x) if self.skip is not None else x
-        return h
+        return self.conv2(self.norm2(h), add=self.skip(x) if self.skip is not None else x)
 
     def backward(self, dout):
         """Returns (dx, dtemb_act)."""

@@ -28,6 +28,14 @@ def conv_output_size(size: int, k: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - k) // stride + 1
 
 
+def check_addend(add, out_shape):
+    """Raise ValueError unless `add` broadcasts to the output shape (N, O, Ho, Wo) as it is."""
+    shape = getattr(add, "shape", None)
+    if shape is None or len(shape) != 4 or any(a not in (1, o) for a, o in zip(shape, out_shape)):
+        raise ValueError(f"Conv2d: add must broadcast to the output shape {tuple(out_shape)}, "
+                         f"got {shape}")
+
+
 def check_conv_geometry(x_shape, W_shape, stride, padding):
     """Raise ValueError unless x (N, C, H, W) and W (O, C, kh, kw) make a valid convolution."""
     if len(x_shape) != 4:
@@ -162,13 +170,24 @@ class Conv2d(Module):
                                 self.in_channels * kh * kw, rng, dtype, zero_init)
         self.W, self.b = Parameter(W), Parameter(b)
 
-    def forward(self, x):
+    def forward(self, x, add=None):
+        """conv(x) + b, plus `add` if given: an array broadcastable to the output (a residual, a
+        per-channel shift (N, O, 1, 1)). Its gradient is dout itself (summed over the axes it
+        was broadcast along), which the caller routes; `backward` returns dx only."""
         check_dtype(x, self.W.dtype, type(self).__name__)
-        out, self._cache = self._functional_forward(x)
+        if add is None:
+            out, self._cache = self._functional_forward(x)
+        else:
+            check_dtype(add, self.W.dtype, type(self).__name__)
+            out, self._cache = self._functional_forward(x, add)
         return out
 
-    def _functional_forward(self, x):
-        return conv2d_forward(x, self.W.data, self.b.data, self.stride, self.padding)
+    def _functional_forward(self, x, add=None):
+        out, cache = conv2d_forward(x, self.W.data, self.b.data, self.stride, self.padding)
+        if add is not None:
+            check_addend(add, out.shape)
+            out = out + add
+        return out, cache
 
     _functional_backward = staticmethod(conv2d_backward)
 

@@ -33,7 +33,7 @@ a forward pass therefore refers to the workspace and is valid until the layer's 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..conv import check_conv_geometry, conv_output_size
+from ..conv import check_addend, check_conv_geometry, conv_output_size
 from .conv_narrow import narrow_input, narrow_output, shift_add, tap_matrix
 from .conv_phases import phase_plan, phase_weights
 from .layout import buffer, is_channels_last, nchw, nhwc
@@ -89,8 +89,28 @@ def pad_into(x_nhwc, top, left, out):
     return out
 
 
-def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
-    """As `ddpm_np.nn.conv2d_forward`: x (N, C, H, W) -> y (N, O, Ho, Wo), channels-last memory.
+def _epilogue(b, add, channels_last=True):
+    """The per-chunk end of every route: out[n0:n1] += b, and += add (an array broadcastable
+    to the output, e.g. a residual or a per-sample shift), while the chunk is in cache."""
+    if not channels_last:
+        b = b[:, None, None]                            # out (n, O, H, W)
+    if add is None:
+        def finish(out, n0, n1):
+            out += b
+        return finish
+    a = nhwc(add) if channels_last else add
+    per_sample = a.shape[0] != 1
+
+    def finish(out, n0, n1):
+        out += b
+        out += a[n0:n1] if per_sample else a
+
+    return finish
+
+
+def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, add=None):
+    """As `ddpm_np.nn.conv2d_forward`, plus `add`: x (N, C, H, W) -> y (N, O, Ho, Wo) (+ add,
+    an array broadcastable to y, added chunk by chunk), channels-last memory.
 
     The batch is cut into chunks (`threads.chunk_bounds`); each chunk goes through steps 1–3 on
     one core. workspace: optional dict of reusable buffers (a layer passes its own).
@@ -99,13 +119,17 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
     check_conv_geometry(x.shape, W.shape, stride, padding)
     N, C, H, Wd = x.shape
     O, _, kh, kw = W.shape
+    if add is not None:
+        Ho = conv_output_size(H, kh, stride, padding)
+        Wo = conv_output_size(Wd, kw, stride, padding)
+        check_addend(add, (N, O, Ho, Wo))
     if (kh, kw, stride, padding) == (1, 1, 1, 0):
-        return _conv1x1_forward(x, W, b)
+        return _conv1x1_forward(x, W, b, add)
     m = use_winograd(kh, kw, stride, padding, C, O, H, Wd)
     if m:
-        return _winograd_forward(x, W, b, workspace, m)
+        return _winograd_forward(x, W, b, workspace, m, add)
     if narrow_output(kh, kw, stride, padding, C, O):
-        return _narrow_forward(x, W, b, workspace)
+        return _narrow_forward(x, W, b, workspace, add)
     Ho = conv_output_size(H, kh, stride, padding)
     Wo = conv_output_size(Wd, kw, stride, padding)
     p, P, K = padding, Ho * Wo, kh * kw * C
@@ -116,6 +140,7 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
     chunks = chunk_bounds(N, P * K * x.itemsize)
     rows = largest(chunks) * P
     win = patches(xp, kh, kw, stride, Ho, Wo)
+    finish = _epilogue(b, add)
 
     def chunk(_, n0, n1, w):
         n = n1 - n0
@@ -124,14 +149,14 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None):
         # 2. im2col (one gather copy) into this thread's scratch
         cols = gather(win[n0:n1], buffer(workspace, ("cols", w), (rows, K), x.dtype)[:n * P])
         # 3. the GEMM "mk,ko->mo", written into the output: m = n·Ho·Wo rows ordered (n, Ho, Wo)
-        y = np.matmul(cols, Wm, out=out[n0:n1].reshape(n * P, O))
-        y += b
+        np.matmul(cols, Wm, out=out[n0:n1].reshape(n * P, O))
+        finish(out[n0:n1], n0, n1)
 
     run_chunks(chunk, chunks)
     return nchw(out), (xp, x.shape, W, stride, padding, workspace)
 
 
-def _winograd_forward(x, W, b, workspace, m):
+def _winograd_forward(x, W, b, workspace, m, add=None):
     """The 3×3 stride-1 forward pass by F(2×2, 3×3), chunked like the im2col route; the cache is
     the im2col route's (the padded input, as a view of the Winograd route's larger buffer)."""
     N, C, H, Wd = x.shape
@@ -143,17 +168,18 @@ def _winograd_forward(x, W, b, workspace, m):
     chunks = chunk_bounds(N, (m + 2) ** 2 * H * Wd * (C + O) * x.itemsize // m ** 2)
     n_max = largest(chunks)
     tv = tile_view(xp, H, Wd, m)
+    finish = _epilogue(b, add)
 
     def chunk(_, n0, n1, w):
         pad_into(x_nhwc[n0:n1], 1, 1, xp[n0:n1])
         winograd_chunk(tv[n0:n1], U, out[n0:n1], workspace, w, n_max)
-        out[n0:n1] += b
+        finish(out[n0:n1], n0, n1)
 
     run_chunks(chunk, chunks)
     return nchw(out), (xp[:, :H + 2, :Wd + 2], x.shape, W, 1, 1, workspace)
 
 
-def _narrow_forward(x, W, b, workspace):
+def _narrow_forward(x, W, b, workspace, add=None):
     """A "same" stride-1 convolution to a few channels (conv_narrow.py): per chunk, one GEMM
     Z = x·[W_d] over the taps d, then y[q] = Σ_d Z[q + d, d] + b."""
     N, C, H, Wd = x.shape
@@ -163,13 +189,14 @@ def _narrow_forward(x, W, b, workspace):
     out = np.empty((N, H, Wd, O), x.dtype)
     chunks = chunk_bounds(N, H * Wd * (C + k * k * O) * x.itemsize)
     rows = largest(chunks) * H * Wd
+    finish = _epilogue(b, add)
 
     def chunk(_, n0, n1, w):
         n = n1 - n0
         Z = buffer(workspace, ("narrow_Z", w), (rows, k * k * O), x.dtype)[:n * H * Wd]
         np.matmul(x_nhwc[n0:n1].reshape(n * H * Wd, C), Tm, out=Z)
         shift_add(Z.reshape(n, H, Wd, k * k, O), out[n0:n1], k, +1)
-        out[n0:n1] += b
+        finish(out[n0:n1], n0, n1)
 
     run_chunks(chunk, chunks)
     return nchw(out), ("narrow", x_nhwc, W, workspace)
@@ -208,7 +235,7 @@ def _narrow_backward(dout, x_nhwc, W, ws):
     return nchw(dx), np.ascontiguousarray(dW), db_parts.sum(axis=0)
 
 
-def _conv1x1_forward(x, W, b):
+def _conv1x1_forward(x, W, b, add=None):
     """y[n] = W·x[n] + b over channels, in x's memory order: one (n·H·W, C)·(C, O) GEMM per
     chunk channels last, (O, C)·(C, H·W) per image otherwise."""
     O, C = W.shape[:2]
@@ -216,24 +243,26 @@ def _conv1x1_forward(x, W, b):
     Wm = W.reshape(O, C)
     chunks = chunk_bounds(N, (C + O) * HW * x.itemsize)
     if is_channels_last(x):
-        xr, y = nhwc(x).reshape(N, HW, C), np.empty((N, HW, O), x.dtype)
+        xr, y = nhwc(x).reshape(N, HW, C), np.empty((N, x.shape[2], x.shape[3], O), x.dtype)
+        finish = _epilogue(b, add)
 
         def chunk(_, n0, n1, w):
             n = n1 - n0
-            yc = np.matmul(xr[n0:n1].reshape(n * HW, C), Wm.T, out=y[n0:n1].reshape(n * HW, O))
-            yc += b
+            np.matmul(xr[n0:n1].reshape(n * HW, C), Wm.T, out=y[n0:n1].reshape(n * HW, O))
+            finish(y[n0:n1], n0, n1)
 
         run_chunks(chunk, chunks)
-        return nchw(y.reshape(x.shape[0], x.shape[2], x.shape[3], O)), ("1x1", x, W)
+        return nchw(y), ("1x1", x, W)
     x = np.ascontiguousarray(x)
-    xr, y = x.reshape(N, C, HW), np.empty((N, O, HW), x.dtype)
+    xr, y = x.reshape(N, C, HW), np.empty((N, O) + x.shape[2:], x.dtype)
+    finish = _epilogue(b, add, channels_last=False)
 
     def chunk(_, n0, n1, w):
-        np.matmul(Wm, xr[n0:n1], out=y[n0:n1])
-        y[n0:n1] += b[:, None]
+        np.matmul(Wm, xr[n0:n1], out=y[n0:n1].reshape(n1 - n0, O, HW))
+        finish(y[n0:n1], n0, n1)
 
     run_chunks(chunk, chunks)
-    return y.reshape((N, O) + x.shape[2:]), ("1x1", x, W)
+    return y, ("1x1", x, W)
 
 
 def _conv1x1_backward(dout, x, W):

@@ -27,9 +27,9 @@ class _Workspace:
 class Conv2d(_Workspace, conv.Conv2d):
     """`ddpm_np.nn.Conv2d`, chunked over the batch on every core (fast/conv.py)."""
 
-    def _functional_forward(self, x):
+    def _functional_forward(self, x, add=None):
         return conv2d_forward(x, self.W.data, self.b.data, self.stride, self.padding,
-                              self._buffers())
+                              self._buffers(), add)
 
     _functional_backward = staticmethod(conv2d_backward)
 

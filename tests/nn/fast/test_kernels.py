@@ -57,6 +57,43 @@ def test_narrow_convolutions_match_reference(rng, N, C, O, H, W, k, stride, padd
         fast.conv2d_backward(dy[:1], cache)
 
 
+# one geometry per route of the fast convolution: im2col, F(2×2), F(4×4), narrow, 1×1
+ROUTES = [(2, 3, 4, 5, 7, 3, 2, 1), (2, 64, 64, 14, 14, 3, 1, 1), (1, 32, 32, 28, 28, 3, 1, 1),
+          (2, 6, 1, 5, 5, 3, 1, 1), (2, 3, 4, 5, 7, 1, 1, 0)]
+
+
+@pytest.mark.parametrize("x_order", ORDERS)
+@pytest.mark.parametrize("add_kind", ["residual", "per-sample shift", "per-channel"])
+@pytest.mark.parametrize("N,C,O,H,W,k,stride,padding", ROUTES)
+def test_conv_add_matches_reference_on_every_route(rng, N, C, O, H, W, k, stride, padding,
+                                                    add_kind, x_order):
+    """Conv2d(x, add=a) = conv(x) + a, the addend added chunk by chunk in every route."""
+    L = dict(ref=ref, fast=fast)
+    layers = {name: M.Conv2d(C, O, k, stride, padding, rng=np.random.default_rng(1),
+                             dtype=np.float64) for name, M in L.items()}
+    x = rng.standard_normal((N, C, H, W))
+    Ho, Wo = (H + 2 * padding - k) // stride + 1, (W + 2 * padding - k) // stride + 1
+    shape = {"residual": (N, O, Ho, Wo), "per-sample shift": (N, O, 1, 1),
+             "per-channel": (1, O, 1, 1)}[add_kind]
+    add = ORDERS[x_order](rng.standard_normal(shape)) if len(set(shape)) > 2 else \
+        rng.standard_normal(shape)
+    want = layers["ref"](x) + add
+    got = layers["fast"](ORDERS[x_order](x), add=add)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(layers["ref"](x, add=add), want, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("M", [ref, fast])
+def test_conv_add_of_the_wrong_shape_is_one_line(rng, M):
+    layer = M.Conv2d(3, 4, 3, padding=1, rng=rng, dtype=np.float64)
+    x = rng.standard_normal((2, 3, 5, 5))
+    for bad in (np.zeros((2, 3, 5, 5)), np.zeros((4,)), np.zeros((2, 4, 5, 4))):
+        with pytest.raises(ValueError, match=r"add must broadcast to the output shape \(2, 4, 5, 5\)"):
+            layer(x, add=bad)
+    with pytest.raises(TypeError, match="float64"):
+        layer(x, add=np.zeros((2, 4, 5, 5), np.float32))
+
+
 @pytest.mark.parametrize("k,sign", [(3, 1), (3, -1), (5, 1), (5, -1)])
 def test_shift_add_against_its_definition(rng, k, sign):
     """out[h, w] = Σ_(i,j) Z[h + sign·(i − p), w + sign·(j − p), tap (i, j)], zero outside."""
