@@ -38,7 +38,8 @@ from .conv_narrow import narrow_input, narrow_output, shift_add, tap_matrix
 from .conv_phases import phase_plan, phase_weights
 from .layout import buffer, is_channels_last, nchw, nhwc
 from .threads import chunk_bounds, largest, run_chunks
-from .winograd import padded_shape, tile_view, transform_weights, winograd_chunk
+from .winograd import (padded_shape, tile_view, transform_weights, weight_grad,
+                       weight_grad_chunk, winograd_chunk)
 
 # Where Winograd paid on this machine (docs/performance.md, per layer at batch 64), as
 # (m of F(m×m, 3×3), fewest pixels, fewest channels in and out together), the first that fits:
@@ -176,7 +177,7 @@ def _winograd_forward(x, W, b, workspace, m, add=None):
         finish(out[n0:n1], n0, n1)
 
     run_chunks(chunk, chunks)
-    return nchw(out), (xp[:, :H + 2, :Wd + 2], x.shape, W, 1, 1, workspace)
+    return nchw(out), ("winograd", xp, x.shape, W, m, workspace)
 
 
 def _narrow_forward(x, W, b, workspace, add=None):
@@ -233,6 +234,43 @@ def _narrow_backward(dout, x_nhwc, W, ws):
     run_chunks(chunk, chunks)
     dW = dW_parts.sum(axis=0).reshape(C, k, k, O)[:, ::-1, ::-1].transpose(3, 0, 1, 2)
     return nchw(dx), np.ascontiguousarray(dW), db_parts.sum(axis=0)
+
+
+def _winograd_backward(dout, xp, x_shape, W, m, ws):
+    """Gradients of _winograd_forward, all three by F(m×m, 3×3) per chunk: db = Σ dy; dW in the
+    transformed domain (winograd.weight_grad_chunk) from the input tiles and dy's output blocks;
+    dx = dy ⋆ flipped W, dy zero-bordered in a buffer whose interior also gives the blocks."""
+    N, C, H, Wd = x_shape
+    O = W.shape[0]
+    if dout.shape != (N, O, H, Wd):
+        raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected "
+                         f"{(N, O, H, Wd)}")
+    dt, a2 = dout.dtype, (m + 2) ** 2
+    th, tw = -(-H // m), -(-Wd // m)
+    U_flip = transform_weights(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), m)
+    chunks = chunk_bounds(N, a2 * H * Wd * (C + O) * dout.itemsize // m ** 2)
+    n_max = largest(chunks)
+    dU_parts = np.empty((len(chunks), a2, C, O), dt)
+    db_parts = np.empty((len(chunks), O), dt)
+    dx = np.empty((N, H, Wd, C), dt)
+    dy = nhwc(dout)
+    tv = tile_view(xp, H, Wd, m)
+    views = {}                  # per worker: the tiles of its dy buffer, made once a call
+
+    def chunk(i, n0, n1, w):
+        n = n1 - n0
+        dyc = np.ascontiguousarray(dy[n0:n1])
+        np.matmul(np.ones(n * H * Wd, dt), dyc.reshape(-1, O), out=db_parts[i])
+        dyp = buffer(ws, ("dyp_wg", w, m), padded_shape(n_max, H, Wd, O, m), dt, zeros=True)
+        pad_into(dyc, 1, 1, dyp[:n])
+        blocks = dyp[:n, 1:1 + m * th, 1:1 + m * tw].reshape(n, th, m, tw, m, O)
+        weight_grad_chunk(tv[n0:n1], blocks, dU_parts[i], ws, w, n_max)
+        if w not in views:
+            views[w] = tile_view(dyp, H, Wd, m)
+        winograd_chunk(views[w][:n], U_flip, dx[n0:n1], ws, w, n_max)
+
+    run_chunks(chunk, chunks)
+    return nchw(dx), weight_grad(dU_parts.sum(axis=0)), db_parts.sum(axis=0)
 
 
 def _conv1x1_forward(x, W, b, add=None):
@@ -311,8 +349,9 @@ def conv2d_backward(dout, cache):
     pass; dW and db are summed over the chunks' partial sums in chunk order, so the result does
     not depend on the thread count.
     """
-    if isinstance(cache[0], str):           # "1x1" or "narrow"
-        route = _conv1x1_backward if cache[0] == "1x1" else _narrow_backward
+    if isinstance(cache[0], str):           # "1x1", "narrow" or "winograd"
+        route = {"1x1": _conv1x1_backward, "narrow": _narrow_backward,
+                 "winograd": _winograd_backward}[cache[0]]
         return route(dout, *cache[1:])
     xp, x_shape, W, stride, padding, ws = cache
     N, C, H, Wd = x_shape
@@ -335,11 +374,6 @@ def conv2d_backward(dout, cache):
         dx.fill(0)                                      # phases no kernel offset reaches
     dcols_size = max(Ma * Mb * len(us) * len(vs) for _, _, Ma, Mb, _, _, us, vs in plan) * O
     dout_nhwc = nhwc(dout)
-    # dx of a 3×3 stride-1 convolution is the 3×3 stride-1 convolution of dy with the flipped,
-    # transposed kernel: Winograd's route where the forward pass takes it
-    winograd = use_winograd(kh, kw, stride, padding, O, C, H, Wd)
-    U_flip = (transform_weights(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), winograd)
-              if winograd else None)
     # dx of a convolution from few channels: dy·[W_dᵀ] then shifted sums (conv_narrow.py)
     narrow = narrow_input(kh, kw, stride, padding, C, O)
     Wt = W.transpose(0, 2, 3, 1).reshape(O, kh * kw * C) if narrow else None
@@ -360,13 +394,6 @@ def conv2d_backward(dout, cache):
         dy = np.ascontiguousarray(dout_nhwc[n0:n1]).reshape(n * P, O)
         np.matmul(np.ones(n * P, dt), dy, out=db_parts[i])          # Σ dy: a GEMV
         np.matmul(cols.T, dy, out=dW_parts[i])
-        if winograd:                    # 3'. dx = dy ⋆ flipped W, by F(m×m, 3×3)
-            dyp = buffer(ws, ("dyp_wg", w, winograd), padded_shape(n_max, Ho, Wo, O, winograd),
-                         dt, zeros=True)
-            pad_into(dy.reshape(n, Ho, Wo, O), 1, 1, dyp[:n])
-            tv = dy_view(("wg", w), dyp, lambda a: tile_view(a, Ho, Wo, winograd))
-            winograd_chunk(tv[:n], U_flip, dx[n0:n1], ws, w, n_max)
-            return
         if narrow:                      # 3''. dx[q] = Σ_d (dy·W_dᵀ)[q − d]
             Z = buffer(ws, ("narrow_Z", w), (n_max * P, kh * kw * C), dt)[:n * P]
             np.matmul(dy, Wt, out=Z)

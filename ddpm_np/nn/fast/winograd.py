@@ -93,3 +93,34 @@ def winograd_chunk(tv, U, out, workspace, worker, n_max):
         for b in range(m):
             np.copyto(out[:, a::m, b::m], Ym[a, b, :, :(H - a + m - 1) // m, :(W - b + m - 1) // m])
     return out
+
+
+def weight_grad_chunk(tv, dy_blocks, out, workspace, worker, n_max):
+    """One chunk's share of the weight gradient in the transformed domain: out (α², C, O) =
+    Σ over the chunk's tiles of V_k(tile, c)·(Aᵀ⊗Aᵀ)ᵀ dy(tile, o), from the input tiles `tv`
+    (n, th, tw, α, α, C; tile_view) and dy's m×m output blocks `dy_blocks` (n, th, m, tw, m, O;
+    zero beyond the image). Since the forward pass is y_t = (Aᵀ⊗Aᵀ)·(U ⊙ V_t) per tile t,
+    ∂L/∂U_k = Σ_t V_tk·((Aᵀ⊗Aᵀ)ᵀ dy_t)_k: α² GEMMs (C × n·T)·(n·T × O), the same multiply-add
+    savings as the forward pass; `weight_grad` then maps U's gradient back to W's."""
+    n, th, tw, alpha, _, C = tv.shape
+    m, O, a2 = alpha - 2, dy_blocks.shape[5], alpha * alpha
+    BB, _, AA = KRON[m]
+    T, dt = th * tw, tv.dtype
+    D = buffer(workspace, ("wgw_D", worker), (a2 * n_max * T * C,), dt)[:a2 * n * T * C]
+    V = buffer(workspace, ("wgw_V", worker), (a2 * n_max * T * C,), dt)[:a2 * n * T * C]
+    Yb = buffer(workspace, ("wgw_Y", worker), (m * m * n_max * T * O,), dt)[:m * m * n * T * O]
+    Md = buffer(workspace, ("wgw_M", worker), (a2 * n_max * T * O,), dt)[:a2 * n * T * O]
+    np.copyto(D.reshape(alpha, alpha, n, th, tw, C), tv.transpose(3, 4, 0, 1, 2, 5))
+    np.matmul(BB.astype(dt), D.reshape(a2, n * T * C), out=V.reshape(a2, n * T * C))
+    np.copyto(Yb.reshape(m, m, n, th, tw, O), dy_blocks.transpose(2, 4, 0, 1, 3, 5))
+    np.matmul(AA.T.astype(dt), Yb.reshape(m * m, n * T * O), out=Md.reshape(a2, n * T * O))
+    np.matmul(V.reshape(a2, n * T, C).transpose(0, 2, 1), Md.reshape(a2, n * T, O), out=out)
+    return out
+
+
+def weight_grad(dU):
+    """dW (O, C, 3, 3) from the gradient of U = (G⊗G)·g, dU (α², C, O): dg = (G⊗G)ᵀ·dU."""
+    a2, C, O = dU.shape
+    GG = KRON[int(round(a2 ** 0.5)) - 2][1]
+    dg = GG.T @ dU.reshape(a2, C * O).astype(np.float64)            # (9, C·O)
+    return np.ascontiguousarray(dg.reshape(3, 3, C, O).transpose(3, 2, 0, 1)).astype(dU.dtype)
