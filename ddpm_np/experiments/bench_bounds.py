@@ -26,11 +26,13 @@ def conv_gemm_shapes(model, run) -> list:
     """(M, K, N, C) of every convolution called during `run()`: its forward GEMM (M×K)·(K×N)
     as performed (an up-sampling convolution at low resolution counts as its four phases'
     products) and its input channels C."""
+    from ..nn import Conv2d, UpsampleConv2d
     seen = convs_seen(model, run)
     shapes = []
     for m, shape in seen:
         O, C, kh, kw = m.W.shape
-        flops = m.flops(shape)
+        # the im2col route's products (a Winograd layer's are fewer: not this floor's design)
+        flops = m.flops(shape) if isinstance(m, UpsampleConv2d) else Conv2d.flops(m, shape)
         M = flops // (2 * C * kh * kw * O)                      # output pixels, all images
         shapes.append((M, C * kh * kw, O))
         shapes[-1] += (C,)

@@ -45,7 +45,8 @@ def convs_seen(model, run) -> list:
     seen = []
     convs = [m for m in model.modules() if isinstance(m, Conv2d)]
     for m in convs:
-        m.forward = (lambda m: lambda x: (seen.append((m, x.shape)), type(m).forward(m, x))[1])(m)
+        m.forward = (lambda m: lambda x, **kw: (seen.append((m, x.shape)),
+                                                type(m).forward(m, x, **kw))[1])(m)
     try:
         run()
     finally:

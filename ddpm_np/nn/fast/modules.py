@@ -4,12 +4,13 @@ underneath. Each overrides only the functional pair its reference layer calls.""
 from .. import attention, conv, linear, norm, resample
 from ..activations import SiLU as _SiLU
 from .activations import silu_backward, silu_forward
-from .conv import conv2d_backward, conv2d_forward
+from .conv import conv2d_backward, conv2d_forward, use_winograd
 from .linear import (attend_backward_chunks, attend_forward_chunks, linear_backward,
                      linear_forward)
 from .norm import groupnorm_backward, groupnorm_forward
 from .norm_silu import groupnorm_silu_backward, groupnorm_silu_forward
 from .upconv import upconv2d_backward, upconv2d_forward
+from .winograd import tiles
 
 
 class _Workspace:
@@ -32,6 +33,17 @@ class Conv2d(_Workspace, conv.Conv2d):
                               self._buffers(), add)
 
     _functional_backward = staticmethod(conv2d_backward)
+
+    def flops(self, x_shape) -> int:
+        """2 × the multiply-adds performed for input (N, C, H, W): on Winograd's route, α² per
+        m×m tile and channel pair (the transforms not counted), else the reference figure."""
+        N, C, H, Wd = x_shape
+        O, _, kh, kw = self.W.shape
+        m = use_winograd(kh, kw, self.stride, self.padding, C, O, H, Wd)
+        if not m:
+            return super().flops(x_shape)
+        th, tw = tiles(H, Wd, m)
+        return 2 * N * th * tw * (m + 2) ** 2 * C * O
 
 
 class UpsampleConv2d(_Workspace, resample.UpsampleConv2d):
