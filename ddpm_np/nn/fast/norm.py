@@ -30,6 +30,9 @@ def _channel_sums(a, b, channels_last):
     return channel_sums(a), np.matmul(ar, br).reshape(n, C)
 
 
+RUN = 8192        # numbers per coefficient row at most: longer runs broadcast faster
+
+
 def _per_channel_sum(terms, const, out, channels_last):
     """out = Σ_i a_i·c_i[n, c] + const[n, c] for arrays a_i shaped like out and coefficients
     (n, C), in one pass per term.
@@ -42,7 +45,7 @@ def _per_channel_sum(terms, const, out, channels_last):
     if channels_last:
         C = out.shape[-1]
         L = out.size // (n * C)
-        k = next(d for d in range(max(1, min(L, 1024 // C)), 0, -1) if L % d == 0)
+        k = next(d for d in range(max(1, min(L, RUN // C)), 0, -1) if L % d == 0)
 
         def view(arr):
             return arr.reshape(n, L // k, k * C)
