@@ -124,3 +124,46 @@ def test_unet_results_do_not_depend_on_the_thread_count(rng, monkeypatch):
         results.append([eps, net.backward(d)] + [p.grad for p in net.parameters()])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("tier", ["reference", "fast"])
+@pytest.mark.parametrize("blocks", [1, 2])
+def test_repeats_equal_the_repeated_batch(rng, tier, blocks):
+    """forward(x, t, y, repeats=r) is the network on x and t repeated r times: what comes before
+    the label is computed once, and nothing else changes (up to float rounding: a GEMM over N
+    rows may round differently from one over r·N)."""
+    net = tiny_unet(rng, num_classes=3, tier=tier, num_res_blocks=blocks).eval()
+    x, t = rng.standard_normal((3, 1, 8, 8)), np.array([3, 400, 999])
+    y = np.array([0, 1, 2, 3, 3, 3, 2, 2, 2])
+    for r in (2, 3):
+        want = net(np.concatenate([x] * r), np.tile(t, r), y[:r * 3])
+        np.testing.assert_allclose(net(x, t, y[:r * 3], repeats=r), want, rtol=1e-12,
+                                   atol=1e-14)
+
+
+def test_guidance_with_a_unet_takes_the_shared_pass(rng):
+    from ddpm_np.diffusion import guided_eps_model
+    net = tiny_unet(rng, num_classes=3).eval()
+    x, t, y = rng.standard_normal((2, 1, 8, 8)), np.array([10, 700]), np.array([0, 2])
+    calls = []
+    forward = net.forward
+    net.forward = lambda *a, **kw: (calls.append(kw.get("repeats", 1)), forward(*a, **kw))[1]
+    got = guided_eps_model(net, y, 1.5)(x, t)
+    assert calls == [2]
+    cond, uncond = forward(x, t, y), forward(x, t, np.full(2, 3))
+    np.testing.assert_allclose(got, 2.5 * cond - 1.5 * uncond, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("repeats,labels,training,message", [
+    (0, 4, False, "repeats must be a positive integer, got 0"),
+    (2.0, 4, False, "repeats must be a positive integer, got 2.0"),
+    (2, 3, False, r"repeats=2 needs 4 labels \(2 × 2 rows of x_t\), got 3"),
+    (2, None, False, "repeats=2 needs 4 labels .*got none"),
+    (2, 4, True, r"repeats=2 is for inference: call .eval\(\) first"),
+])
+def test_bad_repeats_are_one_line(rng, repeats, labels, training, message):
+    net = tiny_unet(rng, num_classes=3).train(training)
+    x, t = rng.standard_normal((2, 1, 8, 8)), np.array([1, 2])
+    y = None if labels is None else np.zeros(labels, int)
+    with pytest.raises(ValueError, match=message):
+        net(x, t, y, repeats=repeats)
