@@ -18,8 +18,7 @@ def guided_eps_model(model, y, guidance: float = 0.0, null_label: int | None = N
     model: a class-conditional ε-network; y: (N,) int labels, or None for unconditional samples
     (every label set to `null_label`); guidance: w ≥ 0, finite; null_label: the "no label" index
     (default `model.num_classes`). With w > 0 both terms come from one forward pass on a batch
-    of 2N; a model with `shares_repeats` (the UNet) gets x_t once and `repeats=2`, and computes
-    what comes before the label once.
+    of 2N.
     """
     guidance = check_float(guidance, "guidance", low=0)
     null = model.num_classes if null_label is None else null_label
@@ -31,11 +30,8 @@ def guided_eps_model(model, y, guidance: float = 0.0, null_label: int | None = N
             return model(xt, t, np.full(len(xt), null))
         if guidance == 0:
             return model(xt, t, y)
-        labels = np.concatenate([y, np.full(len(y), null)])
-        if getattr(model, "shares_repeats", False):     # x_t once, both label sets (UNet)
-            out = model(xt, t, labels, repeats=2)
-        else:
-            out = model(np.concatenate([xt, xt]), np.concatenate([t, t]), labels)
+        out = model(np.concatenate([xt, xt]), np.concatenate([t, t]),
+                    np.concatenate([y, np.full(len(y), null)]))
         cond, uncond = out[:len(xt)], out[len(xt):]
         return (1 + guidance) * cond - guidance * uncond
 

@@ -48,16 +48,8 @@ class ResBlock(Module):
         self.skip = L.Conv2d(cin, cout, 1, rng=rng, dtype=dtype) if cin != cout else None
         self.channel_sums = L.channel_sums
 
-    def forward(self, x, temb_act, repeats=1):
-        """`repeats` r > 1 (inference): x has N rows and temb_act r·N, row k·N + i of the output
-        belongs to x[i]; what does not depend on temb is computed once for the N rows."""
+    def forward(self, x, temb_act):
         shift = self.temb_proj(temb_act)[:, :, None, None]     # one number per channel, every pixel
-        if repeats > 1:
-            h = np.concatenate([self.conv1(self.norm1(x))] * repeats)
-            h += shift
-            skip = self.skip(x) if self.skip is not None else x
-            self._cache = None                                 # no backward pass from here
-            return self.conv2(self.norm2(h), add=np.concatenate([skip] * repeats))
         h = self.conv1(self.norm1(x), add=shift)
         self._cache = True
         return self.conv2(self.norm2(h), add=self.skip(x) if self.skip is not None else x)
@@ -173,34 +165,26 @@ class UNet(Module):
                     num_classes=self.num_classes, image_size=self.image_size,
                     emb_dim=self.emb_dim, groups=self.groups)
 
-    shares_repeats = True           # forward(..., repeats=r): see below
-
-    def forward(self, xt, t, y=None, repeats=1):
-        """ε_θ(x_t, t, y). With `repeats` r > 1 (inference only, as classifier-free guidance
-        runs it): x_t and t have N rows, y has r·N labels, and the output is the network's on x_t
-        and t repeated r times (row k·N + i belongs to x_t[i], label y[k·N + i]); the input
-        convolution and the first block's first convolution, which come before any label, are
-        computed once for the N rows."""
+    def forward(self, xt, t, y=None):
         with self.layers.model_pass():
-            return self._forward(xt, t, y, repeats)
+            return self._forward(xt, t, y)
 
     def backward(self, d_eps):
         with self.layers.model_pass():
             return self._backward(d_eps)
 
-    def _forward(self, xt, t, y=None, repeats=1):
+    def _forward(self, xt, t, y=None):
         check_dtype(xt, self.conv_in.W.dtype, "UNet")
         s = self.image_size
         if xt.shape[1:] != (self.in_channels, s, s):
             raise ValueError(f"UNet expects x_t of shape (N, {self.in_channels}, {s}, {s}), "
                              f"got {xt.shape}")
-        repeats = self._check_repeats(repeats, len(xt), y)
-        temb_act = self.temb_act(self.temb(np.tile(np.asarray(t), repeats), y))
+        temb_act = self.temb_act(self.temb(t, y))
         h = self.conv_in(xt)
         skips = []
         for blocks, attn, down in zip(self.down_blocks, self.down_attn, self.downsamples):
             for block in blocks:
-                h, repeats = block(h, temb_act, repeats), 1
+                h = block(h, temb_act)
             if attn is not None:
                 h = attn(h)
             skips.append(h)
@@ -221,18 +205,6 @@ class UNet(Module):
         self._cache = split_at
         eps_theta = self.conv_out(self.norm_out(h))
         return np.ascontiguousarray(eps_theta)
-
-    def _check_repeats(self, repeats, n, y):
-        if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
-            raise ValueError(f"UNet: repeats must be a positive integer, got {repeats!r}")
-        if repeats > 1:
-            if self.training:
-                raise ValueError(f"UNet: repeats={repeats} is for inference: call .eval() first")
-            if y is None or len(y) != repeats * n:
-                raise ValueError(f"UNet: repeats={repeats} needs {repeats * n} labels "
-                                 f"({repeats} × {n} rows of x_t), got "
-                                 f"{'none' if y is None else len(y)}")
-        return int(repeats)
 
     def _backward(self, d_eps):
         split_at = self._need_cache()

@@ -33,29 +33,13 @@ class ShardedModel:
     def __getattr__(self, name):
         return getattr(self.model, name)
 
-    def __call__(self, x, *args, repeats=1):
-        """The model on this process's rows of x; arguments with one row per row of x are cut
-        alike, and with `repeats` r, those with r·N rows (labels laid out as r blocks of N) are
-        cut block by block, and the outputs put back in that layout."""
-        n, r = len(x), repeats
+    def __call__(self, x, *args):
+        n = len(x)
         rows = self.world.part(n)
-
-        def mine(a):
-            if not isinstance(a, np.ndarray) or not a.ndim:
-                return a
-            if len(a) == n:
-                return a[rows]
-            if r > 1 and len(a) == r * n:
-                return a.reshape((r, n) + a.shape[1:])[:, rows].reshape((-1,) + a.shape[1:])
-            return a
-
-        kw = {"repeats": r} if r > 1 else {}
-        out = self.model(x[rows], *map(mine, args), **kw) if rows.stop > rows.start else None
-        parts = [o for o in self.world.allgather(out) if o is not None]
-        if r == 1:
-            return np.concatenate(parts)
-        blocks = [o.reshape((r, -1) + o.shape[1:]) for o in parts]
-        return np.concatenate(blocks, axis=1).reshape((-1,) + parts[0].shape[1:])
+        mine = [a[rows] if isinstance(a, np.ndarray) and a.ndim and len(a) == n else a
+                for a in args]
+        out = self.model(x[rows], *mine) if rows.stop > rows.start else None
+        return np.concatenate([o for o in self.world.allgather(out) if o is not None])
 
 
 def sharded(model, world):

@@ -80,16 +80,3 @@ def test_several_processes_without_mpi4py_is_one_line(monkeypatch, capsys, value
     assert len(err) == 1 and message in err[0], err
     if value == "2":
         assert 'pip install "ddpm_np[mpi]"' in err[0]
-
-
-def test_a_sharded_model_cuts_repeated_labels_block_by_block():
-    """With repeats r, labels are r blocks of N: each process takes its rows of every block,
-    and the outputs are put back in that layout."""
-    def model(x, t, y, repeats=1):
-        return np.tile(x, (repeats, 1)) * 10 + y[:, None]
-
-    x, t, y = np.arange(8.0).reshape(4, 2), np.arange(4), np.array([1, 2, 3, 4, 5, 6, 7, 8])
-    want = model(x, t, y, repeats=2)
-    other = model(x[2:], t[2:], y.reshape(2, 4)[:, 2:].ravel(), repeats=2)
-    out = parallel.ShardedModel(model, _TwoRanks(0, other))(x, t, y, repeats=2)
-    np.testing.assert_array_equal(out, want)
