@@ -37,6 +37,9 @@ def bench(args):
         bench_train(batch=args.batch, repeats=args.repeats)
     elif args.what == "conv":
         bench_conv(batch=args.batch, repeats=args.repeats)
+    elif args.what == "profile":
+        from ..experiments.bench_profile import bench_profile
+        bench_profile(batch=args.batch, repeats=args.repeats)
     else:
         bench_unet(batch=args.batch, repeats=args.repeats)
 

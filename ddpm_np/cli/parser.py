@@ -204,10 +204,12 @@ def build_parser(commands) -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="print speed figures (convolution or UNet vs this "
                                      "machine's GEMM; data-parallel training)")
-    p.add_argument("what", nargs="?", default="conv", choices=["conv", "unet", "train", "scaling"],
-                   help="what to benchmark (default: conv); train: training steps of the "
-                        "MNIST UNet, also under mpiexec -n K; scaling: a step's cost against "
-                        "batch and image size")
+    p.add_argument("what", nargs="?", default="conv",
+                   choices=["conv", "unet", "profile", "train", "scaling"],
+                   help="what to benchmark (default: conv); profile: where a UNet step's time "
+                        "goes, layer by layer; train: training steps of the MNIST UNet, also "
+                        "under mpiexec -n K; scaling: a step's cost against batch and image "
+                        "size")
     p.add_argument("--figure", help="scaling: draw the curves into this PNG file")
     p.add_argument("--batch", type=int_at_least(1), default=64, help="batch size (default 64)")
     p.add_argument("--repeats", type=positive_int, default=5, help="timed repeats, best kept")

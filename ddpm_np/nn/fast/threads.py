@@ -28,6 +28,7 @@ import contextlib
 import itertools
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from threadpoolctl import ThreadpoolController
@@ -39,6 +40,7 @@ _limiter = None                     # threadpoolctl's handle while the depth is 
 _controller = None                  # the BLAS and OpenMP runtimes of this process, found once
 _pool = None                        # worker threads beyond the calling one, made on first use
 _pool_size = 0
+_parallel_seconds = [0.0]           # wall time inside run_chunks (parallel_seconds)
 
 
 def _runtimes() -> ThreadpoolController:
@@ -90,6 +92,20 @@ def run_chunks(task, chunks):
     scratch buffers); in parallel when more than one thread is available and there is more than
     one chunk, each chunk on the next free thread. Exceptions propagate after all threads stop.
     A task must not call run_chunks itself (one parallel region at a time: it would deadlock)."""
+    start = time.perf_counter()
+    try:
+        _run(task, chunks)
+    finally:
+        _parallel_seconds[0] += time.perf_counter() - start
+
+
+def parallel_seconds() -> float:
+    """Wall seconds spent inside run_chunks since the process started (the benchmarks' measure
+    of the time the cores work together; the rest of a pass runs on one core)."""
+    return _parallel_seconds[0]
+
+
+def _run(task, chunks):
     n_threads = min(num_threads(), len(chunks))
     if n_threads <= 1:
         for i, (s, e) in enumerate(chunks):

@@ -1,0 +1,145 @@
+"""Where the time of a UNet training step and of a forward pass goes: `ddpm-np bench profile`.
+
+Each layer's `forward` and `backward` are wrapped for the measurement (instance attributes,
+removed after) to note their wall time, less their children's: the exclusive time of every
+kind of layer, convolutions told apart by shape and route. Beside it, the time spent outside
+the fast tier's parallel regions (`threads.parallel_seconds`): the part of a pass that runs on
+one core while the other waits (Python between layers, small arrays, the optimiser).
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from .bench_tools import median_time
+
+
+def layer_kind(m, x_shape=None) -> str:
+    """A label for a layer: its class, and for a convolution its shape and route."""
+    name = type(m).__name__
+    W = getattr(m, "W", None)
+    if W is None or W.data.ndim != 4:
+        return name
+    O, C, kh, kw = W.shape
+    label = f"{name} {kh}×{kw} {C}→{O}"
+    if x_shape is not None:
+        label += f" @{x_shape[2]}"
+        if getattr(m, "stride", 1) > 1:
+            label += f" stride {m.stride}"
+        from ..nn.fast.conv import use_winograd
+        mt = use_winograd(kh, kw, getattr(m, "stride", 1), getattr(m, "padding", 0), C, O,
+                          x_shape[2], x_shape[3])
+        if mt and type(m).__module__.startswith("ddpm_np.nn.fast") and name == "Conv2d":
+            label += f" F({mt}×{mt})"
+    return label
+
+
+class _Timer:
+    """Exclusive wall time per (layer kind, "forward"/"backward") while installed."""
+
+    def __init__(self, model):
+        self.seconds, self.stack, self.kinds = defaultdict(float), [], {}
+        self.modules = list(model.modules())[1:]            # the model itself is the rest
+
+    def __enter__(self):
+        for m in self.modules:
+            for direction in ("forward", "backward"):
+                setattr(m, direction, self._wrap(m, direction))
+        return self
+
+    def __exit__(self, *exc):
+        for m in self.modules:
+            for direction in ("forward", "backward"):
+                vars(m).pop(direction, None)
+
+    def _wrap(self, m, direction):
+        method = getattr(type(m), direction)
+
+        def timed(*args, **kwargs):
+            if direction == "forward" and args and getattr(args[0], "ndim", 0) == 4:
+                self.kinds[id(m)] = layer_kind(m, args[0].shape)
+            start = time.perf_counter()
+            self.stack.append(0.0)
+            try:
+                return method(m, *args, **kwargs)
+            finally:
+                spent, children = time.perf_counter() - start, self.stack.pop()
+                kind = self.kinds.get(id(m)) or layer_kind(m)
+                self.seconds[kind, direction] += spent - children
+                if self.stack:
+                    self.stack[-1] += spent
+        return timed
+
+
+def bench_profile(batch: int = 64, repeats: int = 5, out=print) -> dict:
+    """Time `repeats` training steps and forward passes (eval mode) of the default UNet at
+    `batch`, per kind of layer, and print the table: milliseconds per step and share of it."""
+    from ..diffusion import NoiseSchedule, sample_training_batch
+    from ..models import UNet
+    from ..nn.fast import keep_freed_memory
+    from ..nn.fast.threads import parallel_seconds
+    from ..nn.loss import mse_loss
+    from ..nn.optim import Adam
+
+    keep_freed_memory()
+    rng = np.random.default_rng(0)
+    model = UNet(num_classes=10, rng=rng)
+    opt = Adam(model.parameters(), lr=1e-4)
+    sched = NoiseSchedule.linear(1000)
+    x0 = rng.uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, batch)
+
+    def step():
+        t, eps, xt = sample_training_batch(x0, sched, rng)
+        _, d = mse_loss(model(xt, t, y), eps)
+        model.zero_grad()
+        model.backward(d)
+        opt.step()
+
+    xs = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
+    ts = np.full(batch, 500)
+
+    def forward():
+        model(xs, ts, y)
+
+    result = {}
+    for name, fn, train in (("step", step, True), ("forward", forward, False)):
+        model.train(train)
+        fn(), fn()                                          # workspaces made, pages mapped
+        wall = median_time(fn, repeats)                     # undisturbed, for the total
+        p0, t0 = parallel_seconds(), time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        outside = (time.perf_counter() - t0 - (parallel_seconds() - p0)) / repeats
+        with _Timer(model) as timer:
+            fn()
+            timer.seconds.clear()
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            timed = (time.perf_counter() - t0) / repeats
+        per = {k: v / repeats for k, v in timer.seconds.items()}
+        result[name] = dict(wall_s=wall, timed_s=timed, outside_s=outside, layers=per)
+        _print_table(name, batch, wall, timed, outside, per, out)
+    return result
+
+
+def _print_table(name, batch, wall, timed, outside, per, out):
+    kinds = sorted({k for k, _ in per}, key=lambda k: -(per.get((k, "forward"), 0)
+                                                        + per.get((k, "backward"), 0)))
+    listed = sum(per.values())
+    title = "training step (forward, backward, Adam)" if name == "step" else "forward pass (eval)"
+    out(f"{title} at batch {batch}: {wall * 1e3:.0f} ms (median; {timed * 1e3:.0f} ms with the "
+        f"timers); outside the parallel regions (on one core): {outside * 1e3:.0f} ms "
+        f"({outside / wall:.0%})")
+    out(f"  {'layer (shares of the timed pass)':40s} {'forward ms':>10s} {'backward ms':>11s} "
+        f"{'share':>6s}")
+    for k in kinds:
+        f, b = per.get((k, "forward"), 0.0), per.get((k, "backward"), 0.0)
+        back = f"{b * 1e3:11.1f}" if name == "step" else f"{'-':>11s}"
+        out(f"  {k:40s} {f * 1e3:10.1f} {back} {(f + b) / timed:6.1%}")
+    rest = max(timed - listed, 0.0)
+    out(f"  {'between layers (model code, loss, Adam)':40s} {rest * 1e3:22.1f} "
+        f"{rest / timed:6.1%}")
