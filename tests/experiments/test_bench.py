@@ -87,3 +87,14 @@ def test_bench_profile_lists_every_kind_of_layer_and_removes_its_timers(monkeypa
     assert any(line.startswith("training step") for line in lines)
     assert all("forward" not in vars(m) and "backward" not in vars(m)
                for m in made[0].modules())
+
+
+def test_bench_levers_compares_every_lever_and_restores_the_rules():
+    from ddpm_np.experiments.bench_levers import CONV_SHAPES, NORM_SHAPES, bench_levers
+    from ddpm_np.nn.fast import conv, conv_narrow
+    rule, narrow = conv.use_winograd, conv_narrow.NARROW_CHANNELS
+    lines = []
+    bench_levers(batch=1, repeats=1, out=lines.append)
+    assert conv.use_winograd is rule and conv_narrow.NARROW_CHANNELS == narrow
+    assert sum("@" in line and "rule" not in line for line in lines) == \
+        len(CONV_SHAPES) + len(NORM_SHAPES) + 4 + 3
