@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bench_tools import best_time, convs_seen, gemm_gflops
+from .bench_tools import best_time, convs_seen, gemm_gflops, unet_training_step
 
 # (name, C_in, C_out, H, stride) of the reference UNet's 3×3 convolutions
 CONV_SHAPES = [
@@ -107,32 +107,16 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool =
     allocator as the ddpm-np command does."""
     import tracemalloc
 
-    from ..diffusion import NoiseSchedule, sample_training_batch
-    from ..models import UNet
-    from ..nn.fast import keep_freed_memory
-    from ..nn.loss import mse_loss
-    from ..nn.optim import Adam
-
     from ..checks import check_memory
+    from ..nn.fast import keep_freed_memory
     # a step keeps about 8 MiB an image; traced by tracemalloc and with Adam, more
     check_memory(batch * 20 * 2**20, f"benchmarking the UNet at batch {batch}")
     if keep_memory:                # as the ddpm-np command runs (nn/fast/memory.py)
         keep_freed_memory()
     rng = np.random.default_rng(0)
     peak_gemm = gemm_gflops(rng=rng)
-    model = UNet(num_classes=10, rng=rng)
-    opt = Adam(model.parameters(), lr=1e-4)
-    sched = NoiseSchedule.linear(1000)
-    x0 = rng.uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32)
+    model, step = unet_training_step(batch, rng)
     y = rng.integers(0, 10, batch)
-
-    def step():
-        t, eps, xt = sample_training_batch(x0, sched, rng)
-        out_ = model(xt, t, y)
-        _, d = mse_loss(out_, eps)
-        model.zero_grad()
-        model.backward(d)
-        opt.step()
 
     def traced_peak(fn):
         tracemalloc.start()

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from .bench_tools import median_time
+from .bench_tools import median_time, unet_training_step
 
 
 def layer_kind(m, x_shape=None) -> str:
@@ -76,27 +76,13 @@ class _Timer:
 def bench_profile(batch: int = 64, repeats: int = 5, out=print) -> dict:
     """Time `repeats` training steps and forward passes (eval mode) of the default UNet at
     `batch`, per kind of layer, and print the table: milliseconds per step and share of it."""
-    from ..diffusion import NoiseSchedule, sample_training_batch
-    from ..models import UNet
     from ..nn.fast import keep_freed_memory
     from ..nn.fast.threads import parallel_seconds
-    from ..nn.loss import mse_loss
-    from ..nn.optim import Adam
 
     keep_freed_memory()
     rng = np.random.default_rng(0)
-    model = UNet(num_classes=10, rng=rng)
-    opt = Adam(model.parameters(), lr=1e-4)
-    sched = NoiseSchedule.linear(1000)
-    x0 = rng.uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32)
+    model, step = unet_training_step(batch, rng)
     y = rng.integers(0, 10, batch)
-
-    def step():
-        t, eps, xt = sample_training_batch(x0, sched, rng)
-        _, d = mse_loss(model(xt, t, y), eps)
-        model.zero_grad()
-        model.backward(d)
-        opt.step()
 
     xs = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
     ts = np.full(batch, 500)

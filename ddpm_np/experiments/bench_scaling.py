@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bench_tools import best_time
+from .bench_tools import best_time, unet_training_step
 
 BATCHES = (16, 64, 256)
 SIZES = (28, 32, 64)
@@ -18,24 +18,7 @@ SIZES = (28, 32, 64)
 
 def step_seconds(batch: int, size: int, repeats: int = 2) -> float:
     """Best time of a training step (forward, backward, Adam) of the UNet on size×size images."""
-    from ..diffusion import NoiseSchedule, sample_training_batch
-    from ..models import UNet
-    from ..nn.loss import mse_loss
-    from ..nn.optim import Adam
-    rng = np.random.default_rng(0)
-    model = UNet(num_classes=10, image_size=size, attention_resolutions=(size // 4,), rng=rng)
-    opt = Adam(model.parameters(), lr=1e-4)
-    schedule = NoiseSchedule.linear(1000)
-    x0 = rng.uniform(-1, 1, (batch, 1, size, size)).astype(np.float32)
-    y = rng.integers(0, 10, batch)
-
-    def step():
-        t, eps, xt = sample_training_batch(x0, schedule, rng)
-        _, d = mse_loss(model(xt, t, y), eps)
-        model.zero_grad()
-        model.backward(d)
-        opt.step()
-
+    model, step = unet_training_step(batch, np.random.default_rng(0), size)
     return best_time(step, repeats, warmup=1)
 
 

@@ -53,3 +53,27 @@ def convs_seen(model, run) -> list:
         for m in convs:
             del m.forward
     return seen
+
+
+def unet_training_step(batch: int, rng, size: int = 28):
+    """(model, step): the default class-conditional UNet on size×size images and one training
+    step of it on uniform noise images (forward, ε-loss, backward, Adam), the benchmarks' unit."""
+    from ..diffusion import NoiseSchedule, sample_training_batch
+    from ..models import UNet
+    from ..nn.loss import mse_loss
+    from ..nn.optim import Adam
+    kw = {} if size == 28 else dict(image_size=size, attention_resolutions=(size // 4,))
+    model = UNet(num_classes=10, rng=rng, **kw)
+    opt = Adam(model.parameters(), lr=1e-4)
+    schedule = NoiseSchedule.linear(1000)
+    x0 = rng.uniform(-1, 1, (batch, 1, size, size)).astype(np.float32)
+    y = rng.integers(0, 10, batch)
+
+    def step():
+        t, eps, xt = sample_training_batch(x0, schedule, rng)
+        _, d = mse_loss(model(xt, t, y), eps)
+        model.zero_grad()
+        model.backward(d)
+        opt.step()
+
+    return model, step
