@@ -125,39 +125,29 @@ def test_upconv_matches_reference(rng, N, C, O, H, W, x_order):
                  ref.upconv2d_backward(dy, c_ref))
 
 
+@pytest.mark.parametrize("name", ["groupnorm", "groupnorm_silu"])
 @pytest.mark.parametrize("x_order", ORDERS)
 @pytest.mark.parametrize("shape,G", [((3, 8, 5, 7), 4), ((2, 8, 28, 28), 2), ((2, 8, 1, 1), 4),
-                                     ((3, 1, 4, 4), 1), ((2, 6, 9), 3)])
-def test_groupnorm_matches_reference(rng, shape, G, x_order):
+                                     ((3, 1, 4, 4), 1), ((2, 6, 9), 3), ((0, 4, 2, 2), 2),
+                                     ((5, 96, 28, 28), 8)])
+def test_groupnorm_and_the_fused_pair_match_reference(rng, shape, G, x_order, name):
+    """GroupNorm, and GroupNormSiLU against GroupNorm then SiLU; (5, 96, 28, 28) spans several
+    of the fused pass's blocks."""
     if len(shape) != 4 and x_order != "NCHW":
         pytest.skip("channels last is a 4-D layout")
+    fwd_ref, bwd_ref = getattr(ref, f"{name}_forward"), getattr(ref, f"{name}_backward")
+    fwd, bwd = getattr(fast, f"{name}_forward"), getattr(fast, f"{name}_backward")
     C = shape[1]
     x = rng.standard_normal(shape) * 2 + 1
     scale, shift = np.linspace(0.5, 2, C), np.linspace(-1, 1, C)
-    y_ref, c_ref = ref.groupnorm_forward(x, scale, shift, G)
-    y, cache = fast.groupnorm_forward(ORDERS[x_order](x), scale, shift, G)
+    y_ref, c_ref = fwd_ref(x, scale, shift, G)
+    y, cache = fwd(ORDERS[x_order](x), scale, shift, G)
     np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    if name == "groupnorm_silu":
+        y_inference, _ = fwd(ORDERS[x_order](x), scale, shift, G, keep=False)
+        np.testing.assert_array_equal(y_inference, y)
     dy = rng.standard_normal(shape)
-    assert_close(fast.groupnorm_backward(dy, cache), ref.groupnorm_backward(dy, c_ref))
-
-
-@pytest.mark.parametrize("x_order", ORDERS)
-@pytest.mark.parametrize("shape,G", [((3, 8, 5, 7), 4), ((5, 96, 28, 28), 8), ((2, 8, 1, 1), 4),
-                                     ((3, 1, 4, 4), 1), ((2, 6, 9), 3), ((0, 4, 2, 2), 2)])
-def test_groupnorm_silu_matches_reference(rng, shape, G, x_order):
-    """The fused pass against GroupNorm then SiLU; (5, 96, 28, 28) spans several blocks."""
-    if len(shape) != 4 and x_order != "NCHW":
-        pytest.skip("channels last is a 4-D layout")
-    C = shape[1]
-    x = rng.standard_normal(shape) * 2 + 1
-    scale, shift = np.linspace(0.5, 2, C), np.linspace(-1, 1, C)
-    y_ref, c_ref = ref.groupnorm_silu_forward(x, scale, shift, G)
-    y, cache = fast.groupnorm_silu_forward(ORDERS[x_order](x), scale, shift, G)
-    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
-    y_inference, _ = fast.groupnorm_silu_forward(ORDERS[x_order](x), scale, shift, G, keep=False)
-    np.testing.assert_array_equal(y_inference, y)
-    dy = rng.standard_normal(shape)
-    assert_close(fast.groupnorm_silu_backward(dy, cache), ref.groupnorm_silu_backward(dy, c_ref))
+    assert_close(bwd(dy, cache), bwd_ref(dy, c_ref))
 
 
 def test_groupnorm_silu_blocks_do_not_change_the_numbers(rng, monkeypatch):
