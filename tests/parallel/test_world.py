@@ -8,7 +8,7 @@ import pytest
 from ddpm_np import parallel
 from ddpm_np.cli import main
 from ddpm_np.parallel import processes as world_module
-from ddpm_np.parallel.processes import MPIWorld, ParallelError, Serial, launched_size
+from ddpm_np.parallel.processes import MPIWorld, Serial, launched_size
 
 
 @pytest.mark.parametrize("n, k", [(64, 2), (31, 3), (5, 4), (2, 4), (1, 2)])

@@ -20,26 +20,29 @@ Backward (the multiply-adds of two more GEMMs):
 Layout: outputs are (N, C, H, W) arrays with channels-last memory (layout.py); inputs may be
 either, a channels-last one is read without a transposing copy.
 
-A 1×1 convolution with stride 1 and no padding needs none of this: it is a matrix product over
-channels, done on the arrays in the memory order they come in. A 3×3 convolution with stride 1
-and padding 1 between enough channels (`use_winograd`) replaces the im2col GEMM of the forward
-pass and of dx by Winograd's F(2×2, 3×3) or F(4×4, 3×3) (winograd.py): 2.25× or 4× fewer
-multiply-adds.
+The other routes, chosen by shape (a rule of the shapes alone, so that a layer always gives
+the same numbers): a 1×1 convolution is a matrix product over channels (conv1x1.py); a 3×3,
+stride-1, padding-1 one between enough channels (`use_winograd`) runs Winograd's F(2×2, 3×3) or
+F(4×4, 3×3), forward, dx and dW (conv_winograd.py, winograd.py): 2.25× or 4× fewer multiply-adds;
+a "same" stride-1 one with at most 3 channels on one side forms its products on the wide side
+(conv_narrow.py). Every route adds the bias, and `add` if given, to each chunk of its output
+while it is in cache (im2col.epilogue); the windows and copies they share are in im2col.py.
 
 Memory: each layer's workspace keeps the padded input xp (the forward pass's cache) and, per
 thread, one chunk's scratch buffers, re-allocated only when the input shape changes. The cache of
 a forward pass therefore refers to the workspace and is valid until the layer's next forward.
 """
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..conv import check_addend, check_conv_geometry, conv_output_size
-from .conv_narrow import narrow_input, narrow_output, shift_add, tap_matrix
+from .conv1x1 import conv1x1_backward, conv1x1_forward
+from .conv_narrow import (narrow_backward, narrow_forward, narrow_input, narrow_output,
+                          shift_add)
 from .conv_phases import phase_plan, phase_weights
-from .layout import buffer, is_channels_last, nchw, nhwc
+from .conv_winograd import winograd_backward, winograd_forward
+from .im2col import epilogue, gather, pad_into, patches
+from .layout import buffer, nchw, nhwc
 from .threads import chunk_bounds, largest, run_chunks
-from .winograd import (padded_shape, tile_view, transform_weights, weight_grad,
-                       weight_grad_chunk, winograd_chunk)
 
 # Where Winograd paid on this machine (docs/performance.md, per layer at batch 64), as
 # (m of F(m×m, 3×3), fewest pixels, fewest channels in and out together), the first that fits:
@@ -62,53 +65,6 @@ def use_winograd(kh, kw, stride, padding, C, O, H, W) -> int:
     return 0
 
 
-def patches(xp, kh, kw, stride, Ho, Wo):
-    """The windows of a padded NHWC array as a view, (n, Hp, Wp, C) -> (n, Ho, Wo, kh, kw, C).
-    Made once per layer call and sliced per chunk: making the view costs ~10 µs of Python,
-    during which the other threads wait for the interpreter."""
-    win = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::stride, ::stride][:, :Ho, :Wo]
-    return win.transpose(0, 1, 2, 4, 5, 3)
-
-
-def gather(win, out):
-    """im2col of a chunk: its windows (n, Ho, Wo, kh, kw, C) copied into the patch rows
-    `out` (n·Ho·Wo, kh·kw·C) by one copy."""
-    np.copyto(out.reshape(win.shape), win)
-    return out
-
-
-def im2col_nhwc(xp, kh, kw, stride, Ho, Wo, out):
-    """Patch rows of a padded NHWC array: (n, Hp, Wp, C) -> (n·Ho·Wo, kh·kw·C), into `out`."""
-    return gather(patches(xp, kh, kw, stride, Ho, Wo), out)
-
-
-def pad_into(x_nhwc, top, left, out):
-    """Copy an NHWC array (or NHWC view) into the interior of `out`, a padded buffer whose zero
-    border stays zero (see layout.buffer)."""
-    _, H, W, _ = x_nhwc.shape
-    out[:, top:top + H, left:left + W] = x_nhwc
-    return out
-
-
-def _epilogue(b, add, channels_last=True):
-    """The per-chunk end of every route: out[n0:n1] += b, and += add (an array broadcastable
-    to the output, e.g. a residual or a per-sample shift), while the chunk is in cache."""
-    if not channels_last:
-        b = b[:, None, None]                            # out (n, O, H, W)
-    if add is None:
-        def finish(out, n0, n1):
-            out += b
-        return finish
-    a = nhwc(add) if channels_last else add
-    per_sample = a.shape[0] != 1
-
-    def finish(out, n0, n1):
-        out += b
-        out += a[n0:n1] if per_sample else a
-
-    return finish
-
-
 def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, add=None):
     """As `ddpm_np.nn.conv2d_forward`, plus `add`: x (N, C, H, W) -> y (N, O, Ho, Wo) (+ add,
     an array broadcastable to y, added chunk by chunk), channels-last memory.
@@ -125,12 +81,12 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, add=None):
         Wo = conv_output_size(Wd, kw, stride, padding)
         check_addend(add, (N, O, Ho, Wo))
     if (kh, kw, stride, padding) == (1, 1, 1, 0):
-        return _conv1x1_forward(x, W, b, add)
+        return conv1x1_forward(x, W, b, add)
     m = use_winograd(kh, kw, stride, padding, C, O, H, Wd)
     if m:
-        return _winograd_forward(x, W, b, workspace, m, add)
+        return winograd_forward(x, W, b, workspace, m, add)
     if narrow_output(kh, kw, stride, padding, C, O):
-        return _narrow_forward(x, W, b, workspace, add)
+        return narrow_forward(x, W, b, workspace, add)
     Ho = conv_output_size(H, kh, stride, padding)
     Wo = conv_output_size(Wd, kw, stride, padding)
     p, P, K = padding, Ho * Wo, kh * kw * C
@@ -141,7 +97,7 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, add=None):
     chunks = chunk_bounds(N, P * K * x.itemsize)
     rows = largest(chunks) * P
     win = patches(xp, kh, kw, stride, Ho, Wo)
-    finish = _epilogue(b, add)
+    finish = epilogue(b, add)
 
     def chunk(_, n0, n1, w):
         n = n1 - n0
@@ -157,189 +113,6 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, add=None):
     return nchw(out), (xp, x.shape, W, stride, padding, workspace)
 
 
-def _winograd_forward(x, W, b, workspace, m, add=None):
-    """The 3×3 stride-1 forward pass by F(2×2, 3×3), chunked like the im2col route; the cache is
-    the im2col route's (the padded input, as a view of the Winograd route's larger buffer)."""
-    N, C, H, Wd = x.shape
-    O = W.shape[0]
-    xp = buffer(workspace, ("xp_wg", m), padded_shape(N, H, Wd, C, m), x.dtype, zeros=True)
-    U = transform_weights(W, m)
-    out = np.empty((N, H, Wd, O), x.dtype)
-    x_nhwc = nhwc(x)
-    chunks = chunk_bounds(N, (m + 2) ** 2 * H * Wd * (C + O) * x.itemsize // m ** 2)
-    n_max = largest(chunks)
-    tv = tile_view(xp, H, Wd, m)
-    finish = _epilogue(b, add)
-
-    def chunk(_, n0, n1, w):
-        pad_into(x_nhwc[n0:n1], 1, 1, xp[n0:n1])
-        winograd_chunk(tv[n0:n1], U, out[n0:n1], workspace, w, n_max)
-        finish(out[n0:n1], n0, n1)
-
-    run_chunks(chunk, chunks)
-    return nchw(out), ("winograd", xp, x.shape, W, m, workspace)
-
-
-def _narrow_forward(x, W, b, workspace, add=None):
-    """A "same" stride-1 convolution to a few channels (conv_narrow.py): per chunk, one GEMM
-    Z = x·[W_d] over the taps d, then y[q] = Σ_d Z[q + d, d] + b."""
-    N, C, H, Wd = x.shape
-    O, _, k, _ = W.shape
-    x_nhwc = np.ascontiguousarray(nhwc(x))
-    Tm = tap_matrix(W)
-    out = np.empty((N, H, Wd, O), x.dtype)
-    chunks = chunk_bounds(N, H * Wd * (C + k * k * O) * x.itemsize)
-    rows = largest(chunks) * H * Wd
-    finish = _epilogue(b, add)
-
-    def chunk(_, n0, n1, w):
-        n = n1 - n0
-        Z = buffer(workspace, ("narrow_Z", w), (rows, k * k * O), x.dtype)[:n * H * Wd]
-        np.matmul(x_nhwc[n0:n1].reshape(n * H * Wd, C), Tm, out=Z)
-        shift_add(Z.reshape(n, H, Wd, k * k, O), out[n0:n1], k, +1)
-        finish(out[n0:n1], n0, n1)
-
-    run_chunks(chunk, chunks)
-    return nchw(out), ("narrow", x_nhwc, W, workspace)
-
-
-def _narrow_backward(dout, x_nhwc, W, ws):
-    """Gradients of _narrow_forward: one im2col of the padded dy (k·k·O columns, few) per chunk
-    serves both dx = D·W_flipped (the stride-1 phase route) and dW = xᵀ·D (taps flipped)."""
-    N, H, Wd, C = x_nhwc.shape
-    O, _, k, _ = W.shape
-    if dout.shape != (N, O, H, Wd):
-        raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected "
-                         f"{(N, O, H, Wd)}")
-    p, dt = (k - 1) // 2, dout.dtype
-    dy = np.ascontiguousarray(nhwc(dout))
-    W_flip = W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(k * k * O, C)
-    chunks = chunk_bounds(N, H * Wd * (C + k * k * O) * dout.itemsize)
-    n_max = largest(chunks)
-    dW_parts = np.empty((len(chunks), C, k * k * O), dt)
-    db_parts = np.empty((len(chunks), O), dt)
-    dx = np.empty((N, H, Wd, C), dt)
-
-    def chunk(i, n0, n1, w):
-        n, M = n1 - n0, (n1 - n0) * H * Wd
-        dyp = buffer(ws, ("narrow_dyp", w), (n_max, H + 2 * p, Wd + 2 * p, O), dt,
-                     zeros=True)[:n]
-        pad_into(dy[n0:n1], p, p, dyp)
-        D = buffer(ws, ("narrow_D", w), (n_max * H * Wd, k * k * O), dt)[:M]
-        im2col_nhwc(dyp, k, k, 1, H, Wd, D)             # D[q, (u, v)] = dy[q + (u, v) − p]
-        np.matmul(D, W_flip, out=dx[n0:n1].reshape(M, C))
-        np.matmul(x_nhwc[n0:n1].reshape(M, C).T, D, out=dW_parts[i])
-        np.matmul(np.ones(M, dt), dy[n0:n1].reshape(M, O), out=db_parts[i])
-
-    run_chunks(chunk, chunks)
-    dW = dW_parts.sum(axis=0).reshape(C, k, k, O)[:, ::-1, ::-1].transpose(3, 0, 1, 2)
-    return nchw(dx), np.ascontiguousarray(dW), db_parts.sum(axis=0)
-
-
-def _winograd_backward(dout, xp, x_shape, W, m, ws):
-    """Gradients of _winograd_forward, all three by F(m×m, 3×3) per chunk: db = Σ dy; dW in the
-    transformed domain (winograd.weight_grad_chunk) from the input tiles and dy's output blocks;
-    dx = dy ⋆ flipped W, dy zero-bordered in a buffer whose interior also gives the blocks."""
-    N, C, H, Wd = x_shape
-    O = W.shape[0]
-    if dout.shape != (N, O, H, Wd):
-        raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected "
-                         f"{(N, O, H, Wd)}")
-    dt, a2 = dout.dtype, (m + 2) ** 2
-    th, tw = -(-H // m), -(-Wd // m)
-    U_flip = transform_weights(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), m)
-    chunks = chunk_bounds(N, a2 * H * Wd * (C + O) * dout.itemsize // m ** 2)
-    n_max = largest(chunks)
-    dU_parts = np.empty((len(chunks), a2, C, O), dt)
-    db_parts = np.empty((len(chunks), O), dt)
-    dx = np.empty((N, H, Wd, C), dt)
-    dy = nhwc(dout)
-    tv = tile_view(xp, H, Wd, m)
-    views = {}                  # per worker: the tiles of its dy buffer, made once a call
-
-    def chunk(i, n0, n1, w):
-        n = n1 - n0
-        dyc = np.ascontiguousarray(dy[n0:n1])
-        np.matmul(np.ones(n * H * Wd, dt), dyc.reshape(-1, O), out=db_parts[i])
-        dyp = buffer(ws, ("dyp_wg", w, m), padded_shape(n_max, H, Wd, O, m), dt, zeros=True)
-        pad_into(dyc, 1, 1, dyp[:n])
-        blocks = dyp[:n, 1:1 + m * th, 1:1 + m * tw].reshape(n, th, m, tw, m, O)
-        weight_grad_chunk(tv[n0:n1], blocks, dU_parts[i], ws, w, n_max)
-        if w not in views:
-            views[w] = tile_view(dyp, H, Wd, m)
-        winograd_chunk(views[w][:n], U_flip, dx[n0:n1], ws, w, n_max)
-
-    run_chunks(chunk, chunks)
-    return nchw(dx), weight_grad(dU_parts.sum(axis=0)), db_parts.sum(axis=0)
-
-
-def _conv1x1_forward(x, W, b, add=None):
-    """y[n] = W·x[n] + b over channels, in x's memory order: one (n·H·W, C)·(C, O) GEMM per
-    chunk channels last, (O, C)·(C, H·W) per image otherwise."""
-    O, C = W.shape[:2]
-    N, HW = x.shape[0], x.size // (x.shape[0] * C)
-    Wm = W.reshape(O, C)
-    chunks = chunk_bounds(N, (C + O) * HW * x.itemsize)
-    if is_channels_last(x):
-        xr, y = nhwc(x).reshape(N, HW, C), np.empty((N, x.shape[2], x.shape[3], O), x.dtype)
-        finish = _epilogue(b, add)
-
-        def chunk(_, n0, n1, w):
-            n = n1 - n0
-            np.matmul(xr[n0:n1].reshape(n * HW, C), Wm.T, out=y[n0:n1].reshape(n * HW, O))
-            finish(y[n0:n1], n0, n1)
-
-        run_chunks(chunk, chunks)
-        return nchw(y), ("1x1", x, W)
-    x = np.ascontiguousarray(x)
-    xr, y = x.reshape(N, C, HW), np.empty((N, O) + x.shape[2:], x.dtype)
-    finish = _epilogue(b, add, channels_last=False)
-
-    def chunk(_, n0, n1, w):
-        np.matmul(Wm, xr[n0:n1], out=y[n0:n1].reshape(n1 - n0, O, HW))
-        finish(y[n0:n1], n0, n1)
-
-    run_chunks(chunk, chunks)
-    return y, ("1x1", x, W)
-
-
-def _conv1x1_backward(dout, x, W):
-    O, C = W.shape[:2]
-    N, HW = x.shape[0], x.size // (x.shape[0] * C)
-    expected = (N, O) + x.shape[2:]
-    if dout.shape != expected:
-        raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected {expected}")
-    Wm = W.reshape(O, C)
-    chunks = chunk_bounds(N, (C + O) * HW * x.itemsize)
-    dW_parts = np.empty((len(chunks), O, C), dout.dtype)
-    db_parts = np.empty((len(chunks), O), dout.dtype)
-    if is_channels_last(x):
-        dy = np.ascontiguousarray(nhwc(dout)).reshape(N, HW, O)
-        xr, dx = nhwc(x).reshape(N, HW, C), np.empty((N, HW, C), dout.dtype)
-
-        def chunk(i, n0, n1, w):
-            n = n1 - n0
-            dyc = dy[n0:n1].reshape(n * HW, O)
-            np.matmul(dyc, Wm, out=dx[n0:n1].reshape(n * HW, C))            # "mo,oc->mc"
-            np.matmul(dyc.T, xr[n0:n1].reshape(n * HW, C), out=dW_parts[i])  # "mo,mc->oc"
-            np.matmul(np.ones(n * HW, dout.dtype), dyc, out=db_parts[i])     # Σ dy: a GEMV
-
-        run_chunks(chunk, chunks)
-        dx = nchw(dx.reshape(N, x.shape[2], x.shape[3], C))
-    else:
-        dy, xr = np.ascontiguousarray(dout).reshape(N, O, HW), x.reshape(N, C, HW)
-        dx = np.empty((N, C, HW), dout.dtype)
-
-        def chunk(i, n0, n1, w):
-            np.matmul(Wm.T, dy[n0:n1], out=dx[n0:n1])
-            dW_parts[i] = np.matmul(dy[n0:n1], xr[n0:n1].transpose(0, 2, 1)).sum(axis=0)
-            db_parts[i] = dy[n0:n1].sum(axis=(0, 2))
-
-        run_chunks(chunk, chunks)
-        dx = dx.reshape(x.shape)
-    return dx, dW_parts.sum(axis=0).reshape(O, C, 1, 1), db_parts.sum(axis=0)
-
-
 def conv2d_backward(dout, cache):
     """Gradients (dx, dW, db) of the fast conv2d_forward; dx with channels-last memory.
 
@@ -350,8 +123,8 @@ def conv2d_backward(dout, cache):
     not depend on the thread count.
     """
     if isinstance(cache[0], str):           # "1x1", "narrow" or "winograd"
-        route = {"1x1": _conv1x1_backward, "narrow": _narrow_backward,
-                 "winograd": _winograd_backward}[cache[0]]
+        route = {"1x1": conv1x1_backward, "narrow": narrow_backward,
+                 "winograd": winograd_backward}[cache[0]]
         return route(dout, *cache[1:])
     xp, x_shape, W, stride, padding, ws = cache
     N, C, H, Wd = x_shape

@@ -19,6 +19,10 @@ Arrays are channels last, (n, H, W, ·), per chunk of the batch (conv.py runs th
 """
 import numpy as np
 
+from .im2col import epilogue, im2col_nhwc, pad_into
+from .layout import buffer, nchw, nhwc
+from .threads import chunk_bounds, largest, run_chunks
+
 NARROW_CHANNELS = 3      # at most this many channels on the narrow side (measured: docs)
 
 
@@ -59,3 +63,59 @@ def shift_add(Z, out, k, sign):
             w0, w1 = max(0, -dw), W - max(0, dw)
             out[:, h0:h1, w0:w1] += Z[:, h0 + dh:h1 + dh, w0 + dw:w1 + dw, i * k + j]
     return out
+
+
+def narrow_forward(x, W, b, workspace, add=None):
+    """A "same" stride-1 convolution to a few channels (see above): per chunk, one GEMM
+    Z = x·[W_d] over the taps d, then y[q] = Σ_d Z[q + d, d] + b."""
+    N, C, H, Wd = x.shape
+    O, _, k, _ = W.shape
+    x_nhwc = np.ascontiguousarray(nhwc(x))
+    Tm = tap_matrix(W)
+    out = np.empty((N, H, Wd, O), x.dtype)
+    chunks = chunk_bounds(N, H * Wd * (C + k * k * O) * x.itemsize)
+    rows = largest(chunks) * H * Wd
+    finish = epilogue(b, add)
+
+    def chunk(_, n0, n1, w):
+        n = n1 - n0
+        Z = buffer(workspace, ("narrow_Z", w), (rows, k * k * O), x.dtype)[:n * H * Wd]
+        np.matmul(x_nhwc[n0:n1].reshape(n * H * Wd, C), Tm, out=Z)
+        shift_add(Z.reshape(n, H, Wd, k * k, O), out[n0:n1], k, +1)
+        finish(out[n0:n1], n0, n1)
+
+    run_chunks(chunk, chunks)
+    return nchw(out), ("narrow", x_nhwc, W, workspace)
+
+
+def narrow_backward(dout, x_nhwc, W, ws):
+    """Gradients of narrow_forward: one im2col of the padded dy (k·k·O columns, few) per chunk
+    serves both dx = D·W_flipped (the stride-1 phase route) and dW = xᵀ·D (taps flipped)."""
+    N, H, Wd, C = x_nhwc.shape
+    O, _, k, _ = W.shape
+    if dout.shape != (N, O, H, Wd):
+        raise ValueError(f"conv2d_backward: dout has shape {dout.shape}, expected "
+                         f"{(N, O, H, Wd)}")
+    p, dt = (k - 1) // 2, dout.dtype
+    dy = np.ascontiguousarray(nhwc(dout))
+    W_flip = W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(k * k * O, C)
+    chunks = chunk_bounds(N, H * Wd * (C + k * k * O) * dout.itemsize)
+    n_max = largest(chunks)
+    dW_parts = np.empty((len(chunks), C, k * k * O), dt)
+    db_parts = np.empty((len(chunks), O), dt)
+    dx = np.empty((N, H, Wd, C), dt)
+
+    def chunk(i, n0, n1, w):
+        n, M = n1 - n0, (n1 - n0) * H * Wd
+        dyp = buffer(ws, ("narrow_dyp", w), (n_max, H + 2 * p, Wd + 2 * p, O), dt,
+                     zeros=True)[:n]
+        pad_into(dy[n0:n1], p, p, dyp)
+        D = buffer(ws, ("narrow_D", w), (n_max * H * Wd, k * k * O), dt)[:M]
+        im2col_nhwc(dyp, k, k, 1, H, Wd, D)             # D[q, (u, v)] = dy[q + (u, v) − p]
+        np.matmul(D, W_flip, out=dx[n0:n1].reshape(M, C))
+        np.matmul(x_nhwc[n0:n1].reshape(M, C).T, D, out=dW_parts[i])
+        np.matmul(np.ones(M, dt), dy[n0:n1].reshape(M, O), out=db_parts[i])
+
+    run_chunks(chunk, chunks)
+    dW = dW_parts.sum(axis=0).reshape(C, k, k, O)[:, ::-1, ::-1].transpose(3, 0, 1, 2)
+    return nchw(dx), np.ascontiguousarray(dW), db_parts.sum(axis=0)

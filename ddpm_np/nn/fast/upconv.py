@@ -23,7 +23,7 @@ dW₂ = colsᵀ·dY, pulled back to dW by the adjoint of the two sums above; dx 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .conv import gather, pad_into, patches
+from .im2col import gather, pad_into, patches
 from .layout import buffer, nchw, nhwc
 from .threads import chunk_bounds, largest, run_chunks
 

@@ -313,7 +313,7 @@ def test_every_kernel_offset_serves_exactly_one_phase(k, stride, padding):
 def test_nhwc_col2im_is_the_adjoint_of_im2col(rng, k, stride):
     """⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩: the grouping of overlapping windows into disjoint sets
     loses no contribution (checked beyond the 2×2, stride-1 case the up-sampling uses)."""
-    from ddpm_np.nn.fast.conv import im2col_nhwc
+    from ddpm_np.nn.fast.im2col import im2col_nhwc
     from ddpm_np.nn.fast.upconv import _col2im
     n, Hp, Wp, C = 2, 8, 7, 3
     Ho, Wo = (Hp - k) // stride + 1, (Wp - k) // stride + 1
