@@ -46,7 +46,7 @@ def _channels_last(rng, shape):
 def conv_routes(batch, repeats, rng, out):
     from ..nn import fast
     from ..nn.fast import conv
-    out("3×3 convolution routes, forward / forward + backward ms (median):")
+    out("3×3 convolution routes, forward / backward ms (median):")
     out(f"  {'conv':16s} {'im2col':>15s} {'F(2×2, 3×3)':>15s} {'F(4×4, 3×3)':>15s}  rule")
     rule = conv.use_winograd
     try:
@@ -63,12 +63,11 @@ def conv_routes(batch, repeats, rng, out):
                 def fwd():
                     return conv.conv2d_forward(x, W, b, 1, 1, ws)
 
-                def both():
-                    fast.conv2d_backward(dy, fwd()[1])
-
+                cache = fwd()[1]        # valid throughout: every forward writes the same xp
                 with fast.threads.one_blas_thread():
-                    t = alternate({"fwd": fwd, "both": both}, repeats)
-                cells.append(f"{t['fwd'] * 1e3:5.1f} / {t['both'] * 1e3:5.1f}")
+                    t = alternate({"fwd": fwd, "bwd": lambda: fast.conv2d_backward(dy, cache)},
+                                  repeats)
+                cells.append(f"{t['fwd'] * 1e3:5.1f} / {t['bwd'] * 1e3:5.1f}")
             conv.use_winograd = rule
             m = rule(3, 3, 1, 1, C, O, H, H)
             out(f"  {C:3d}→{O:3d} @{H:2d}×{H:<2d}   " + "  ".join(f"{c:>15s}" for c in cells)
@@ -113,7 +112,7 @@ def norm_silu(batch, repeats, rng, out):
 def narrow(batch, repeats, rng, out):
     from ..nn import fast
     from ..nn.fast import conv_narrow
-    out("1-channel convolutions: im2col → narrow route, forward / forward + backward ms (median)")
+    out("1-channel convolutions: im2col → narrow route, forward and backward ms (median)")
     keep = conv_narrow.NARROW_CHANNELS
     try:
         for C, O in ((32, 1), (1, 32), (64, 3), (3, 64)):
@@ -129,13 +128,13 @@ def narrow(batch, repeats, rng, out):
                 def fwd():
                     return fast.conv2d_forward(x, W, b, 1, 1, ws)
 
+                cache = fwd()[1]
                 with fast.threads.one_blas_thread():
                     cells[narrow_channels] = alternate(
-                        {"fwd": fwd, "both": lambda: fast.conv2d_backward(dy, fwd()[1])},
-                        repeats)
+                        {"fwd": fwd, "bwd": lambda: fast.conv2d_backward(dy, cache)}, repeats)
             a, n = cells[0], cells[keep]
             out(f"  {C:2d}→{O:2d} @28×28: forward {a['fwd'] * 1e3:5.2f} → {n['fwd'] * 1e3:5.2f},"
-                f" forward + backward {a['both'] * 1e3:5.2f} → {n['both'] * 1e3:5.2f}")
+                f" backward {a['bwd'] * 1e3:5.2f} → {n['bwd'] * 1e3:5.2f}")
     finally:
         conv_narrow.NARROW_CHANNELS = keep
 

@@ -28,11 +28,11 @@ def layer_kind(m, x_shape=None) -> str:
         label += f" @{x_shape[2]}"
         if getattr(m, "stride", 1) > 1:
             label += f" stride {m.stride}"
-        from ..nn.fast.conv import use_winograd
-        mt = use_winograd(kh, kw, getattr(m, "stride", 1), getattr(m, "padding", 0), C, O,
-                          x_shape[2], x_shape[3])
-        if mt and type(m).__module__.startswith("ddpm_np.nn.fast") and name == "Conv2d":
-            label += f" F({mt}×{mt})"
+        from ..nn.fast.conv import route
+        kind, mt = route(kh, kw, getattr(m, "stride", 1), getattr(m, "padding", 0), C, O,
+                         x_shape[2], x_shape[3])
+        if type(m).__module__.startswith("ddpm_np.nn.fast") and name == "Conv2d":
+            label += f" F({mt}×{mt})" if mt else " narrow" if kind == "narrow" else ""
     return label
 
 

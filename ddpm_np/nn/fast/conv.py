@@ -65,6 +65,19 @@ def use_winograd(kh, kw, stride, padding, C, O, H, W) -> int:
     return 0
 
 
+def route(kh, kw, stride, padding, C, O, H, W) -> tuple:
+    """The route a convolution takes, by its shape alone: ("1x1", 0), ("narrow", 0) (few output
+    channels: conv_narrow.py), ("winograd", m) or ("im2col", 0). Few input channels keep the
+    im2col route, whose backward pass then takes dx by the narrow route."""
+    if (kh, kw, stride, padding) == (1, 1, 1, 0):
+        return "1x1", 0
+    if narrow_output(kh, kw, stride, padding, C, O):
+        return "narrow", 0
+    m = 0 if narrow_input(kh, kw, stride, padding, C, O) else \
+        use_winograd(kh, kw, stride, padding, C, O, H, W)
+    return ("winograd", m) if m else ("im2col", 0)
+
+
 def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, add=None):
     """As `ddpm_np.nn.conv2d_forward`, plus `add`: x (N, C, H, W) -> y (N, O, Ho, Wo) (+ add,
     an array broadcastable to y, added chunk by chunk), channels-last memory.
@@ -80,13 +93,13 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, add=None):
         Ho = conv_output_size(H, kh, stride, padding)
         Wo = conv_output_size(Wd, kw, stride, padding)
         check_addend(add, (N, O, Ho, Wo))
-    if (kh, kw, stride, padding) == (1, 1, 1, 0):
+    name, m = route(kh, kw, stride, padding, C, O, H, Wd)
+    if name == "1x1":
         return conv1x1_forward(x, W, b, add)
-    m = use_winograd(kh, kw, stride, padding, C, O, H, Wd)
-    if m:
-        return winograd_forward(x, W, b, workspace, m, add)
-    if narrow_output(kh, kw, stride, padding, C, O):
+    if name == "narrow":
         return narrow_forward(x, W, b, workspace, add)
+    if name == "winograd":
+        return winograd_forward(x, W, b, workspace, m, add)
     Ho = conv_output_size(H, kh, stride, padding)
     Wo = conv_output_size(Wd, kw, stride, padding)
     p, P, K = padding, Ho * Wo, kh * kw * C

@@ -4,7 +4,7 @@ underneath. Each overrides only the functional pair its reference layer calls.""
 from .. import attention, conv, linear, norm, resample
 from ..activations import SiLU as _SiLU
 from .activations import silu_backward, silu_forward
-from .conv import conv2d_backward, conv2d_forward, use_winograd
+from .conv import conv2d_backward, conv2d_forward, route
 from .linear import (attend_backward_chunks, attend_forward_chunks, linear_backward,
                      linear_forward)
 from .norm import groupnorm_backward, groupnorm_forward
@@ -39,8 +39,8 @@ class Conv2d(_Workspace, conv.Conv2d):
         m×m tile and channel pair (the transforms not counted), else the reference figure."""
         N, C, H, Wd = x_shape
         O, _, kh, kw = self.W.shape
-        m = use_winograd(kh, kw, self.stride, self.padding, C, O, H, Wd)
-        if not m:
+        name, m = route(kh, kw, self.stride, self.padding, C, O, H, Wd)
+        if name != "winograd":
             return super().flops(x_shape)
         th, tw = tiles(H, Wd, m)
         return 2 * N * th * tw * (m + 2) ** 2 * C * O

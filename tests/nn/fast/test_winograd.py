@@ -85,3 +85,12 @@ def test_float32_error_is_bounded(rng, N, C, O, H, W, m, bound):
     (3, 1, 0, 64, 64, 28, 28, 0)])
 def test_the_rule(k, s, p, C, O, H, W, m):
     assert fast_conv.use_winograd(k, k, s, p, C, O, H, W) == m
+
+
+@pytest.mark.parametrize("k,s,p,C,O,H,W,want", [
+    (1, 1, 0, 64, 64, 28, 28, ("1x1", 0)), (3, 1, 1, 64, 64, 28, 28, ("winograd", 4)),
+    (3, 1, 1, 64, 3, 28, 28, ("narrow", 0)),      # few outputs: narrow before Winograd
+    (3, 1, 1, 3, 64, 28, 28, ("im2col", 0)),      # few inputs: im2col, dx by the narrow route
+    (3, 2, 1, 64, 64, 28, 28, ("im2col", 0))])
+def test_the_route_of_a_shape(k, s, p, C, O, H, W, want):
+    assert fast_conv.route(k, k, s, p, C, O, H, W) == want
