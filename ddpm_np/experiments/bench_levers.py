@@ -6,7 +6,8 @@ is shared and noisy: alternating keeps a slow spell from favouring one side). Th
 - convolution routes: im2col, Winograd F(2×2, 3×3), F(4×4, 3×3), forced per layer
   (`conv.use_winograd` replaced for the measurement), forward and backward;
 - GroupNorm then SiLU (two fast layers) against the fused GroupNormSiLU, training and inference;
-- the narrow route of the 1-channel convolutions against im2col (NARROW_CHANNELS = 0);
+- the narrow route of the 1- and 3-channel convolutions against the route taken without it
+  (NARROW_CHANNELS = 0);
 - a residual or time shift added after a convolution against its `add` (the epilogue).
 docs/performance.md quotes its output.
 """
@@ -112,7 +113,8 @@ def norm_silu(batch, repeats, rng, out):
 def narrow(batch, repeats, rng, out):
     from ..nn import fast
     from ..nn.fast import conv_narrow
-    out("1-channel convolutions: im2col → narrow route, forward and backward ms (median)")
+    out("convolutions with ≤ 3 channels on one side: the route taken without the narrow one "
+        "(im2col or Winograd) → the narrow route, forward and backward ms (median)")
     keep = conv_narrow.NARROW_CHANNELS
     try:
         for C, O in ((32, 1), (1, 32), (64, 3), (3, 64)):
