@@ -183,11 +183,14 @@ class Conv2d(Module):
         return out
 
     def _functional_forward(self, x, add=None):
+        if add is not None:                                # checked before the work
+            check_conv_geometry(x.shape, self.W.shape, self.stride, self.padding)
+            kh, kw = self.W.shape[2:]
+            check_addend(add, (x.shape[0], self.W.shape[0],
+                               conv_output_size(x.shape[2], kh, self.stride, self.padding),
+                               conv_output_size(x.shape[3], kw, self.stride, self.padding)))
         out, cache = conv2d_forward(x, self.W.data, self.b.data, self.stride, self.padding)
-        if add is not None:
-            check_addend(add, out.shape)
-            out = out + add
-        return out, cache
+        return (out if add is None else out + add), cache
 
     _functional_backward = staticmethod(conv2d_backward)
 

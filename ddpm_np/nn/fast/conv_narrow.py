@@ -15,7 +15,8 @@ weight gradient needs only the im2col of the narrow side:
 
     dW_d = Σ_q x[q + d]ᵀ·dy[q] = Σ_q x[q]ᵀ·dy[q − d],   the windows of the padded dy (flipped).
 
-Arrays are channels last, (n, H, W, ·), per chunk of the batch (conv.py runs the chunks).
+Arrays are channels last, (n, H, W, ·), per chunk of the batch (`narrow_forward`,
+`narrow_backward` and conv.py's backward pass run the chunks).
 """
 import numpy as np
 

@@ -40,6 +40,15 @@ A4_T = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0],
                  [0, 1, -1, 8, -8, 1]], np.float64)
 MATRICES = {2: (B_T, G, A_T), 4: (B4_T, G4, A4_T)}          # m -> (Bᵀ, G, Aᵀ)
 KRON = {m: (np.kron(b, b), np.kron(g, g), np.kron(a, a)) for m, (b, g, a) in MATRICES.items()}
+_IN_DTYPE = {}                  # (m, dtype) -> (Bᵀ⊗Bᵀ, Aᵀ⊗Aᵀ, (Aᵀ⊗Aᵀ)ᵀ) in that dtype, made once
+
+
+def _transforms(m, dt):
+    key = (m, np.dtype(dt))
+    if key not in _IN_DTYPE:
+        BB, _, AA = KRON[m]
+        _IN_DTYPE[key] = tuple(np.ascontiguousarray(a, dtype=dt) for a in (BB, AA, AA.T))
+    return _IN_DTYPE[key]
 
 
 def tiles(H: int, W: int, m: int = 2) -> tuple:
@@ -77,7 +86,7 @@ def winograd_chunk(tv, U, out, workspace, worker, n_max):
     C, a2 = tv.shape[5], U.shape[0]
     alpha = int(round(a2 ** 0.5))
     m = alpha - 2
-    BB, _, AA = KRON[m]
+    BB, AA, _ = _transforms(m, tv.dtype)
     th, tw = tiles(H, W, m)
     T, dt = th * tw, tv.dtype
     D = buffer(workspace, ("wg_D", worker), (a2 * n_max * T * C,), dt)[:a2 * n * T * C]
@@ -85,9 +94,9 @@ def winograd_chunk(tv, U, out, workspace, worker, n_max):
     M = buffer(workspace, ("wg_M", worker), (a2 * n_max * T * O,), dt)[:a2 * n * T * O]
     Y = buffer(workspace, ("wg_Y", worker), (m * m * n_max * T * O,), dt)[:m * m * n * T * O]
     np.copyto(D.reshape(alpha, alpha, n, th, tw, C), tv.transpose(3, 4, 0, 1, 2, 5))
-    np.matmul(BB.astype(dt), D.reshape(a2, n * T * C), out=V.reshape(a2, n * T * C))
+    np.matmul(BB, D.reshape(a2, n * T * C), out=V.reshape(a2, n * T * C))
     np.matmul(V.reshape(a2, n * T, C), U, out=M.reshape(a2, n * T, O))
-    np.matmul(AA.astype(dt), M.reshape(a2, n * T * O), out=Y.reshape(m * m, n * T * O))
+    np.matmul(AA, M.reshape(a2, n * T * O), out=Y.reshape(m * m, n * T * O))
     Ym = Y.reshape(m, m, n, th, tw, O)
     for a in range(m):                  # output rows a, a + m, …: the block row a of each tile
         for b in range(m):
@@ -104,16 +113,16 @@ def weight_grad_chunk(tv, dy_blocks, out, workspace, worker, n_max):
     savings as the forward pass; `weight_grad` then maps U's gradient back to W's."""
     n, th, tw, alpha, _, C = tv.shape
     m, O, a2 = alpha - 2, dy_blocks.shape[5], alpha * alpha
-    BB, _, AA = KRON[m]
+    BB, _, AA_T = _transforms(m, tv.dtype)
     T, dt = th * tw, tv.dtype
     D = buffer(workspace, ("wgw_D", worker), (a2 * n_max * T * C,), dt)[:a2 * n * T * C]
     V = buffer(workspace, ("wgw_V", worker), (a2 * n_max * T * C,), dt)[:a2 * n * T * C]
     Yb = buffer(workspace, ("wgw_Y", worker), (m * m * n_max * T * O,), dt)[:m * m * n * T * O]
     Md = buffer(workspace, ("wgw_M", worker), (a2 * n_max * T * O,), dt)[:a2 * n * T * O]
     np.copyto(D.reshape(alpha, alpha, n, th, tw, C), tv.transpose(3, 4, 0, 1, 2, 5))
-    np.matmul(BB.astype(dt), D.reshape(a2, n * T * C), out=V.reshape(a2, n * T * C))
+    np.matmul(BB, D.reshape(a2, n * T * C), out=V.reshape(a2, n * T * C))
     np.copyto(Yb.reshape(m, m, n, th, tw, O), dy_blocks.transpose(2, 4, 0, 1, 3, 5))
-    np.matmul(AA.T.astype(dt), Yb.reshape(m * m, n * T * O), out=Md.reshape(a2, n * T * O))
+    np.matmul(AA_T, Yb.reshape(m * m, n * T * O), out=Md.reshape(a2, n * T * O))
     np.matmul(V.reshape(a2, n * T, C).transpose(0, 2, 1), Md.reshape(a2, n * T, O), out=out)
     return out
 

@@ -94,3 +94,19 @@ def test_the_rule(k, s, p, C, O, H, W, m):
     (3, 2, 1, 64, 64, 28, 28, ("im2col", 0))])
 def test_the_route_of_a_shape(k, s, p, C, O, H, W, want):
     assert fast_conv.route(k, k, s, p, C, O, H, W) == want
+
+
+@pytest.mark.parametrize("C,O,H,route", [(32, 32, 28, ("winograd", 4)), (64, 64, 14, ("winograd", 2)),
+                                         (8, 1, 6, ("narrow", 0)), (1, 8, 6, ("im2col", 0))])
+def test_every_route_passes_a_central_difference_check(rng, C, O, H, route):
+    """The fast Conv2d's gradients by finite differences on each route (dx and dW by Winograd,
+    the narrow forward and dW, the narrow dx), float64, with `add` in the forward pass."""
+    from ddpm_np.nn.gradcheck import check_module
+    assert fast_conv.route(3, 3, 1, 1, C, O, H, H) == route
+    layer = fast.Conv2d(C, O, 3, padding=1, rng=rng, dtype=np.float64)
+    add = rng.standard_normal((2, O, 1, 1))
+    layer.forward = (lambda f: lambda x: f(x, add=add))(layer.forward)
+    errors = check_module(layer, rng.standard_normal((2, C, H, H)), rng, max_per_param=30)
+    assert set(errors) == {"input0", "W", "b"}
+    for name, err in errors.items():
+        assert err < 1e-6, f"{name}: relative error {err:.2e}"
