@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -104,7 +105,14 @@ def load_checkpoint(path) -> tuple[dict, dict]:
         raise CheckpointError(f"{path} is not a ddpm_np checkpoint (format {meta.get('format')!r})")
     if meta.get("version", 0) > VERSION:
         raise CheckpointError(f"{path} was written by a newer ddpm_np (version {meta['version']})")
-    return arrays, meta
+    return {current_name(k): v for k, v in arrays.items()}, meta
+
+
+def current_name(key: str) -> str:
+    """A stored array's name in today's models: the UNet's up-sampling convolutions were once
+    wrapped (`upsamples.0.conv.W`, the shipped weights' name), now they are the list's items
+    (`upsamples.0.W`)."""
+    return re.sub(r"(upsamples\.\d+)\.conv\.", r"\1.", key)
 
 
 def section(arrays: dict, prefix: str) -> dict:

@@ -24,21 +24,21 @@ def _user_errors():
 
 
 def bench(args):
-    from ..experiments.bench import bench_conv, bench_unet
+    from ..benchmarks.unet import bench_conv, bench_unet
     if args.what == "scaling":
-        from ..experiments.bench_scaling import bench_scaling
+        from ..benchmarks.scaling import bench_scaling
         if args.figure:
             check_file(args.figure, (".png",), True, "--figure")
         bench_scaling(figure=args.figure, repeats=min(args.repeats, 3))
     elif args.figure:
         raise CLIError("--figure applies to bench scaling")
     elif args.what == "train":
-        from ..experiments.bench_parallel import bench_train
+        from ..benchmarks.parallel import bench_train
         bench_train(batch=args.batch, repeats=args.repeats)
     elif args.what == "conv":
         bench_conv(batch=args.batch, repeats=args.repeats)
     elif args.what == "profile":
-        from ..experiments.bench_profile import bench_profile
+        from ..benchmarks.profile import bench_profile
         bench_profile(batch=args.batch, repeats=args.repeats)
     else:
         bench_unet(batch=args.batch, repeats=args.repeats)

@@ -1,20 +1,23 @@
-"""Networks: the linear ε-model (a matrix per time step), the timestep embedding, the MLP for 2-D data, the UNet for images, and the digit
-classifier behind the MNIST metrics."""
+"""Networks: the linear ε-model (a matrix per time step), the timestep embedding, the MLP for
+2-D data, the UNet for images, and the digit classifier behind the MNIST metrics."""
+import numpy as np
+
 from .classifier import Classifier
 from .embedding import TimeEmbedding
 from .linear import LinearEps, optimal_linear_eps
 from .mlp import MLP
-from .unet import UNet, ResBlock
+from .unet import UNet
 
 MODELS = {"linear": LinearEps, "mlp": MLP, "unet": UNet, "classifier": Classifier}
 
 
 def build_model(kind: str, config: dict, rng, dtype=None, tier=None):
-    """Rebuild a model from its kind and `config()` (as stored in checkpoints)."""
-    import numpy as np
+    """Rebuild a model from its kind and `config()` (as stored in checkpoints); `tier` goes to
+    the models built from layers (the linear model has none)."""
     if kind not in MODELS:
         raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(MODELS)}")
-    return MODELS[kind](**config, rng=rng, dtype=dtype or np.float32, tier=tier)
+    extra = {} if MODELS[kind] is LinearEps else {"tier": tier}
+    return MODELS[kind](**config, rng=rng, dtype=dtype or np.float32, **extra)
 
 
 def model_kind(model) -> str:

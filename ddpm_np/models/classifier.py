@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn import Module, check_dtype, layers
+from ..nn import Module, check_dtype, layers, softmax_forward
 
 
 class Classifier(Module):
     """`tier` chooses the layers (`nn.layers`); weights are the same on either."""
 
     def __init__(self, num_classes: int = 10, *, rng, dtype=np.float32, tier=None):
-        L, kw = layers(tier), dict(rng=rng, dtype=dtype)
-        self.body = L.Sequential(L.Conv2d(1, 32, 3, padding=1, **kw), L.ReLU(), L.AvgPool2x(),
-                                 L.Conv2d(32, 64, 3, padding=1, **kw), L.ReLU(), L.AvgPool2x(),
-                                 L.Conv2d(64, 64, 3, padding=1, **kw), L.ReLU())
-        self.fc = L.Linear(64 * 7 * 7, 128, **kw)
-        self.fc_act = L.ReLU()
-        self.head = L.Linear(128, num_classes, **kw)
+        nn, kw = layers(tier), dict(rng=rng, dtype=dtype)
+        self.body = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1, **kw), nn.ReLU(), nn.AvgPool2x(),
+                                  nn.Conv2d(32, 64, 3, padding=1, **kw), nn.ReLU(), nn.AvgPool2x(),
+                                  nn.Conv2d(64, 64, 3, padding=1, **kw), nn.ReLU())
+        self.fc = nn.Linear(64 * 7 * 7, 128, **kw)
+        self.fc_act = nn.ReLU()
+        self.head = nn.Linear(128, num_classes, **kw)
 
     def config(self) -> dict:
         return {"num_classes": self.head.out_features}
@@ -49,8 +49,6 @@ class Classifier(Module):
         probs, feats = [], []
         for i in range(0, len(x), batch_size):
             f = self.features(x[i:i + batch_size])
-            z = self.head(f).astype(np.float64)
-            e = np.exp(z - z.max(axis=1, keepdims=True))
-            probs.append(e / e.sum(axis=1, keepdims=True))
+            probs.append(softmax_forward(self.head(f).astype(np.float64)))
             feats.append(f.astype(np.float64))
         return np.concatenate(probs), np.concatenate(feats)

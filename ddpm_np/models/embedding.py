@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..nn import Module, Parameter, layers, sinusoidal_embedding
-from ..nn.init import positive_int
+from ..checks import check_int
 
 
 class TimeEmbedding(Module):
@@ -10,18 +10,18 @@ class TimeEmbedding(Module):
 
     `num_classes` adds a learned embedding table with one extra row, index `num_classes`, for
     "no label" (classifier-free guidance drops labels to it). backward(dtemb) returns None: t and
-    y are integers and have no gradient. `L`: the layers to build from (default `nn.layers()`).
+    y are integers and have no gradient. `tier` chooses the layers (`nn.layers`).
     """
 
-    def __init__(self, emb_dim, dim, num_classes=None, *, rng, dtype=np.float32, L=None):
-        L = L or layers()
-        self.emb_dim = positive_int(emb_dim, "emb_dim")
-        self.lin1 = L.Linear(emb_dim, dim, rng=rng, dtype=dtype)
-        self.act = L.SiLU()
-        self.lin2 = L.Linear(dim, dim, rng=rng, dtype=dtype)
+    def __init__(self, emb_dim, dim, num_classes=None, *, rng, dtype=np.float32, tier=None):
+        nn = layers(tier)
+        self.emb_dim = check_int(emb_dim, "emb_dim")
+        self.lin1 = nn.Linear(emb_dim, dim, rng=rng, dtype=dtype)
+        self.act = nn.SiLU()
+        self.lin2 = nn.Linear(dim, dim, rng=rng, dtype=dtype)
         self.num_classes = num_classes
         if num_classes is not None:
-            positive_int(num_classes, "num_classes")
+            check_int(num_classes, "num_classes")
             self.class_emb = Parameter(rng.standard_normal((num_classes + 1, dim)).astype(dtype))
 
     def forward(self, t, y=None):

@@ -17,16 +17,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..nn import Module, Parameter, check_dtype
-from ..nn.init import positive_int
+from ..checks import check_int
 
 
 class LinearEps(Module):
     """ε_θ(x_t, t) = A_t x_t + b_t for (N, D) data and t in 1..T. Starts at A = 0, b = 0 (the
-    untrained model predicts ε_θ = 0, loss 1, as the MLP does). `tier` is accepted for the
-    model interface; there are no layers to choose."""
+    untrained model predicts ε_θ = 0, loss 1, as the MLP does). It has no layers, so no tier."""
 
-    def __init__(self, dim: int = 2, T: int = 200, *, rng=None, dtype=np.float32, tier=None):
-        self.dim, self.T = positive_int(dim, "dim"), positive_int(T, "T")
+    def __init__(self, dim: int = 2, T: int = 200, *, rng=None, dtype=np.float32):
+        self.dim, self.T = check_int(dim, "dim"), check_int(T, "T")
         self.A = Parameter(np.zeros((self.T, self.dim, self.dim), dtype))
         self.b = Parameter(np.zeros((self.T, self.dim), dtype))
 

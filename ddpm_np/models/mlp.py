@@ -10,16 +10,17 @@ the untrained model predicts ε_θ = 0 (loss 1) and training starts stable.
 """
 import numpy as np
 
+from ..checks import check_int
 from ..nn import Module, check_dtype, layers
-from ..nn.init import positive_int
 from .embedding import TimeEmbedding
 
 
 class MLPBlock(Module):
-    def __init__(self, hidden, *, rng, dtype, L):
-        self.act1, self.lin1 = L.SiLU(), L.Linear(hidden, hidden, rng=rng, dtype=dtype)
-        self.tproj = L.Linear(hidden, hidden, rng=rng, dtype=dtype)
-        self.act2, self.lin2 = L.SiLU(), L.Linear(hidden, hidden, rng=rng, dtype=dtype)
+    def __init__(self, hidden, *, rng, dtype, tier=None):
+        nn = layers(tier)
+        self.act1, self.lin1 = nn.SiLU(), nn.Linear(hidden, hidden, rng=rng, dtype=dtype)
+        self.tproj = nn.Linear(hidden, hidden, rng=rng, dtype=dtype)
+        self.act2, self.lin2 = nn.SiLU(), nn.Linear(hidden, hidden, rng=rng, dtype=dtype)
 
     def forward(self, h, temb_act):
         u = self.lin1(self.act1(h)) + self.tproj(temb_act)
@@ -41,9 +42,9 @@ class MLP(Module):
 
     def __init__(self, dim=2, hidden=128, num_blocks=3, emb_dim=64, fourier_features=16,
                  fourier_scale=1.0, *, rng, dtype=np.float32, tier=None):
-        self.dim = positive_int(dim, "dim")
-        self.hidden = positive_int(hidden, "hidden")
-        self.num_blocks = positive_int(num_blocks, "num_blocks")
+        self.dim = check_int(dim, "dim")
+        self.hidden = check_int(hidden, "hidden")
+        self.num_blocks = check_int(num_blocks, "num_blocks")
         self.fourier_features = int(fourier_features)
         if self.fourier_features < 0:
             raise ValueError(f"fourier_features must be ≥ 0, got {fourier_features}")
@@ -52,13 +53,14 @@ class MLP(Module):
         # fixed (untrained) projection: a plain array, saved in checkpoints through `buffers()`
         self.B = (self.fourier_scale * rng.standard_normal((dim, self.fourier_features))
                   ).astype(dtype)
-        L = layers(tier)
-        self.temb = TimeEmbedding(emb_dim, hidden, rng=rng, dtype=dtype, L=L)
-        self.temb_act = L.SiLU()
-        self.inp = L.Linear(dim + 2 * self.fourier_features, hidden, rng=rng, dtype=dtype)
-        self.blocks = [MLPBlock(hidden, rng=rng, dtype=dtype, L=L) for _ in range(num_blocks)]
-        self.out_act = L.SiLU()
-        self.out = L.Linear(hidden, dim, rng=rng, dtype=dtype, zero_init=True)
+        nn = layers(tier)
+        self.temb = TimeEmbedding(emb_dim, hidden, rng=rng, dtype=dtype, tier=tier)
+        self.temb_act = nn.SiLU()
+        self.inp = nn.Linear(dim + 2 * self.fourier_features, hidden, rng=rng, dtype=dtype)
+        self.blocks = [MLPBlock(hidden, rng=rng, dtype=dtype, tier=tier)
+                       for _ in range(num_blocks)]
+        self.out_act = nn.SiLU()
+        self.out = nn.Linear(hidden, dim, rng=rng, dtype=dtype, zero_init=True)
 
     def config(self) -> dict:
         return dict(dim=self.dim, hidden=self.hidden, num_blocks=self.num_blocks,

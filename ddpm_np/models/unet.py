@@ -15,12 +15,12 @@ Default (MNIST, 28×28, base 32, channel_mults (1, 2, 4), attention at 7×7), ~1
       ─ GroupNorm ─ SiLU ─ conv 32→1 (zero-initialised) ─ ε_θ
 
     ResBlock(in,out)(h) = skip(h) + conv₂(SiLU(GN(conv₁(SiLU(GN(h))) + Linear(SiLU(temb)))))
-    (each SiLU(GN(·)) is one layer, GroupNormSiLU: the fast tier computes it in one pass)
-    skip = 1×1 conv when in ≠ out, else identity; conv₂ starts at zero (the block starts as skip);
-    the Linear's output is one number per channel, added at every pixel.
+    (`ddpm_np/nn/blocks.py`: skip = 1×1 conv when in ≠ out, else identity; conv₂ starts at
+    zero; the Linear's output is one number per channel, added at every pixel)
 
-Every array is (N, C, H, W). The layers come from `nn.layers(tier)`: the reference tier's plain
-ones, or their fast twins (same parameters, same numbers), which is all the model knows of speed.
+Every array is (N, C, H, W). The layers and blocks come from `nn.layers(tier)`: the reference
+tier's plain ones, or their fast twins (same parameters, same numbers), which is all the model
+knows of speed.
 
 Backward walks this diagram in reverse: each concatenation splits its gradient in two and the
 skip half is added to the gradient arriving at the skip's source.
@@ -30,52 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..nn import Module, check_dtype, concat_channels, layers, split_channels
-from ..nn.init import positive_int
+from ..checks import check_int
 from .embedding import TimeEmbedding
-
-
-class ResBlock(Module):
-    """GN→SiLU→conv3×3, + per-channel Linear(SiLU(temb)), GN→SiLU→conv3×3, residual. The time
-    shift and the residual are the convolutions' `add` (the fast tier adds them chunk by chunk).
-    `L`: the namespace of layers to build from (`nn.layers(tier)`)."""
-
-    def __init__(self, cin, cout, temb_dim, groups, *, rng, dtype, L):
-        self.norm1 = L.GroupNormSiLU(min(groups, cin), cin, dtype=dtype)
-        self.conv1 = L.Conv2d(cin, cout, 3, padding=1, rng=rng, dtype=dtype)
-        self.temb_proj = L.Linear(temb_dim, cout, rng=rng, dtype=dtype)
-        self.norm2 = L.GroupNormSiLU(min(groups, cout), cout, dtype=dtype)
-        self.conv2 = L.Conv2d(cout, cout, 3, padding=1, rng=rng, dtype=dtype, zero_init=True)
-        self.skip = L.Conv2d(cin, cout, 1, rng=rng, dtype=dtype) if cin != cout else None
-        self.channel_sums = L.channel_sums
-
-    def forward(self, x, temb_act):
-        shift = self.temb_proj(temb_act)[:, :, None, None]     # one number per channel, every pixel
-        h = self.conv1(self.norm1(x), add=shift)
-        self._cache = True
-        return self.conv2(self.norm2(h), add=self.skip(x) if self.skip is not None else x)
-
-    def backward(self, dout):
-        """Returns (dx, dtemb_act)."""
-        self._need_cache()
-        dh = self.norm2.backward(self.conv2.backward(dout))
-        dtemb_act = self.temb_proj.backward(self.channel_sums(dh))
-        dx = self.norm1.backward(self.conv1.backward(dh))
-        dx += self.skip.backward(dout) if self.skip is not None else dout
-        return dx, dtemb_act
-
-
-class Upsample(Module):
-    """Nearest ×2 then conv 3×3 (c→c): `UpsampleConv2d`, kept as a wrapper so that parameter
-    names stay `upsamples.i.conv.W` (the shipped weights)."""
-
-    def __init__(self, c, *, rng, dtype, L):
-        self.conv = L.UpsampleConv2d(c, c, rng=rng, dtype=dtype)
-
-    def forward(self, x):
-        return self.conv(x)
-
-    def backward(self, dout):
-        return self.conv.backward(dout)
 
 
 class UNet(Module):
@@ -91,72 +47,58 @@ class UNet(Module):
     def __init__(self, in_channels=1, base_channels=32, channel_mults=(1, 2, 4), num_res_blocks=1,
                  attention_resolutions=(7,), num_classes=None, image_size=28, emb_dim=64,
                  groups=8, *, rng, dtype=np.float32, tier=None):
-        self.in_channels = positive_int(in_channels, "in_channels")
-        self.base_channels = positive_int(base_channels, "base_channels")
+        self.in_channels = check_int(in_channels, "in_channels")
+        self.base_channels = check_int(base_channels, "base_channels")
         self.channel_mults = tuple(int(m) for m in channel_mults)
         if len(self.channel_mults) < 2 or min(self.channel_mults) < 1:
             raise ValueError(f"channel_mults needs ≥ 2 positive entries, got {channel_mults}")
-        self.num_res_blocks = positive_int(num_res_blocks, "num_res_blocks")
+        self.num_res_blocks = check_int(num_res_blocks, "num_res_blocks")
         self.attention_resolutions = tuple(int(r) for r in attention_resolutions)
         self.num_classes = num_classes
-        self.image_size = positive_int(image_size, "image_size")
+        self.image_size = check_int(image_size, "image_size")
         self.emb_dim, self.groups = emb_dim, groups
         levels = len(self.channel_mults) - 1
         if self.image_size % (2 ** levels):
             raise ValueError(f"image_size {image_size} is not divisible by 2^{levels}")
         chs = [self.base_channels * m for m in self.channel_mults]
         tdim = 4 * self.base_channels
-        self.layers = L = layers(tier)
-        kw, blk = dict(rng=rng, dtype=dtype), dict(rng=rng, dtype=dtype, L=L)
-        self.temb = TimeEmbedding(emb_dim, tdim, num_classes, **blk)
-        self.temb_act = L.SiLU()
-        self.conv_in = L.Conv2d(in_channels, chs[0], 3, padding=1, **kw)
+        nn = layers(tier)
+        kw = dict(rng=rng, dtype=dtype)
+        self.temb = TimeEmbedding(emb_dim, tdim, num_classes, **kw, tier=tier)
+        self.temb_act = nn.SiLU()
+        self.conv_in = nn.Conv2d(in_channels, chs[0], 3, padding=1, **kw)
         # down path: per level, ResBlocks (+ attention), then a stride-2 conv
         self.down_blocks, self.down_attn, self.downsamples = [], [], []
         cur, res = chs[0], self.image_size
         for i in range(levels):
-            blocks = [ResBlock(cur if j == 0 else chs[i], chs[i], tdim, groups, **blk)
+            blocks = [nn.ResBlock(cur if j == 0 else chs[i], chs[i], tdim, groups, **kw)
                       for j in range(self.num_res_blocks)]
             self.down_blocks.append(blocks)
-            self.down_attn.append(self._attn(chs[i], res, **kw))
-            self.downsamples.append(L.Conv2d(chs[i], chs[i], 3, stride=2, padding=1, **kw))
+            self.down_attn.append(self._attn(nn, chs[i], res, **kw))
+            self.downsamples.append(nn.Conv2d(chs[i], chs[i], 3, stride=2, padding=1, **kw))
             cur, res = chs[i], res // 2
         # middle
-        self.mid1 = ResBlock(cur, chs[-1], tdim, groups, **blk)
-        self.mid_attn = self._attn(chs[-1], res, **kw)
-        self.mid2 = ResBlock(chs[-1], chs[-1], tdim, groups, **blk)
+        self.mid1 = nn.ResBlock(cur, chs[-1], tdim, groups, **kw)
+        self.mid_attn = self._attn(nn, chs[-1], res, **kw)
+        self.mid2 = nn.ResBlock(chs[-1], chs[-1], tdim, groups, **kw)
         cur = chs[-1]
         # up path: per level (reversed), upsample, concat the level's skip, ResBlocks
         self.upsamples, self.up_blocks, self.up_attn = [], [], []
         for i in reversed(range(levels)):
             res *= 2
-            self.upsamples.append(Upsample(cur, **blk))
-            blocks = [ResBlock(cur + chs[i] if j == 0 else chs[i], chs[i], tdim, groups, **blk)
+            self.upsamples.append(nn.UpsampleConv2d(cur, cur, **kw))
+            blocks = [nn.ResBlock(cur + chs[i] if j == 0 else chs[i], chs[i], tdim, groups, **kw)
                       for j in range(self.num_res_blocks)]
             self.up_blocks.append(blocks)
-            self.up_attn.append(self._attn(chs[i], res, **kw))
+            self.up_attn.append(self._attn(nn, chs[i], res, **kw))
             cur = chs[i]
-        self.norm_out = L.GroupNormSiLU(min(groups, cur), cur, dtype=dtype)
-        self.conv_out = L.Conv2d(cur, in_channels, 3, padding=1, zero_init=True, **kw)
-        self.chs = chs
+        self.norm_out = nn.GroupNormSiLU(min(groups, cur), cur, dtype=dtype)
+        self.conv_out = nn.Conv2d(cur, in_channels, 3, padding=1, zero_init=True, **kw)
 
-    def _attn(self, c, res, **kw):
+    def _attn(self, nn, c, res, **kw):
         if res in self.attention_resolutions:
-            return self.layers.SelfAttention2d(c, num_groups=min(self.groups, c), **kw)
+            return nn.SelfAttention2d(c, num_groups=min(self.groups, c), **kw)
         return None
-
-    def named_children(self):
-        # nested lists (blocks per level) are flattened into dotted names: down_blocks.0.1.conv1
-        for name, value in vars(self).items():
-            if isinstance(value, Module):
-                yield name, value
-            elif isinstance(value, list):
-                for i, item in enumerate(value):
-                    if isinstance(item, Module):
-                        yield f"{name}.{i}", item
-                    elif isinstance(item, list):
-                        for j, sub in enumerate(item):
-                            yield f"{name}.{i}.{j}", sub
 
     def config(self) -> dict:
         return dict(in_channels=self.in_channels, base_channels=self.base_channels,
@@ -166,14 +108,6 @@ class UNet(Module):
                     emb_dim=self.emb_dim, groups=self.groups)
 
     def forward(self, xt, t, y=None):
-        with self.layers.model_pass():
-            return self._forward(xt, t, y)
-
-    def backward(self, d_eps):
-        with self.layers.model_pass():
-            return self._backward(d_eps)
-
-    def _forward(self, xt, t, y=None):
         check_dtype(xt, self.conv_in.W.dtype, "UNet")
         s = self.image_size
         if xt.shape[1:] != (self.in_channels, s, s):
@@ -203,10 +137,9 @@ class UNet(Module):
             if attn is not None:
                 h = attn(h)
         self._cache = split_at
-        eps_theta = self.conv_out(self.norm_out(h))
-        return np.ascontiguousarray(eps_theta)
+        return self.conv_out(self.norm_out(h))                 # ε_θ
 
-    def _backward(self, d_eps):
+    def backward(self, d_eps):
         split_at = self._need_cache()
         dh = self.norm_out.backward(self.conv_out.backward(d_eps))
         dtemb_act = np.zeros((d_eps.shape[0], self.temb.lin2.out_features), d_eps.dtype)
@@ -238,4 +171,4 @@ class UNet(Module):
                 dtemb_act += dta
         dx = self.conv_in.backward(dh)
         self.temb.backward(self.temb_act.backward(dtemb_act))
-        return np.ascontiguousarray(dx)
+        return dx

@@ -20,16 +20,17 @@ from .resample import (Upsample2x, AvgPool2x, UpsampleConv2d, upsample2x_forward
                        upconv2d_forward, upconv2d_backward)
 from .attention import (SelfAttention2d, attend_backward, attend_forward, softmax_forward,
                         softmax_backward)
+from .blocks import ResBlock
 from .shape import channel_sums, concat_channels, split_channels
 from .embedding import sinusoidal_embedding
 from .loss import mse_loss, softmax_cross_entropy
-from .tiers import TIERS, default_tier, layers, model_pass
+from .tiers import TIERS, default_tier, layers
 from . import optim, gradcheck
 
 __all__ = [
     "Module", "Parameter", "Sequential", "check_dtype", "kaiming_uniform",
     "Linear", "Conv2d", "GroupNorm", "GroupNormSiLU", "SiLU", "ReLU", "GELU", "Upsample2x", "AvgPool2x",
-    "UpsampleConv2d", "SelfAttention2d", "channel_sums", "concat_channels", "split_channels",
+    "UpsampleConv2d", "SelfAttention2d", "ResBlock", "channel_sums", "concat_channels", "split_channels",
     "sinusoidal_embedding", "mse_loss", "softmax_cross_entropy",
     "linear_forward", "linear_backward", "conv2d_forward", "conv2d_backward", "conv_output_size",
     "conv2d_naive", "conv2d_naive_backward", "im2col", "col2im",
@@ -38,5 +39,5 @@ __all__ = [
     "relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "upsample2x_forward",
     "upsample2x_backward", "avgpool2x_forward", "avgpool2x_backward", "upconv2d_forward",
     "upconv2d_backward", "softmax_forward", "softmax_backward", "attend_forward", "attend_backward",
-    "TIERS", "default_tier", "layers", "model_pass", "optim", "gradcheck",
+    "TIERS", "default_tier", "layers", "optim", "gradcheck",
 ]

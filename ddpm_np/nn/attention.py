@@ -8,7 +8,7 @@ are `Linear`s on the (N, H·W, C) token view: one token per pixel, its C channel
 """
 import numpy as np
 
-from .init import positive_int
+from ..checks import check_int
 from .linear import Linear
 from .module import Module, check_dtype
 from .norm import GroupNorm
@@ -43,16 +43,13 @@ def attend_backward(do, q, k, v, A, scale):
 class SelfAttention2d(Module):
     """Residual single-head self-attention block; `zero_init` zeroes the output projection."""
 
-    norm_layer = GroupNorm          # the fast tier's twin swaps in its GroupNorm and Linear,
-    linear_layer = Linear           # and its attend_forward/backward (chunks on every core)
-    _attend, _attend_backward = staticmethod(attend_forward), staticmethod(attend_backward)
-
     def __init__(self, channels, num_groups=8, *, rng, dtype=np.float32, zero_init=False):
-        self.channels = positive_int(channels, "channels")
-        self.norm = self.norm_layer(num_groups, channels, dtype=dtype)
-        self.qkv = self.linear_layer(channels, 3 * channels, rng=rng, dtype=dtype)
-        self.proj = self.linear_layer(channels, channels, rng=rng, dtype=dtype,
-                                      zero_init=zero_init)
+        self.channels = check_int(channels, "channels")
+        self.norm = GroupNorm(num_groups, channels, dtype=dtype)
+        self.qkv = Linear(channels, 3 * channels, rng=rng, dtype=dtype)
+        self.proj = Linear(channels, channels, rng=rng, dtype=dtype, zero_init=zero_init)
+
+    _attend, _attend_backward = staticmethod(attend_forward), staticmethod(attend_backward)
 
     def forward(self, x):
         check_dtype(x, self.qkv.W.dtype, "SelfAttention2d")

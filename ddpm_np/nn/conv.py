@@ -19,21 +19,13 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..checks import check_int
-from .init import init_weight_bias, positive_int
+from .init import init_weight_bias
 from .module import Module, Parameter, check_dtype
 
 
 def conv_output_size(size: int, k: int, stride: int, padding: int) -> int:
     """⌊(size + 2·padding − k)/stride⌋ + 1."""
     return (size + 2 * padding - k) // stride + 1
-
-
-def check_addend(add, out_shape):
-    """Raise ValueError unless `add` broadcasts to the output shape (N, O, Ho, Wo) as it is."""
-    shape = getattr(add, "shape", None)
-    if shape is None or len(shape) != 4 or any(a not in (1, o) for a, o in zip(shape, out_shape)):
-        raise ValueError(f"Conv2d: add must broadcast to the output shape {tuple(out_shape)}, "
-                         f"got {shape}")
 
 
 def check_conv_geometry(x_shape, W_shape, stride, padding):
@@ -160,37 +152,23 @@ class Conv2d(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *,
                  rng, dtype=np.float32, zero_init=False):
-        self.in_channels = positive_int(in_channels, "in_channels")
-        self.out_channels = positive_int(out_channels, "out_channels")
+        self.in_channels = check_int(in_channels, "in_channels")
+        self.out_channels = check_int(out_channels, "out_channels")
         k = kernel_size if isinstance(kernel_size, tuple) else (kernel_size, kernel_size)
-        kh, kw = (positive_int(v, "kernel_size") for v in k)
-        self.stride = positive_int(stride, "stride")
+        kh, kw = (check_int(v, "kernel_size") for v in k)
+        self.stride = check_int(stride, "stride")
         self.padding = check_int(padding, "padding", low=0)
         W, b = init_weight_bias((self.out_channels, self.in_channels, kh, kw), self.out_channels,
                                 self.in_channels * kh * kw, rng, dtype, zero_init)
         self.W, self.b = Parameter(W), Parameter(b)
 
-    def forward(self, x, add=None):
-        """conv(x) + b, plus `add` if given: an array broadcastable to the output (a residual, a
-        per-channel shift (N, O, 1, 1)). Its gradient is dout itself (summed over the axes it
-        was broadcast along), which the caller routes; `backward` returns dx only."""
+    def forward(self, x):
         check_dtype(x, self.W.dtype, type(self).__name__)
-        if add is None:
-            out, self._cache = self._functional_forward(x)
-        else:
-            check_dtype(add, self.W.dtype, type(self).__name__)
-            out, self._cache = self._functional_forward(x, add)
+        out, self._cache = self._functional_forward(x)
         return out
 
-    def _functional_forward(self, x, add=None):
-        if add is not None:                                # checked before the work
-            check_conv_geometry(x.shape, self.W.shape, self.stride, self.padding)
-            kh, kw = self.W.shape[2:]
-            check_addend(add, (x.shape[0], self.W.shape[0],
-                               conv_output_size(x.shape[2], kh, self.stride, self.padding),
-                               conv_output_size(x.shape[3], kw, self.stride, self.padding)))
-        out, cache = conv2d_forward(x, self.W.data, self.b.data, self.stride, self.padding)
-        return (out if add is None else out + add), cache
+    def _functional_forward(self, x):
+        return conv2d_forward(x, self.W.data, self.b.data, self.stride, self.padding)
 
     _functional_backward = staticmethod(conv2d_backward)
 
@@ -199,11 +177,3 @@ class Conv2d(Module):
         self.W.grad += dW
         self.b.grad += db
         return dx
-
-    def flops(self, x_shape) -> int:
-        """2 × the multiply-adds of one forward pass for input shape (N, C, H, W)."""
-        N, C, H, Wd = x_shape
-        O, _, kh, kw = self.W.shape
-        Ho = conv_output_size(H, kh, self.stride, self.padding)
-        Wo = conv_output_size(Wd, kw, self.stride, self.padding)
-        return 2 * N * Ho * Wo * O * C * kh * kw

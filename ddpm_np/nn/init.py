@@ -7,7 +7,6 @@ branch (the branch then starts as the identity and the network as a shallower on
 """
 import numpy as np
 
-from ..checks import check_int
 
 
 def kaiming_uniform(shape, fan_in: int, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
@@ -17,11 +16,6 @@ def kaiming_uniform(shape, fan_in: int, rng: np.random.Generator, dtype=np.float
                         "create one with np.random.default_rng(seed)")
     bound = 1.0 / np.sqrt(fan_in)
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
-
-
-def positive_int(value, name: str) -> int:
-    """Validate a size argument: an int ≥ 1."""
-    return check_int(value, name)
 
 
 def init_weight_bias(w_shape, b_size: int, fan_in: int, rng, dtype, zero_init: bool = False):

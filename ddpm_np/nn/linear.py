@@ -1,7 +1,8 @@
 """Fully connected layer: y = x·W + b with W of shape (in_features, out_features)."""
 import numpy as np
 
-from .init import init_weight_bias, positive_int
+from ..checks import check_int
+from .init import init_weight_bias
 from .module import Module, Parameter, check_dtype
 
 
@@ -29,8 +30,8 @@ class Linear(Module):
     """y = x·W + b on the last axis; Kaiming-uniform init (or zeros with `zero_init`)."""
 
     def __init__(self, in_features, out_features, *, rng, dtype=np.float32, zero_init=False):
-        self.in_features = positive_int(in_features, "in_features")
-        self.out_features = positive_int(out_features, "out_features")
+        self.in_features = check_int(in_features, "in_features")
+        self.out_features = check_int(out_features, "out_features")
         W, b = init_weight_bias((self.in_features, self.out_features), self.out_features,
                                 self.in_features, rng, dtype, zero_init)
         self.W, self.b = Parameter(W), Parameter(b)

@@ -35,7 +35,7 @@ class Module:
     """Base class: `forward` keeps a cache, `backward` consumes it.
 
     Subclasses implement `forward(*inputs)` and `backward(dout)`. Children are any attributes that
-    are Modules, Parameters, or lists/tuples of Modules; their dotted names (`down.0.conv1.W`)
+    are Modules, Parameters, or (nested) lists/tuples of Modules; their dotted names (`down.0.conv1.W`)
     follow attribute insertion order, so they are deterministic.
     """
 
@@ -64,13 +64,10 @@ class Module:
 
     # -- traversal ---------------------------------------------------------------------------
     def named_children(self):
+        """(dotted name, Module) of each child; lists and tuples, nested too, by index
+        (`down_blocks.0.1`). None entries (an optional layer left out) are skipped."""
         for name, value in vars(self).items():
-            if isinstance(value, Module):
-                yield name, value
-            elif isinstance(value, (list, tuple)):
-                for i, item in enumerate(value):
-                    if isinstance(item, Module):
-                        yield f"{name}.{i}", item
+            yield from _named_modules(name, value)
 
     def modules(self):
         yield self
@@ -170,6 +167,14 @@ class Sequential(Module):
 
     def __len__(self):
         return len(self.layers)
+
+
+def _named_modules(name, value):
+    if isinstance(value, Module):
+        yield name, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _named_modules(f"{name}.{i}", item)
 
 
 def check_dtype(x: np.ndarray, dtype, who: str):

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .activations import silu_backward, silu_forward
-from .init import positive_int
+from ..checks import check_int
 from .module import Module, Parameter, check_dtype
 
 
@@ -78,8 +78,8 @@ class GroupNorm(Module):
     """GroupNorm over (N, C, ...) with per-channel affine `scale` (init 1) and `shift` (init 0)."""
 
     def __init__(self, num_groups, num_channels, norm_eps=1e-5, *, dtype=np.float32):
-        self.num_groups = positive_int(num_groups, "num_groups")
-        self.num_channels = positive_int(num_channels, "num_channels")
+        self.num_groups = check_int(num_groups, "num_groups")
+        self.num_channels = check_int(num_channels, "num_channels")
         if self.num_channels % self.num_groups:
             raise ValueError(f"GroupNorm: num_channels={num_channels} is not divisible by "
                              f"num_groups={num_groups}")

@@ -100,8 +100,3 @@ class UpsampleConv2d(Conv2d):
         return upconv2d_forward(x, self.W.data, self.b.data)
 
     _functional_backward = staticmethod(upconv2d_backward)
-
-    def flops(self, x_shape) -> int:
-        """2 × the multiply-adds of the 3×3 convolution on the up-sampled (N, C, 2H, 2W) input."""
-        N, C, H, Wd = x_shape
-        return super().flops((N, C, 2 * H, 2 * Wd))

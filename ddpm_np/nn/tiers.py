@@ -6,11 +6,10 @@
   rounding, computed with whatever speed needs. What users run by default.
 
 A model takes `tier=` ("fast" or "reference"; None means `default_tier()`) and builds itself from
-`layers(tier)`: `L.Conv2d`, `L.GroupNorm`, `L.SiLU`, …, `L.channel_sums`, and `L.model_pass()`,
-the context a whole forward or backward pass runs in (nothing on the reference tier). That is all
-a model knows of tiers.
+`layers(tier)`: `L.Conv2d`, `L.GroupNormSiLU`, `L.SelfAttention2d`, `L.ResBlock`, … That is all
+a model knows of tiers: the fast twins bring whatever they need for speed (threads, memory
+layout, the BLAS's threads) inside their own calls.
 """
-import contextlib
 import importlib
 import os
 
@@ -34,7 +33,3 @@ def layers(tier=None):
     tier = default_tier() if tier is None else check_tier(tier)
     return importlib.import_module(_MODULES[tier])
 
-
-def model_pass():
-    """Reference tier: a pass of a model needs nothing around it."""
-    return contextlib.nullcontext()

@@ -1,4 +1,7 @@
 """Choosing a tier: names, the environment variable, errors."""
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -23,9 +26,67 @@ def test_bad_tier_is_a_clear_error(monkeypatch, bad):
         layers()
 
 
-def test_reference_model_pass_does_nothing():
-    with nn.model_pass():
-        pass
+REFERENCE_ROOMS = ["nn", "models", "diffusion", "train.py"]
+# names that exist only for speed: none may appear in the code of a reference room (docstrings
+# may point a reader at the fast tier); the models also add no epilogue, sum no channels by GEMV
+# and make no array contiguous for a kernel's sake
+SPEED_NAMES = {"model_pass", "one_blas_thread", "threadpoolctl", "flops", "norm_layer",
+               "linear_layer", "workspace", "fast", "num_threads"}
+MODEL_SPEED_NAMES = {"channel_sums", "ascontiguousarray", "add"}
+
+
+def _code_names(tree):
+    """Every identifier the code uses: names, attributes, keywords, arguments, imports."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            yield node.id
+        elif isinstance(node, ast.Attribute):
+            yield node.attr
+        elif isinstance(node, ast.keyword) and node.arg:
+            yield node.arg
+        elif isinstance(node, ast.arg):
+            yield node.arg
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                yield from alias.name.split(".")
+            yield from (node.module or "").split(".") if isinstance(node, ast.ImportFrom) else ()
+
+
+def _reference_sources():
+    root = Path(nn.__file__).parents[1]
+    for room in REFERENCE_ROOMS:
+        path = root / room
+        for f in sorted([path] if path.is_file() else path.rglob("*.py")):
+            if "fast" not in f.relative_to(root).parts:
+                yield f.relative_to(root).as_posix(), ast.parse(f.read_text())
+
+
+def test_no_reference_layer_or_model_knows_the_fast_tier():
+    """The reference tier, the models and the diffusion math use no speed device: the fast
+    tier's twins bring their own (threads, layouts, the BLAS's threads, epilogue adds). Only
+    `nn/tiers.py` names the fast tier, as a string, to import it by name."""
+    hits = []
+    for name, tree in _reference_sources():
+        banned = SPEED_NAMES | (MODEL_SPEED_NAMES if name.startswith("models/") else set())
+        hits += [f"{name}: {word}" for word in sorted(set(_code_names(tree)) & banned)]
+    assert not hits, hits
+
+
+def test_fast_layers_hold_the_blas_to_one_thread_only_during_their_call(rng, monkeypatch):
+    from threadpoolctl import threadpool_info
+    monkeypatch.setenv("DDPM_NP_THREADS", "2")
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before, seen = blas_threads(), []
+    block = fast.ResBlock(4, 8, 6, 2, rng=rng)
+    conv = block.skip                      # called without an addend
+    conv._functional_forward = (lambda f: lambda x: (seen.append(blas_threads()), f(x))[1])(
+        conv._functional_forward)
+    x = rng.standard_normal((2, 4, 5, 5)).astype(np.float32)
+    block(x, rng.standard_normal((2, 6)).astype(np.float32))
+    assert seen and all(n == 1 for n in seen[0]) and blas_threads() == before
 
 
 def test_the_shipped_weights_draw_the_same_digits_on_both_tiers():
@@ -39,11 +100,10 @@ def test_the_shipped_weights_draw_the_same_digits_on_both_tiers():
     arrays, meta = load_checkpoint(resolve_checkpoint("mnist"))
     schedule = NoiseSchedule.from_dict(meta["schedule"])
     samples = []
+    weights = model_from_checkpoint(arrays, meta, "ema")
     for tier in ("fast", "reference"):
-        model = model_from_checkpoint(arrays, meta, "ema")
-        if tier == "reference":
-            model = type(model)(**model.config(), rng=np.random.default_rng(0), tier=tier)
-            model.load_state_dict(model_from_checkpoint(arrays, meta, "ema").state_dict())
+        model = type(weights)(**weights.config(), rng=np.random.default_rng(0), tier=tier)
+        model.load_state_dict(weights.state_dict())
         samples.append(sample_images(model.eval(), schedule, 4, np.random.default_rng(3),
                                      np.array([0, 3, 7, 9]), 0.5, "ddim", 10, progress=False,
                                      clip=False))

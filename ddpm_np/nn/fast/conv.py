@@ -34,10 +34,10 @@ a forward pass therefore refers to the workspace and is valid until the layer's 
 """
 import numpy as np
 
-from ..conv import check_addend, check_conv_geometry, conv_output_size
+from ..conv import check_conv_geometry, conv_output_size
 from .conv1x1 import conv1x1_backward, conv1x1_forward
-from .conv_narrow import (narrow_backward, narrow_forward, narrow_input, narrow_output,
-                          shift_add)
+from .conv_narrow import (NARROW_CHANNELS, narrow_backward, narrow_forward, narrow_input,
+                          narrow_output, shift_add)
 from .conv_phases import phase_plan, phase_weights
 from .conv_winograd import winograd_backward, winograd_forward
 from .im2col import epilogue, gather, pad_into, patches
@@ -50,6 +50,14 @@ from .threads import chunk_bounds, largest, run_chunks
 # it more than F(2×2) at 14×14) with 64 channels; F(2×2) from 14×14 with 128 channels. Below,
 # the transforms cost what they save, and at 7×7 a third of the tiles' outputs fall outside
 WINOGRAD_ROUTES = ((4, 28 * 28, 64), (2, 14 * 14, 128))
+
+
+def check_addend(add, out_shape):
+    """Raise ValueError unless `add` broadcasts to the output shape (N, O, Ho, Wo) as it is."""
+    shape = getattr(add, "shape", None)
+    if shape is None or len(shape) != 4 or any(a not in (1, o) for a, o in zip(shape, out_shape)):
+        raise ValueError(f"Conv2d: add must broadcast to the output shape {tuple(out_shape)}, "
+                         f"got {shape}")
 
 
 def use_winograd(kh, kw, stride, padding, C, O, H, W) -> int:
@@ -65,26 +73,38 @@ def use_winograd(kh, kw, stride, padding, C, O, H, W) -> int:
     return 0
 
 
-def route(kh, kw, stride, padding, C, O, H, W) -> tuple:
+def route(kh, kw, stride, padding, C, O, H, W, winograd=None, narrow=NARROW_CHANNELS) -> tuple:
     """The route a convolution takes, by its shape alone: ("1x1", 0), ("narrow", 0) (few output
     channels: conv_narrow.py), ("winograd", m) or ("im2col", 0). Few input channels keep the
-    im2col route, whose backward pass then takes dx by the narrow route."""
+    im2col route, whose backward pass then takes dx by the narrow route. The benchmarks compare
+    the routes through two arguments: `winograd` (0, 2 or 4) overrides the rule for a 3×3,
+    stride-1, padding-1 convolution, and `narrow` is the most channels the narrow side may have
+    (0: no narrow route)."""
     if (kh, kw, stride, padding) == (1, 1, 1, 0):
         return "1x1", 0
-    if narrow_output(kh, kw, stride, padding, C, O):
+    if narrow_output(kh, kw, stride, padding, C, O, narrow):
         return "narrow", 0
-    m = 0 if narrow_input(kh, kw, stride, padding, C, O) else \
-        use_winograd(kh, kw, stride, padding, C, O, H, W)
+    if winograd is not None:
+        if winograd not in (0, 2, 4) or (winograd and (kh, kw, stride, padding) != (3, 3, 1, 1)):
+            raise ValueError(f"winograd must be 0, 2 or 4, and only for a 3×3, stride-1, "
+                             f"padding-1 convolution; got {winograd!r}")
+        m = winograd
+    else:
+        m = 0 if narrow_input(kh, kw, stride, padding, C, O, narrow) else \
+            use_winograd(kh, kw, stride, padding, C, O, H, W)
     return ("winograd", m) if m else ("im2col", 0)
 
 
-def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, add=None):
+def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, add=None, winograd=None,
+                   narrow=NARROW_CHANNELS):
     """As `ddpm_np.nn.conv2d_forward`, plus `add`: x (N, C, H, W) -> y (N, O, Ho, Wo) (+ add,
-    an array broadcastable to y, added chunk by chunk), channels-last memory.
+    an array broadcastable to y, added chunk by chunk), channels-last memory. `winograd`,
+    `narrow`: see `route` (the defaults: the rule of the shapes).
 
     The batch is cut into chunks (`threads.chunk_bounds`); each chunk goes through steps 1–3 on
     one core. workspace: optional dict of reusable buffers (a layer passes its own).
-    Cache: (xp, x.shape, W, stride, padding, workspace), xp the padded NHWC input.
+    Cache: (xp, x.shape, W, stride, padding, workspace, narrow_dx), xp the padded NHWC input,
+    narrow_dx whether the backward pass takes dx by the narrow route.
     """
     check_conv_geometry(x.shape, W.shape, stride, padding)
     N, C, H, Wd = x.shape
@@ -93,7 +113,7 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, add=None):
         Ho = conv_output_size(H, kh, stride, padding)
         Wo = conv_output_size(Wd, kw, stride, padding)
         check_addend(add, (N, O, Ho, Wo))
-    name, m = route(kh, kw, stride, padding, C, O, H, Wd)
+    name, m = route(kh, kw, stride, padding, C, O, H, Wd, winograd, narrow)
     if name == "1x1":
         return conv1x1_forward(x, W, b, add)
     if name == "narrow":
@@ -123,7 +143,8 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, add=None):
         finish(out[n0:n1], n0, n1)
 
     run_chunks(chunk, chunks)
-    return nchw(out), (xp, x.shape, W, stride, padding, workspace)
+    narrow_dx = narrow_input(kh, kw, stride, padding, C, O, narrow)
+    return nchw(out), (xp, x.shape, W, stride, padding, workspace, narrow_dx)
 
 
 def conv2d_backward(dout, cache):
@@ -139,7 +160,7 @@ def conv2d_backward(dout, cache):
         route = {"1x1": conv1x1_backward, "narrow": narrow_backward,
                  "winograd": winograd_backward}[cache[0]]
         return route(dout, *cache[1:])
-    xp, x_shape, W, stride, padding, ws = cache
+    xp, x_shape, W, stride, padding, ws, narrow = cache
     N, C, H, Wd = x_shape
     O, _, kh, kw = W.shape
     Ho = conv_output_size(H, kh, stride, padding)
@@ -161,7 +182,6 @@ def conv2d_backward(dout, cache):
     dcols_size = max(Ma * Mb * len(us) * len(vs) for _, _, Ma, Mb, _, _, us, vs in plan) * O
     dout_nhwc = nhwc(dout)
     # dx of a convolution from few channels: dy·[W_dᵀ] then shifted sums (conv_narrow.py)
-    narrow = narrow_input(kh, kw, stride, padding, C, O)
     Wt = W.transpose(0, 2, 3, 1).reshape(O, kh * kw * C) if narrow else None
 
     win = patches(xp, kh, kw, stride, Ho, Wo)

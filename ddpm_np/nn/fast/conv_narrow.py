@@ -32,14 +32,15 @@ def is_same_stride1(kh, kw, stride, padding) -> bool:
     return kh == kw and kh % 2 == 1 and stride == 1 and padding == (kh - 1) // 2
 
 
-def narrow_output(kh, kw, stride, padding, C, O) -> bool:
-    """Forward and weight gradient by the narrow route: few output channels, more inputs."""
-    return is_same_stride1(kh, kw, stride, padding) and O <= NARROW_CHANNELS < C
+def narrow_output(kh, kw, stride, padding, C, O, limit=NARROW_CHANNELS) -> bool:
+    """Forward and weight gradient by the narrow route: at most `limit` output channels, more
+    inputs."""
+    return is_same_stride1(kh, kw, stride, padding) and O <= limit < C
 
 
-def narrow_input(kh, kw, stride, padding, C, O) -> bool:
-    """Input gradient by the narrow route: few input channels, more outputs."""
-    return is_same_stride1(kh, kw, stride, padding) and C <= NARROW_CHANNELS < O
+def narrow_input(kh, kw, stride, padding, C, O, limit=NARROW_CHANNELS) -> bool:
+    """Input gradient by the narrow route: at most `limit` input channels, more outputs."""
+    return is_same_stride1(kh, kw, stride, padding) and C <= limit < O
 
 
 def tap_matrix(W):

@@ -1,16 +1,42 @@
 """The fast tier's layers: twins of the reference layers, with the same parameters (so weights
 move freely between tiers), the same numbers within float rounding (tested), and the fast kernels
-underneath. Each overrides only the functional pair its reference layer calls."""
-from .. import attention, conv, linear, norm, resample
-from ..activations import SiLU as _SiLU
+underneath. Each overrides the functional pair its reference layer calls, and runs its whole
+forward and backward with the BLAS held to one thread (`OneBlasThread`)."""
+import numpy as np
+
+from ...checks import check_int
+from .. import activations, attention, conv, linear, norm, resample
+from ..module import check_dtype
 from .activations import silu_backward, silu_forward
-from .conv import conv2d_backward, conv2d_forward, route
+from .conv import check_addend, conv2d_backward, conv2d_forward
 from .linear import (attend_backward_chunks, attend_forward_chunks, linear_backward,
                      linear_forward)
 from .norm import groupnorm_backward, groupnorm_forward
 from .norm_silu import groupnorm_silu_backward, groupnorm_silu_forward
+from .threads import one_blas_thread
 from .upconv import upconv2d_backward, upconv2d_forward
-from .winograd import tiles
+
+
+class OneBlasThread:
+    """A fast layer's forward and backward run with the BLAS held to one thread: every large
+    product of the fast tier runs in chunks on its own threads (threads.py), and a BLAS thread
+    pool left spinning after a multi-threaded call would take the cores those threads need.
+    Nested holds (a block's layers inside the block) cost a counter; an outermost one ~7 µs.
+    Subclasses put their work in `_forward`/`_backward` (default: the reference layer's)."""
+
+    def forward(self, *args, **kwargs):
+        with one_blas_thread():
+            return self._forward(*args, **kwargs)
+
+    def backward(self, dout):
+        with one_blas_thread():
+            return self._backward(dout)
+
+    def _forward(self, *args, **kwargs):
+        return super().forward(*args, **kwargs)
+
+    def _backward(self, dout):
+        return super().backward(dout)
 
 
 class _Workspace:
@@ -25,28 +51,31 @@ class _Workspace:
         return self.__dict__.setdefault("_workspace", {})
 
 
-class Conv2d(_Workspace, conv.Conv2d):
-    """`ddpm_np.nn.Conv2d`, chunked over the batch on every core (fast/conv.py)."""
+class Conv2d(OneBlasThread, _Workspace, conv.Conv2d):
+    """`ddpm_np.nn.Conv2d`, chunked over the batch on every core (fast/conv.py).
 
-    def _functional_forward(self, x, add=None):
+    `layer(x, add=a)` returns conv(x) + b + a, `a` broadcastable to the output (a residual, a
+    per-channel shift (N, O, 1, 1)), added to each chunk in the epilogue while it is in cache;
+    the gradient of `a` is dout itself (summed where it was broadcast), which the caller routes.
+    """
+
+    def _forward(self, x, add=None):
+        if add is None:
+            return super()._forward(x)
+        check_dtype(x, self.W.dtype, "Conv2d")
+        check_dtype(add, self.W.dtype, "Conv2d")
+        out, self._cache = conv2d_forward(x, self.W.data, self.b.data, self.stride,
+                                          self.padding, self._buffers(), add)
+        return out
+
+    def _functional_forward(self, x):
         return conv2d_forward(x, self.W.data, self.b.data, self.stride, self.padding,
-                              self._buffers(), add)
+                              self._buffers())
 
     _functional_backward = staticmethod(conv2d_backward)
 
-    def flops(self, x_shape) -> int:
-        """2 × the multiply-adds performed for input (N, C, H, W): on Winograd's route, α² per
-        m×m tile and channel pair (the transforms not counted), else the reference figure."""
-        N, C, H, Wd = x_shape
-        O, _, kh, kw = self.W.shape
-        name, m = route(kh, kw, self.stride, self.padding, C, O, H, Wd)
-        if name != "winograd":
-            return super().flops(x_shape)
-        th, tw = tiles(H, Wd, m)
-        return 2 * N * th * tw * (m + 2) ** 2 * C * O
 
-
-class UpsampleConv2d(_Workspace, resample.UpsampleConv2d):
+class UpsampleConv2d(OneBlasThread, _Workspace, resample.UpsampleConv2d):
     """`ddpm_np.nn.UpsampleConv2d` at low resolution: four 2×2 phase convolutions in one GEMM
     (fast/upconv.py), about half the multiply-adds."""
 
@@ -55,14 +84,8 @@ class UpsampleConv2d(_Workspace, resample.UpsampleConv2d):
 
     _functional_backward = staticmethod(upconv2d_backward)
 
-    def flops(self, x_shape) -> int:
-        """2 × the multiply-adds performed for input (N, C, H, W): the GEMM
-        (N·(H+1)·(W+1), 4C)·(4C, 4O). The reference layer's `flops` counts the literal route."""
-        N, C, H, Wd = x_shape
-        return 2 * N * (H + 1) * (Wd + 1) * 4 * C * 4 * self.W.shape[0]
 
-
-class GroupNorm(norm.GroupNorm):
+class GroupNorm(OneBlasThread, norm.GroupNorm):
     """`ddpm_np.nn.GroupNorm` in two fused passes, per slice of the batch (fast/norm.py)."""
 
     def _functional_forward(self, x):
@@ -72,7 +95,7 @@ class GroupNorm(norm.GroupNorm):
     _functional_backward = staticmethod(groupnorm_backward)
 
 
-class GroupNormSiLU(norm.GroupNormSiLU):
+class GroupNormSiLU(OneBlasThread, norm.GroupNormSiLU):
     """`ddpm_np.nn.GroupNormSiLU` in one pass over the data each way, per block of samples in
     cache, on every core (fast/norm_silu.py)."""
 
@@ -83,22 +106,28 @@ class GroupNormSiLU(norm.GroupNormSiLU):
     _functional_backward = staticmethod(groupnorm_silu_backward)
 
 
-class SiLU(_SiLU):
+class SiLU(activations.SiLU):
     """`ddpm_np.nn.SiLU` in place, per slice of the batch (fast/activations.py)."""
     _fwd, _bwd = staticmethod(silu_forward), staticmethod(silu_backward)
 
 
-class Linear(linear.Linear):
+class Linear(OneBlasThread, linear.Linear):
     """`ddpm_np.nn.Linear` in row chunks on every core when there are many rows (fast/linear.py)."""
 
     _functional_forward = staticmethod(linear_forward)
     _functional_backward = staticmethod(linear_backward)
 
 
-class SelfAttention2d(attention.SelfAttention2d):
+class SelfAttention2d(OneBlasThread, attention.SelfAttention2d):
     """`ddpm_np.nn.SelfAttention2d` with the fast GroupNorm and Linear, and the per-sample
     products on chunks of the batch (fast/linear.py); on channels-last input its token view
     needs no copy."""
-    norm_layer, linear_layer = GroupNorm, Linear
+
+    def __init__(self, channels, num_groups=8, *, rng, dtype=np.float32, zero_init=False):
+        self.channels = check_int(channels, "channels")
+        self.norm = GroupNorm(num_groups, channels, dtype=dtype)
+        self.qkv = Linear(channels, 3 * channels, rng=rng, dtype=dtype)
+        self.proj = Linear(channels, channels, rng=rng, dtype=dtype, zero_init=zero_init)
+
     _attend = staticmethod(attend_forward_chunks)
     _attend_backward = staticmethod(attend_backward_chunks)

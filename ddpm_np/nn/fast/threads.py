@@ -155,8 +155,8 @@ def over_batch(task, n_items: int, item_bytes: int, min_bytes: int = 2 << 20):
 def one_blas_thread():
     """Hold the BLAS to one thread inside the block (nestable; a no-op with threading off).
 
-    `run_chunks` enters it for each call. A whole model pass should enter it once around all of
-    its layers (`model_pass`): OpenBLAS's own threads busy-wait for a while after each
+    `run_chunks` enters it for each call, and every fast layer for its whole forward and backward
+    (modules.OneBlasThread): OpenBLAS's own threads busy-wait for a while after each
     multi-threaded call, and while they spin they take the cores the chunk threads need.
     Inside the block every large product should go through `run_chunks`, or it runs on one core.
     """
@@ -177,8 +177,3 @@ def one_blas_thread():
                 _limiter.restore_original_limits()
                 _limiter = None
 
-
-def model_pass():
-    """What a whole forward or backward pass of a model built from fast layers runs inside:
-    the BLAS held to one thread once for all its layers (see one_blas_thread)."""
-    return one_blas_thread()

@@ -7,7 +7,9 @@ import ddpm_np.nn as ref
 from ddpm_np.nn import fast
 from ddpm_np.nn.fast.conv_phases import phase_plan
 
-from ..layouts import channels_last, is_channels_last
+from ddpm_np.nn.fast.layout import is_channels_last
+
+from ..layouts import channels_last
 from ..test_conv import GEOMETRIES
 
 ORDERS = {"NCHW": np.asarray, "channels-last": channels_last}
@@ -80,12 +82,10 @@ def test_conv_add_matches_reference_on_every_route(rng, N, C, O, H, W, k, stride
     want = layers["ref"](x) + add
     got = layers["fast"](ORDERS[x_order](x), add=add)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(layers["ref"](x, add=add), want, rtol=1e-14, atol=1e-14)
 
 
-@pytest.mark.parametrize("M", [ref, fast])
-def test_conv_add_of_the_wrong_shape_is_one_line(rng, M):
-    layer = M.Conv2d(3, 4, 3, padding=1, rng=rng, dtype=np.float64)
+def test_conv_add_of_the_wrong_shape_is_one_line(rng):
+    layer = fast.Conv2d(3, 4, 3, padding=1, rng=rng, dtype=np.float64)
     x = rng.standard_normal((2, 3, 5, 5))
     for bad in (np.zeros((2, 3, 5, 5)), np.zeros((4,)), np.zeros((2, 4, 5, 4))):
         with pytest.raises(ValueError, match=r"add must broadcast to the output shape \(2, 4, 5, 5\)"):

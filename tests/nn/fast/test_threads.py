@@ -135,7 +135,7 @@ def test_blas_is_held_to_one_thread_and_restored_even_after_errors(monkeypatch):
         threads.run_chunks(task, [(k, k + 1) for k in range(8)])
     assert all(all(n == 1 for n in counts) for counts in inside)
     assert blas_threads() == before
-    with threads.model_pass():
+    with threads.one_blas_thread():
         with threads.one_blas_thread():
             assert all(n == 1 for n in blas_threads())
         assert all(n == 1 for n in blas_threads())

@@ -1,7 +1,7 @@
 """The data-parallel benchmark runs and its scaling model is the formula in docs/scaling.md."""
 import pytest
 
-from ddpm_np.experiments.bench_parallel import (bench_train, comm_seconds, efficiency,
+from ddpm_np.benchmarks.parallel import (bench_train, comm_seconds, efficiency,
                                                 scaling_table)
 
 

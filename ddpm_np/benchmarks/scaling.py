@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bench_tools import best_time, unet_training_step
+from .tools import best_time, unet_training_step
 
 BATCHES = (16, 64, 256)
 SIZES = (28, 32, 64)

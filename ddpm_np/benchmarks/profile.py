@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from .bench_tools import median_time, unet_training_step
+from .tools import median_time, unet_training_step
 
 
 def layer_kind(m, x_shape=None) -> str:

@@ -1,7 +1,7 @@
 """The benchmarks run and report what they claim (their figures are for reading, not testing)."""
 import numpy as np
 
-from ddpm_np.experiments import bench
+from ddpm_np.benchmarks import unet as bench
 
 
 def test_bench_conv_reports_every_tier_and_input_for_every_shape(monkeypatch):
@@ -33,7 +33,7 @@ def test_conv_flops_counts_the_unet_as_laid_out_and_as_performed():
 
 
 def test_the_gemm_floor_covers_every_convolution_and_the_unet_bench_reports_it(monkeypatch):
-    from ddpm_np.experiments.bench_bounds import conv_gemm_shapes, gemm_floor
+    from ddpm_np.benchmarks.bounds import conv_gemm_shapes, gemm_floor
     from ddpm_np.models import UNet
     model = UNet(num_classes=10, rng=np.random.default_rng(0))
     x = np.zeros((2, 1, 28, 28), np.float32)
@@ -52,7 +52,7 @@ def test_the_gemm_floor_covers_every_convolution_and_the_unet_bench_reports_it(m
 
 
 def test_bench_scaling_prints_the_table_and_draws_the_curves(monkeypatch, tmp_path):
-    from ddpm_np.experiments import bench_scaling as scaling
+    from ddpm_np.benchmarks import scaling
     monkeypatch.setattr(scaling, "BATCHES", (2, 4))
     monkeypatch.setattr(scaling, "SIZES", (28, 32))
     monkeypatch.setattr(scaling, "step_seconds",
@@ -64,12 +64,12 @@ def test_bench_scaling_prints_the_table_and_draws_the_curves(monkeypatch, tmp_pa
 
 
 def test_a_training_step_of_a_larger_image_runs():
-    from ddpm_np.experiments.bench_scaling import step_seconds
+    from ddpm_np.benchmarks.scaling import step_seconds
     assert step_seconds(2, 32, repeats=1) > 0
 
 
 def test_bench_profile_lists_every_kind_of_layer_and_removes_its_timers(monkeypatch):
-    from ddpm_np.experiments import bench_profile as bp
+    from ddpm_np.benchmarks import profile as bp
     made = []
     real_unet = __import__("ddpm_np.models", fromlist=["UNet"]).UNet
 
@@ -89,8 +89,8 @@ def test_bench_profile_lists_every_kind_of_layer_and_removes_its_timers(monkeypa
                for m in made[0].modules())
 
 
-def test_bench_levers_compares_every_lever_and_restores_the_rules():
-    from ddpm_np.experiments.bench_levers import CONV_SHAPES, NORM_SHAPES, bench_levers
+def test_bench_levers_compares_every_lever_without_touching_the_rules():
+    from ddpm_np.benchmarks.levers import CONV_SHAPES, NORM_SHAPES, bench_levers
     from ddpm_np.nn.fast import conv, conv_narrow
     rule, narrow = conv.use_winograd, conv_narrow.NARROW_CHANNELS
     lines = []

@@ -1,13 +1,13 @@
 """The fast tier's levers one at a time, each against what it replaced, at the UNet's shapes:
-`python -m ddpm_np.experiments.bench_levers [--batch 64] [--repeats 7]`.
+`python -m ddpm_np.benchmarks.levers [--batch 64] [--repeats 7]`.
 
 Each comparison runs both sides alternately, `repeats` times, and prints medians (the machine
 is shared and noisy: alternating keeps a slow spell from favouring one side). The sides:
 - convolution routes: im2col, Winograd F(2×2, 3×3), F(4×4, 3×3), forced per layer
-  (`conv.use_winograd` replaced for the measurement), forward and backward;
+  (the router's `winograd` argument), forward and backward;
 - GroupNorm then SiLU (two fast layers) against the fused GroupNormSiLU, training and inference;
 - the narrow route of the 1- and 3-channel convolutions against the route taken without it
-  (NARROW_CHANNELS = 0);
+  (the router's `narrow` argument 0);
 - a residual or time shift added after a convolution against its `add` (the epilogue).
 docs/performance.md quotes its output.
 """
@@ -49,32 +49,26 @@ def conv_routes(batch, repeats, rng, out):
     from ..nn.fast import conv
     out("3×3 convolution routes, forward / backward ms (median):")
     out(f"  {'conv':16s} {'im2col':>15s} {'F(2×2, 3×3)':>15s} {'F(4×4, 3×3)':>15s}  rule")
-    rule = conv.use_winograd
-    try:
-        for C, O, H in CONV_SHAPES:
-            x = _channels_last(rng, (batch, C, H, H))
-            dy = _channels_last(rng, (batch, O, H, H))
-            W = (rng.standard_normal((O, C, 3, 3)) / np.sqrt(9 * C)).astype(np.float32)
-            b = np.zeros(O, np.float32)
-            cells = []
-            for m in (0, 2, 4):
-                conv.use_winograd = lambda *a, m=m: m
-                ws = {}
+    for C, O, H in CONV_SHAPES:
+        x = _channels_last(rng, (batch, C, H, H))
+        dy = _channels_last(rng, (batch, O, H, H))
+        W = (rng.standard_normal((O, C, 3, 3)) / np.sqrt(9 * C)).astype(np.float32)
+        b = np.zeros(O, np.float32)
+        cells = []
+        for m in (0, 2, 4):
+            ws = {}
 
-                def fwd():
-                    return conv.conv2d_forward(x, W, b, 1, 1, ws)
+            def fwd(m=m, ws=ws):
+                return conv.conv2d_forward(x, W, b, 1, 1, ws, winograd=m)
 
-                cache = fwd()[1]        # valid throughout: every forward writes the same xp
-                with fast.threads.one_blas_thread():
-                    t = alternate({"fwd": fwd, "bwd": lambda: fast.conv2d_backward(dy, cache)},
-                                  repeats)
-                cells.append(f"{t['fwd'] * 1e3:5.1f} / {t['bwd'] * 1e3:5.1f}")
-            conv.use_winograd = rule
-            m = rule(3, 3, 1, 1, C, O, H, H)
-            out(f"  {C:3d}→{O:3d} @{H:2d}×{H:<2d}   " + "  ".join(f"{c:>15s}" for c in cells)
-                + f"  {'im2col' if not m else f'F({m}×{m})'}")
-    finally:
-        conv.use_winograd = rule
+            cache = fwd()[1]        # valid throughout: every forward writes the same xp
+            with fast.threads.one_blas_thread():
+                t = alternate({"fwd": fwd, "bwd": lambda: fast.conv2d_backward(dy, cache)},
+                              repeats)
+            cells.append(f"{t['fwd'] * 1e3:5.1f} / {t['bwd'] * 1e3:5.1f}")
+        m = conv.use_winograd(3, 3, 1, 1, C, O, H, H)
+        out(f"  {C:3d}→{O:3d} @{H:2d}×{H:<2d}   " + "  ".join(f"{c:>15s}" for c in cells)
+            + f"  {'im2col' if not m else f'F({m}×{m})'}")
 
 
 def norm_silu(batch, repeats, rng, out):
@@ -116,29 +110,25 @@ def narrow(batch, repeats, rng, out):
     out("convolutions with ≤ 3 channels on one side: the route taken without the narrow one "
         "(im2col or Winograd) → the narrow route, forward and backward ms (median)")
     keep = conv_narrow.NARROW_CHANNELS
-    try:
-        for C, O in ((32, 1), (1, 32), (64, 3), (3, 64)):
-            x = _channels_last(rng, (batch, C, 28, 28))
-            dy = _channels_last(rng, (batch, O, 28, 28))
-            W = rng.standard_normal((O, C, 3, 3)).astype(np.float32)
-            b = np.zeros(O, np.float32)
-            cells = {}
-            for narrow_channels in (0, keep):
-                conv_narrow.NARROW_CHANNELS = narrow_channels
-                ws = {}
+    for C, O in ((32, 1), (1, 32), (64, 3), (3, 64)):
+        x = _channels_last(rng, (batch, C, 28, 28))
+        dy = _channels_last(rng, (batch, O, 28, 28))
+        W = rng.standard_normal((O, C, 3, 3)).astype(np.float32)
+        b = np.zeros(O, np.float32)
+        cells = {}
+        for narrow_channels in (0, keep):
+            ws = {}
 
-                def fwd():
-                    return fast.conv2d_forward(x, W, b, 1, 1, ws)
+            def fwd(narrow_channels=narrow_channels, ws=ws):
+                return fast.conv2d_forward(x, W, b, 1, 1, ws, narrow=narrow_channels)
 
-                cache = fwd()[1]
-                with fast.threads.one_blas_thread():
-                    cells[narrow_channels] = alternate(
-                        {"fwd": fwd, "bwd": lambda: fast.conv2d_backward(dy, cache)}, repeats)
-            a, n = cells[0], cells[keep]
-            out(f"  {C:2d}→{O:2d} @28×28: forward {a['fwd'] * 1e3:5.2f} → {n['fwd'] * 1e3:5.2f},"
-                f" backward {a['bwd'] * 1e3:5.2f} → {n['bwd'] * 1e3:5.2f}")
-    finally:
-        conv_narrow.NARROW_CHANNELS = keep
+            cache = fwd()[1]
+            with fast.threads.one_blas_thread():
+                cells[narrow_channels] = alternate(
+                    {"fwd": fwd, "bwd": lambda: fast.conv2d_backward(dy, cache)}, repeats)
+        a, n = cells[0], cells[keep]
+        out(f"  {C:2d}→{O:2d} @28×28: forward {a['fwd'] * 1e3:5.2f} → {n['fwd'] * 1e3:5.2f},"
+            f" backward {a['bwd'] * 1e3:5.2f} → {n['bwd'] * 1e3:5.2f}")
 
 
 def epilogue_add(batch, repeats, rng, out):
@@ -167,7 +157,7 @@ def epilogue_add(batch, repeats, rng, out):
 
 def bench_levers(batch: int = 64, repeats: int = 7, out=print):
     from ..nn.fast import keep_freed_memory
-    from .bench import threads_line
+    from .unet import threads_line
     keep_freed_memory()
     rng = np.random.default_rng(0)
     out(threads_line())

@@ -19,20 +19,22 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .bench_tools import best_time, convs_seen
+from ..nn import UpsampleConv2d
+from .flops import conv_flops
+from .tools import best_time, convs_seen
 
 
 def conv_gemm_shapes(model, run) -> list:
     """(M, K, N, C) of every convolution called during `run()`: its forward GEMM (M×K)·(K×N)
     as performed (an up-sampling convolution at low resolution counts as its four phases'
     products) and its input channels C."""
-    from ..nn import Conv2d, UpsampleConv2d
     seen = convs_seen(model, run)
     shapes = []
     for m, shape in seen:
         O, C, kh, kw = m.W.shape
-        # the im2col route's products (a Winograd layer's are fewer: not this floor's design)
-        flops = m.flops(shape) if isinstance(m, UpsampleConv2d) else Conv2d.flops(m, shape)
+        # the im2col route's products (a Winograd layer's are fewer: not this floor's design),
+        # an up-sampling convolution's at low resolution
+        flops = conv_flops(m, shape, performed=isinstance(m, UpsampleConv2d))
         M = flops // (2 * C * kh * kw * O)                      # output pixels, all images
         shapes.append((M, C * kh * kw, O))
         shapes[-1] += (C,)

@@ -4,13 +4,14 @@
 `ddpm-np bench unet` a training step and a sampling step of the MNIST UNet; both beside this
 machine's float32 GEMM rate measured in the same run, so that a fraction of it means something on
 a shared, noisy machine. Each figure is the best of `repeats` runs (the least disturbed one).
-FLOPs are counted from the layers' own `flops` and the shapes they saw (`conv_flops`).
+FLOPs are counted by `flops.conv_flops` from the shapes the convolutions saw (`model_flops`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .bench_tools import best_time, convs_seen, gemm_gflops, unet_training_step
+from .flops import conv_flops
+from .tools import best_time, convs_seen, gemm_gflops, unet_training_step
 
 # (name, C_in, C_out, H, stride) of the reference UNet's 3×3 convolutions
 CONV_SHAPES = [
@@ -29,14 +30,12 @@ def threads_line() -> str:
 
 
 def _conv_row(name, layout, conv, x, repeats, peak):
-    """Time one layer's forward and backward inside a model pass; a row of the table."""
-    from ..nn import layers
-    with layers("fast").model_pass():
-        y = conv(x)
-        dy = np.random.default_rng(1).standard_normal(y.shape, dtype=np.float32)
-        t_f = best_time(lambda: conv(x), repeats)
-        t_b = best_time(lambda: conv.backward(dy), repeats)
-    flops = conv.flops(x.shape)
+    """Time one layer's forward and backward; a row of the table."""
+    y = conv(x)
+    dy = np.random.default_rng(1).standard_normal(y.shape, dtype=np.float32)
+    t_f = best_time(lambda: conv(x), repeats)
+    t_b = best_time(lambda: conv.backward(dy), repeats)
+    flops = conv_flops(conv, x.shape)
     # backward does two GEMMs of the forward's size: dW and dx
     row = dict(name=name, layout=layout, fwd_ms=t_f * 1e3, fwd_gflops=flops / t_f / 1e9,
                bwd_ms=t_b * 1e3, bwd_gflops=2 * flops / t_b / 1e9)
@@ -82,26 +81,21 @@ def bench_conv(batch: int = 64, repeats: int = 10, out=print, reference: bool = 
     return rows
 
 
-def conv_flops(model, run) -> tuple[int, int]:
-    """2·multiply-adds of every convolution during `run()` (a model pass): (performed, literal).
-
-    `literal` counts an up-sampling convolution as the 3×3 convolution on the up-sampled image
-    (the reference tier's figure)."""
+def model_flops(model, run) -> tuple[int, int]:
+    """2·multiply-adds of every convolution during `run()` (a model pass): (as performed, as
+    laid out); see flops.conv_flops."""
     seen = convs_seen(model, run)
-
-    def reference_twin(cls):                 # the first class of the reference tier it extends
-        return next(c for c in cls.__mro__ if not c.__module__.startswith("ddpm_np.nn.fast"))
-
-    return (sum(m.flops(shape) for m, shape in seen),
-            sum(reference_twin(type(m)).flops(m, shape) for m, shape in seen))
+    return (sum(conv_flops(m, shape) for m, shape in seen),
+            sum(conv_flops(m, shape, performed=False) for m, shape in seen))
 
 
 def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool = True,
                floor: bool = True) -> dict:
     """One training step of the default UNet (forward, backward, Adam) and one forward pass at
     `batch` and at twice it (what classifier-free guidance runs) in inference mode, as the
-    samplers run it, against the GEMM rate; peak traced memory of each; and, with `floor`, the time of the convolutions' matrix products
-    alone (bench_bounds.py: what bounds an im2col + GEMM implementation). Fractions of GEMM
+    samplers run it, against the GEMM rate; peak traced memory of each; and, with `floor`, the
+    time of the convolutions' matrix products alone (bounds.py: what bounds an im2col + GEMM
+    implementation). Fractions of GEMM
     count the FLOPs as the network is laid out (352 MFLOP/image forward, three times that for
     a step). The UNet is built on the default tier ($DDPM_NP_TIER); `keep_memory` sets the
     allocator as the ddpm-np command does."""
@@ -130,7 +124,7 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool =
     model.eval()                    # sampling: inference mode, no caches (Module.eval)
     xt = rng.standard_normal((2 * batch, 1, 28, 28)).astype(np.float32)
     tt, yy = np.full(2 * batch, 500), np.concatenate([y, y])
-    fwd_flops, nominal = conv_flops(model, lambda: model(xt[:batch], tt[:batch], y))
+    fwd_flops, nominal = model_flops(model, lambda: model(xt[:batch], tt[:batch], y))
     t_fwd = best_time(lambda: model(xt[:batch], tt[:batch], y), repeats)
     t_fwd2 = best_time(lambda: model(xt, tt, yy), repeats)
     peak_fwd2 = traced_peak(lambda: model(xt, tt, yy))
@@ -153,7 +147,7 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool =
     from ..nn import default_tier
     tier = default_tier()
     out(threads_line() if tier == "fast" else "reference tier (DDPM_NP_TIER=reference)")
-    out(f"UNet (1.18 M parameters), batch {batch}: {r['nominal_mflop_per_image']:.0f} MFLOP/image "
+    out(f"UNet ({model.num_parameters() / 1e6:.2f} M parameters), batch {batch}: {r['nominal_mflop_per_image']:.0f} MFLOP/image "
         f"forward as laid out ({r['mflop_per_image']:.0f} performed); fractions of GEMM count "
         "the FLOPs as laid out")
     out(f"  training step (fwd + bwd + Adam): {t_step:.3f} s, {r['images_per_s']:.0f} images/s, "
@@ -165,7 +159,7 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool =
     out(f"  sampling {batch} guided images (batch {2 * batch}): DDIM-50 ≈ "
         f"{r['ddim50_guided_s']:.0f} s; unguided DDPM-1000 ≈ {r['ddpm1000_s'] / 60:.1f} min")
     if floor:
-        from .bench_bounds import conv_gemm_shapes, gemm_floor
+        from .bounds import conv_gemm_shapes, gemm_floor
         shapes = conv_gemm_shapes(model, lambda: model(xt[:batch], tt[:batch], y))
         f = gemm_floor(shapes, repeats)
         r.update(floor_step_s=f["step_s"], floor_forward_s=f["forward_s"],

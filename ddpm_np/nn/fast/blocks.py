@@ -1,0 +1,42 @@
+"""The fast twin of `ddpm_np.nn.ResBlock`: same parameters, same numbers within float rounding,
+built from the fast layers, with what a block-level view allows:
+
+- the time shift and the residual are added in the convolutions' epilogues (`Conv2d(x, add=…)`),
+  chunk by chunk while the output is in cache, instead of two passes over it on one core;
+- the shift's gradient, dh summed over the pixels, is a batched GEMV on channels-last memory
+  (`layout.channel_sums`) instead of NumPy's sum over strided axes;
+- the whole block holds the BLAS to one thread (`threads.one_blas_thread`) once.
+"""
+import numpy as np
+
+from ...checks import check_int
+from .. import blocks
+from .layout import channel_sums
+from .modules import Conv2d, GroupNormSiLU, Linear, OneBlasThread
+
+
+class ResBlock(OneBlasThread, blocks.ResBlock):
+    """`ddpm_np.nn.ResBlock` on the fast layers, with the epilogue adds above."""
+
+    def __init__(self, cin, cout, temb_dim, groups=8, *, rng, dtype=np.float32):
+        cin, cout = check_int(cin, "cin"), check_int(cout, "cout")
+        self.norm1 = GroupNormSiLU(min(groups, cin), cin, dtype=dtype)
+        self.conv1 = Conv2d(cin, cout, 3, padding=1, rng=rng, dtype=dtype)
+        self.temb_proj = Linear(temb_dim, cout, rng=rng, dtype=dtype)
+        self.norm2 = GroupNormSiLU(min(groups, cout), cout, dtype=dtype)
+        self.conv2 = Conv2d(cout, cout, 3, padding=1, rng=rng, dtype=dtype, zero_init=True)
+        self.skip = Conv2d(cin, cout, 1, rng=rng, dtype=dtype) if cin != cout else None
+
+    def _forward(self, x, temb_act):
+        shift = self.temb_proj(temb_act)[:, :, None, None]
+        h = self.conv1(self.norm1(x), add=shift)
+        self._cache = True
+        return self.conv2(self.norm2(h), add=self.skip(x) if self.skip is not None else x)
+
+    def _backward(self, dout):
+        self._need_cache()
+        dh = self.norm2.backward(self.conv2.backward(dout))
+        dtemb_act = self.temb_proj.backward(channel_sums(dh))
+        dx = self.norm1.backward(self.conv1.backward(dh))
+        dx += self.skip.backward(dout) if self.skip is not None else dout
+        return dx, dtemb_act
