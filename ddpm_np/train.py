@@ -1,27 +1,20 @@
-"""The training loop: Algorithm 1 of Ho et al. 2020, step by step, with the usual care.
+"""The training loop: Algorithm 1 of Ho et al. 2020, step by step.
 
     repeat
         x_0 ~ q(x_0)                                     data.batch(rng, B)
         t ~ Uniform({1, …, T}), ε ~ N(0, I)              sample_training_batch
-        gradient step on ∇_θ ‖ε − ε_θ(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t)‖²
-    until converged
+        gradient step on ∇_θ ‖ε − ε_θ(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t)‖²      DiffusionObjective
+    until converged                                                   Trainer.train_step
 
-around it: Adam, linear warm-up then cosine decay of the learning rate, gradient clipping, an EMA
-of the weights (used for sampling), a tqdm bar (loss, lr, steps/s), a loss log, atomic
-checkpoints every k steps and at the end, exact resume (model, optimizer, EMA, step, generator
-state: an interrupted-and-resumed run gives bit-identical weights), Ctrl-C = save and stop, and a
-clear stop on a non-finite loss that keeps the last good checkpoint.
-
-On K processes (`mpiexec -n K`, parallel/): each process computes its rows of the global batch,
-one all-reduce of a flat buffer adds up the gradients (and the loss, and any stop request), and
-every process takes the same step; rank 0 alone writes checkpoints and shows the bar. The
-result does not depend on K (parallel/sharding.py), and a checkpoint resumes under any K.
+The step is Adam with a linear warm-up then cosine decay of the learning rate, gradient clipping
+and an EMA of the weights (used for sampling). Around the loop, each in its own file: the
+checkpoint every k steps and exact resume (saving.py), Ctrl-C or SIGTERM = finish the step, save
+and stop (stopping.py), and on K processes (`mpiexec -n K`) one all-reduce of the gradients a
+step (parallel/reduce.py; the result does not depend on K).
 """
 from __future__ import annotations
 
-import dataclasses
 import signal
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,18 +22,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from .checkpoint import remove_stale_temporaries, save_checkpoint
 from .checks import check_float, check_int
-from .checkpoint import (CheckpointError, load_checkpoint, prefixed, remove_stale_temporaries,
-                         save_checkpoint, section)
-from .data.batching import ArrayDataset  # noqa: F401  (its home before data/batching.py)
 from .diffusion import NoiseSchedule, diffusion_loss, sample_training_batch
 from .diffusion.param import check_parameterization
-from .loading import model_from_checkpoint
-from .loading import export_for_sampling, load_for_sampling  # noqa: F401  (their home before)
-from .models import model_kind
-from .nn.loss import softmax_cross_entropy
 from .nn.optim import EMA, Adam, clip_grad_norm, warmup_cosine_lr
-from .parallel import share, world as this_world
+from .parallel import GradientReducer, share, world as this_world
+from .saving import damaged, read_run, resume_changes, run_state
+from .stopping import stop_requests
 
 
 class TrainingDiverged(RuntimeError):
@@ -115,20 +104,13 @@ class DiffusionObjective:
                               self.parameterization)
 
 
-class ClassificationObjective:
-    """Softmax cross-entropy of the model's logits against integer labels."""
-
-    def __call__(self, model, x, y, rng, rows=slice(None)):
-        return softmax_cross_entropy(model(x[rows]), y[rows])
-
-
 class Trainer:
     """Owns a run: model, optimizer, EMA, generator, step counter and loss log.
 
     The objective says what one step minimises: Algorithm 1 by default (`DiffusionObjective` on
     `schedule`), or any callable `objective(model, x, y, rng, rows) -> (loss, dL/d output)` on
-    the rows `rows` of the batch, such as `ClassificationObjective()` (then `schedule` may be
-    None). `world`: the processes that train together (default: parallel.world(), one process
+    the rows `rows` of the batch, such as `experiments.classifier.ClassificationObjective()`
+    (then `schedule` may be None). `world`: the processes that train together (default: parallel.world(), one process
     unless started by mpiexec)."""
 
     def __init__(self, model, schedule: NoiseSchedule | None, data, config: TrainConfig,
@@ -144,21 +126,19 @@ class Trainer:
         self.meta = dict(meta or {})
         self.rng = np.random.default_rng(config.seed)
         self.names = [n for n, _ in model.named_parameters()]
-        params = model.parameters()
-        self.opt = Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-        self.ema = EMA(params, config.ema_decay)
+        self.opt = Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.ema = EMA(model.parameters(), config.ema_decay)
         self.step = 0
         self.log = {"step": [], "loss": [], "lr": [], "grad_norm": []}
-        self._checkpoint_is_ours = False    # does checkpoint_path() hold this run's state?
         self.world = world or this_world()
-        self.stop_signal = 0                # a signal this process received (0: none)
-        self.stop_agreed = 0                # a signal any process received, agreed at a step
-        self.reduce_seconds = 0.0           # time spent in the all-reduce, for reports
-        self.reduce_calls = 0
-        self._flat = None                   # gradients, loss and stop request, to all-reduce
+        self.reduce_gradients = GradientReducer(self.world, model.parameters())
+        self.stop_signal = 0                # a signal any process received, agreed at a step
+        self._checkpoint_is_ours = False    # does checkpoint_path() hold this run's state?
 
     # -- one step of Algorithm 1 -------------------------------------------------------------
-    def train_step(self) -> float:
+    def train_step(self, stop_signal: int = 0) -> float:
+        """One step on the next batch; `stop_signal`: a signal this process received, which
+        the processes agree on in the step's all-reduce (`self.stop_signal`)."""
         cfg, model = self.config, self.model
         k = self.step + 1
         x0, y = self.data.batch(self.rng, cfg.batch_size)      # the global batch, on every rank
@@ -166,14 +146,13 @@ class Trainer:
         loss, dout = self.objective(model, x0, y, self.rng, rows)
         model.zero_grad()
         if self.world.size == 1:
-            if not np.isfinite(loss):
-                raise TrainingDiverged(f"loss became {loss} at step {k}")
             model.backward(dout)
+            self.stop_signal = stop_signal
         else:
             model.backward(dout * dout.dtype.type(weight))
-            loss = self._all_reduce(loss * weight)
-            if not np.isfinite(loss):
-                raise TrainingDiverged(f"loss became {loss} at step {k}")
+            loss, self.stop_signal = self.reduce_gradients(loss * weight, stop_signal)
+        if not np.isfinite(loss):
+            raise TrainingDiverged(f"loss became {loss} at step {k}")
         gnorm = clip_grad_norm(model.parameters(), cfg.grad_clip) if cfg.grad_clip else float(
             np.sqrt(sum(np.sum(p.grad.astype(np.float64) ** 2) for p in model.parameters())))
         if not np.isfinite(gnorm):
@@ -187,33 +166,6 @@ class Trainer:
             self.log[key].append(v)
         return loss
 
-    def _all_reduce(self, loss_share: float) -> float:
-        """Sum, over the processes, the gradients (each already weighted by its share of the
-        batch), the weighted losses and the stop requests, in one call on one flat buffer;
-        returns the loss of the global batch and sets `stop_agreed`."""
-        params = self.model.parameters()
-        if self._flat is None:
-            self._flat = np.empty(sum(p.grad.size for p in params) + 2, params[0].grad.dtype)
-        flat, start = self._flat, 0
-        for p in params:
-            flat[start:start + p.grad.size] = p.grad.ravel()
-            start += p.grad.size
-        flat[-2:] = loss_share, self.stop_signal
-        t0 = time.perf_counter()
-        self.world.allreduce_sum(flat)
-        self.reduce_seconds += time.perf_counter() - t0
-        self.reduce_calls += 1
-        start = 0
-        for p in params:
-            p.grad[...] = flat[start:start + p.grad.size].reshape(p.grad.shape)
-            start += p.grad.size
-        self.stop_agreed = (self.stop_signal or signal.SIGTERM) if flat[-1] else 0
-        return float(flat[-2])
-
-    def gradient_bytes(self) -> int:
-        """Bytes all-reduced per step."""
-        return sum(p.grad.nbytes for p in self.model.parameters())
-
     # -- the loop ------------------------------------------------------------------------------
     def run(self, progress: bool = True, on_checkpoint=None, stop_at: int | None = None
             ) -> "Trainer":
@@ -221,38 +173,22 @@ class Trainer:
         checkpoint every `checkpoint_every` steps and where it stops, then call
         `on_checkpoint(self)` (on every process: its writes go through `self.world`).
 
-        Ctrl-C (SIGINT) or SIGTERM (what `timeout` and batch systems send) finishes the current
-        step, saves, and raises TrainingInterrupted (whose message gives the resume command); a
-        second one stops at once. A non-finite loss raises TrainingDiverged without saving.
-        Temporary files that an earlier, killed write left beside the checkpoint are removed.
+        Ctrl-C or SIGTERM finishes the current step, saves, and raises TrainingInterrupted
+        (whose message gives the resume command); a second one stops at once. A non-finite loss
+        raises TrainingDiverged without saving.
         """
-        cfg, root = self.config, self.world.is_root
-        if self.checkpoint_path() is not None:
+        cfg = self.config
+        if self.checkpoint_path() is not None:      # what an earlier, killed write left
             self.world.root_does(lambda: remove_stale_temporaries(self.checkpoint_path()))
-        self.stop_signal = self.stop_agreed = 0
-        old_handlers = {}
-        if threading.current_thread() is threading.main_thread():
-            def handler(signum, frame):
-                if self.stop_signal:        # a second signal stops at once
-                    raise KeyboardInterrupt
-                self.stop_signal = signum
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                old_handlers[sig] = signal.signal(sig, handler)
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=not (progress and root),
-                   desc="train", dynamic_ncols=True)
-        t0, s0 = time.perf_counter(), self.step
         end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
-        try:
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", dynamic_ncols=True,
+                   disable=not (progress and self.world.is_root))
+        t0, s0 = time.perf_counter(), self.step
+        with stop_requests() as stop, bar:
             while self.step < end:
-                try:
-                    loss = self.train_step()
-                except TrainingDiverged as e:
-                    last = self.checkpoint_path()
-                    kept = (f"; the last good checkpoint of this run, {last}, is kept"
-                            if self._checkpoint_is_ours else "; no checkpoint was written")
-                    hint = ("Lower the learning rate" if cfg.grad_clip else
-                            "Lower the learning rate or enable gradient clipping")
-                    raise TrainingDiverged(f"{e}{kept}. {hint}.") from None
+                loss = self._step_or_explain(stop.signum)
+                if self.world.size == 1:    # one process: no need to wait for an all-reduce
+                    self.stop_signal = stop.signum
                 bar.update(1)
                 if self.step % 10 == 0 or self.step == cfg.steps:
                     rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
@@ -262,23 +198,29 @@ class Trainer:
                     self.save()
                     if on_checkpoint is not None:
                         on_checkpoint(self)
-                if self.world.size == 1:
-                    self.stop_agreed = self.stop_signal
-                if self.stop_agreed:
-                    path = self.save()
-                    name = signal.Signals(self.stop_agreed).name
-                    how = (f"checkpoint saved to {path}. Resume with: ddpm-np train --resume "
-                           f"{path}" if path else "no checkpoint folder was given")
-                    raise TrainingInterrupted(
-                        f"interrupted ({name}) at step {self.step}/{cfg.steps}; {how}",
-                        self.stop_agreed)
-        finally:
-            bar.close()
-            for sig, old in old_handlers.items():
-                signal.signal(sig, old)
+                if self.stop_signal:
+                    raise self._interrupted()
         return self
 
-    # -- checkpoints ----------------------------------------------------------------------------
+    def _step_or_explain(self, signum) -> float:
+        try:
+            return self.train_step(signum)
+        except TrainingDiverged as e:
+            kept = (f"; the last good checkpoint of this run, {self.checkpoint_path()}, is kept"
+                    if self._checkpoint_is_ours else "; no checkpoint was written")
+            hint = ("Lower the learning rate" if self.config.grad_clip else
+                    "Lower the learning rate or enable gradient clipping")
+            raise TrainingDiverged(f"{e}{kept}. {hint}.") from None
+
+    def _interrupted(self) -> "TrainingInterrupted":
+        path = self.save()
+        how = (f"checkpoint saved to {path}. Resume with: ddpm-np train --resume {path}"
+               if path else "no checkpoint folder was given")
+        return TrainingInterrupted(f"interrupted ({signal.Signals(self.stop_signal).name}) at "
+                                   f"step {self.step}/{self.config.steps}; {how}",
+                                   self.stop_signal)
+
+    # -- checkpoints (saving.py) ---------------------------------------------------------------
     def checkpoint_path(self) -> Path | None:
         return None if self.out_dir is None else self.out_dir / "checkpoint.npz"
 
@@ -288,55 +230,26 @@ class Trainer:
         path = Path(path) if path is not None else self.checkpoint_path()
         if path is None:
             return None
-        self.world.root_does(lambda: self._write(path))
+        self.world.root_does(lambda: save_checkpoint(path, *run_state(self)))
         if path == self.checkpoint_path():
             self._checkpoint_is_ours = True
         return path
 
-    def _write(self, path):
-        arrays = {}
-        arrays.update(prefixed("model", self.model.state_dict()))
-        arrays.update(prefixed("ema", dict(zip(self.names, self.ema.shadow))))
-        arrays.update(prefixed("opt", self.opt.state_dict()))
-        if hasattr(self.model, "buffers"):
-            arrays.update(prefixed("buffer", self.model.buffers()))
-        arrays.update(prefixed("log", {k: np.asarray(v) for k, v in self.log.items()}))
-        meta = dict(self.meta, step=self.step,
-                    model={"kind": model_kind(self.model), "config": self.model.config()},
-                    schedule=None if self.schedule is None else self.schedule.to_dict(),
-                    train_config=dataclasses.asdict(self.config),
-                    rng_state=self.rng.bit_generator.state,
-                    data=getattr(self.data, "description", {}))
-        save_checkpoint(path, arrays, meta)
-
     @classmethod
-    def resume(cls, path, data, out_dir=None, steps: int | None = None, objective=None
-               ) -> "Trainer":
-        """Rebuild a Trainer from a checkpoint; `steps` may extend the run; `objective` as in
-        the constructor."""
-        arrays, meta = load_checkpoint(path)
-        model = model_from_checkpoint(arrays, meta, weights="model")
+    def resume(cls, path, data, out_dir=None, objective=None, log=None, **changes) -> "Trainer":
+        """Rebuild a Trainer from a checkpoint, bit for bit; `changes` are those a resume may
+        make (saving.resume_changes: steps, lr, checkpoint_every, stop_at), reported by `log`."""
+        saved = read_run(path)
         try:
-            cfg = TrainConfig(**meta["train_config"])
-            if steps is not None:
-                cfg.steps = steps
-            cfg.validate()
-            schedule = None if meta.get("schedule") is None else NoiseSchedule.from_dict(
-                meta["schedule"])
-            extra = {k: v for k, v in meta.items() if k not in (
-                "step", "model", "schedule", "train_config", "rng_state", "data", "format",
-                "version")}
-            trainer = cls(model, schedule, data, cfg, out_dir or Path(path).parent, extra,
-                          objective)
-            trainer.opt.load_state_dict(section(arrays, "opt"))
-            ema = section(arrays, "ema")
-            ema_state = {f"shadow.{i}": ema[n] for i, n in enumerate(trainer.names)}
-            trainer.step = check_int(meta["step"], "step", low=0)
-            trainer.ema.load_state_dict(dict(ema_state, num_updates=trainer.step))
-            trainer.rng.bit_generator.state = meta["rng_state"]
-            trainer.log = {k: list(v.tolist()) for k, v in section(arrays, "log").items()}
-        except (KeyError, TypeError, ValueError) as e:
-            raise CheckpointError(f"checkpoint {path} cannot resume training: its metadata or "
-                                  f"state is damaged ({type(e).__name__}: {e})") from None
+            cfg = TrainConfig(**saved.train_config).validate()
+        except (TypeError, ValueError) as e:
+            raise damaged(path, e) from None
+        trainer = cls(saved.model, saved.schedule, data, cfg, out_dir or Path(path).parent,
+                      saved.extra_meta, objective)
+        saved.restore(trainer)
+        made = resume_changes(trainer.config, trainer.step, path, **changes)
         trainer._checkpoint_is_ours = Path(path) == trainer.checkpoint_path()
+        if log is not None:
+            log(f"resuming {path} at step {trainer.step}/{cfg.steps}"
+                + (f" ({'; '.join(made)})" if made else ""))
         return trainer

@@ -33,7 +33,7 @@ def bench_train(batch: int = 64, repeats: int = 10, out=print) -> dict:
     xt = rng.standard_normal((rows.stop - rows.start, 1, 28, 28)).astype(np.float32)
     t_forward = median_time(lambda: trainer.model(xt, np.full(len(xt), 500),
                                                    np.zeros(len(xt), np.int64)), repeats)
-    flat = np.ones(trainer.gradient_bytes() // 4, np.float32)
+    flat = np.ones(trainer.reduce_gradients.gradient_bytes // 4, np.float32)
     w.allreduce_sum(flat)                                           # warm-up
     reduce_times = []
     for _ in range(repeats):
@@ -42,8 +42,8 @@ def bench_train(batch: int = 64, repeats: int = 10, out=print) -> dict:
         w.allreduce_sum(flat)
         reduce_times.append(time.perf_counter() - t0)
     t_reduce = float(np.median(reduce_times)) if w.size > 1 else 0.0
-    in_step = trainer.reduce_seconds / max(trainer.reduce_calls, 1)
-    mib = trainer.gradient_bytes() / 2**20
+    in_step = trainer.reduce_gradients.seconds / max(trainer.reduce_gradients.calls, 1)
+    mib = trainer.reduce_gradients.gradient_bytes / 2**20
     r = dict(processes=w.size, threads=num_threads(), batch=batch, step_s=t_step,
              images_per_s=batch / t_step, gradient_mib=mib, allreduce_s=t_reduce,
              allreduce_in_step_s=in_step, backward_share=1 - t_forward / t_step)
@@ -59,7 +59,7 @@ def bench_train(batch: int = 64, repeats: int = 10, out=print) -> dict:
     out(f"Model (docs/scaling.md): N machines like this one, ring all-reduce of {mib:.2f} MiB a "
         "step; parallel efficiency without / with overlap. Weak: a batch of "
         f"{batch} on every machine; strong: the batch of {batch} split, compute ∝ batch:")
-    for line in scaling_table(t_step, r["backward_share"], trainer.gradient_bytes()):
+    for line in scaling_table(t_step, r["backward_share"], trainer.reduce_gradients.gradient_bytes):
         out(line)
     return r
 

@@ -18,7 +18,7 @@ def _user_errors():
     """The library's exceptions that mean "not like this" rather than "something broke"."""
     from ..checkpoint import CheckpointError
     from ..data.mnist import DatasetError
-    from ..experiments.run_folder import RunError
+    from ..saving import RunError
     from ..experiments.sampling import SamplingError
     return CheckpointError, DatasetError, RunError, SamplingError, ValueError
 
@@ -107,10 +107,11 @@ def train(args):
     except _user_errors() as e:
         raise CLIError(str(e)) from e
     print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
-    if trainer.reduce_calls:
-        print(f"{trainer.world.describe()}: all-reduce of {trainer.gradient_bytes() / 2**20:.2f} "
-              f"MiB a step, {1e3 * trainer.reduce_seconds / trainer.reduce_calls:.1f} ms on "
-              f"average over {trainer.reduce_calls} steps")
+    reduce = trainer.reduce_gradients
+    if reduce.calls:
+        print(f"{trainer.world.describe()}: all-reduce of {reduce.gradient_bytes / 2**20:.2f} "
+              f"MiB a step, {1e3 * reduce.seconds / reduce.calls:.1f} ms on "
+              f"average over {reduce.calls} steps")
 
 
 def sample(args):

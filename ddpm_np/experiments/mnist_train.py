@@ -14,7 +14,6 @@ from ..parallel import on_root, sharded
 from ..checks import check_memory
 from ..train import TrainConfig, Trainer
 from .mnist_sample import GUIDANCE, sample_images
-from .resume import resume_trainer
 
 MNIST_TRAIN = dict(steps=6000, batch_size=64, lr=5e-4, warmup_steps=200, min_lr=5e-5,
                    grad_clip=1.0, ema_decay=0.999, label_dropout=0.1, checkpoint_every=250)
@@ -59,8 +58,8 @@ def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
     """Train the class-conditional MNIST UNet with checkpoints in out_dir, or continue the run
     saved at `resume_from`. `config`: TrainConfig fields to change from MNIST_TRAIN (lr,
     batch_size, checkpoint_every, …; on resume only lr and checkpoint_every). A folder holding
-    another run is refused unless `overwrite` (run_folder.py)."""
-    from .run_folder import claim_for_new_run, claim_for_resume
+    another run is refused unless `overwrite` (saving.py)."""
+    from ..saving import claim_for_new_run, claim_for_resume
     if resume_from is None:
         cfg = TrainConfig(**dict(MNIST_TRAIN, seed=seed, **config))
         if steps is not None:
@@ -79,7 +78,7 @@ def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
         trainer = Trainer(mnist_model(np.random.default_rng(seed)), mnist_schedule(), data, cfg,
                           out_dir, meta={"sample_shape": [1, 28, 28]})
     else:
-        trainer = resume_trainer(resume_from, data, out_dir, steps, log=log, stop_at=stop_at,
-                                 **config)
+        trainer = Trainer.resume(resume_from, data, out_dir, log=log, steps=steps,
+                                 stop_at=stop_at, **config)
     trainer.run(progress=progress, on_checkpoint=sample_grid_callback(out_dir), stop_at=stop_at)
     return trainer

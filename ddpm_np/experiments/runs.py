@@ -6,7 +6,7 @@ continues a run from that very checkpoint, on the dataset it names. Options left
 their defaults on a new run and the run's own values on resume. What may change on resume:
 steps (to go further), lr (say, after a divergence), checkpoint_every; what may not (the data,
 the model, T, the parameterisation, the batch size, the seed) is refused with a line that says
-so. A folder holding another run is never replaced without `overwrite` (run_folder.py).
+so. A folder holding another run is never replaced without `overwrite` (saving.py).
 Every check happens before any training.
 """
 from __future__ import annotations
@@ -20,9 +20,8 @@ from ..checks import check_int, check_memory
 from ..data import toy2d
 from ..data.batching import ArrayDataset
 from ..models import MLP
+from ..saving import RunError, claim_for_new_run, claim_for_resume
 from ..train import TrainConfig, Trainer
-from .resume import resume_trainer
-from .run_folder import RunError, claim_for_new_run, claim_for_resume
 from .toy import N_TRAIN, STEPS, toy_schedule
 
 DATASETS = toy2d.NAMES + ("mnist",)
@@ -32,7 +31,7 @@ TOY_ONLY = ("hidden", "blocks", "T", "parameterization")
 CHANGEABLE = ("lr", "checkpoint_every")
 MIN_TOY_T = 21          # the toy schedule's β_T = 0.02·1000/T must stay below 1
 
-__all__ = ["DATASETS", "RunError", "default_out", "resume_trainer", "toy_data", "train_run"]
+__all__ = ["DATASETS", "RunError", "default_out", "toy_data", "train_run"]
 
 
 def toy_data(name: str, seed: int) -> ArrayDataset:
@@ -139,7 +138,7 @@ def _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress,
                            **changes)
     folder = claim_for_resume(resume, out, overwrite)
     d = meta["data"]
-    trainer = resume_trainer(resume, toy_data(ckpt_dataset, d.get("seed", 0)), folder, steps,
-                             log=log, stop_at=stop_at, **changes)
+    trainer = Trainer.resume(resume, toy_data(ckpt_dataset, d.get("seed", 0)), folder, log=log,
+                             steps=steps, stop_at=stop_at, **changes)
     trainer.run(progress=progress, stop_at=stop_at)
     return trainer

@@ -17,19 +17,32 @@ def test_bench_conv_reports_every_tier_and_input_for_every_shape(monkeypatch):
     assert any("channels-last" in line for line in lines)
 
 
-def test_conv_flops_counts_the_unet_as_laid_out_and_as_performed():
+def test_model_flops_counts_the_unet_as_laid_out_and_as_performed():
     """352 MFLOP/image as laid out, 194 performed (the up-sampling convolutions at low
     resolution, Winograd's products where it runs), and the layers are left as they were."""
     from ddpm_np.models import UNet
     model = UNet(num_classes=10, rng=np.random.default_rng(0))
     x = np.zeros((2, 1, 28, 28), np.float32)
-    performed, literal = bench.conv_flops(model, lambda: model(x, np.array([1, 2]),
+    performed, literal = bench.model_flops(model, lambda: model(x, np.array([1, 2]),
                                                                np.array([1, 2])))
     assert round(literal / 2e6) == 352 and round(performed / 2e6) == 194
     assert all("forward" not in vars(m) for m in model.modules())
     ref = UNet(num_classes=10, rng=np.random.default_rng(0), tier="reference")
-    assert bench.conv_flops(ref, lambda: ref(x, np.array([1, 2]), np.array([1, 2]))) == \
+    assert bench.model_flops(ref, lambda: ref(x, np.array([1, 2]), np.array([1, 2]))) == \
         (literal, literal)
+
+
+def test_conv_flops_of_one_layer(rng):
+    from ddpm_np.benchmarks.flops import conv_flops
+    from ddpm_np.nn import Conv2d, UpsampleConv2d, fast
+    conv = Conv2d(4, 6, 3, stride=2, padding=1, rng=rng)
+    assert conv_flops(conv, (5, 4, 9, 8)) == 2 * 5 * 5 * 4 * 6 * 4 * 9    # 5×4 outputs
+    up, quick = UpsampleConv2d(4, 5, rng=rng), fast.UpsampleConv2d(4, 5, rng=rng)
+    literal = conv_flops(Conv2d(4, 5, 3, padding=1, rng=rng), (2, 4, 12, 12))
+    assert conv_flops(up, (2, 4, 6, 6)) == conv_flops(quick, (2, 4, 6, 6), False) == literal
+    assert conv_flops(quick, (2, 4, 6, 6)) < 0.7 * literal
+    wino = fast.Conv2d(32, 32, 3, padding=1, rng=rng)                       # F(4×4) at 28×28
+    assert conv_flops(wino, (1, 32, 28, 28)) == 2 * 49 * 36 * 32 * 32
 
 
 def test_the_gemm_floor_covers_every_convolution_and_the_unet_bench_reports_it(monkeypatch):

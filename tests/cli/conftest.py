@@ -9,7 +9,9 @@ from ddpm_np.checkpoint import load_checkpoint, save_checkpoint
 from ddpm_np.diffusion import NoiseSchedule
 from ddpm_np.experiments.runs import train_run
 from ddpm_np.models import UNet
-from ddpm_np.train import ArrayDataset, TrainConfig, Trainer, export_for_sampling
+from ddpm_np.data.batching import ArrayDataset
+from ddpm_np.loading import export_for_sampling
+from ddpm_np.train import TrainConfig, Trainer
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,48 @@
+"""The one collective call of a data-parallel training step: the gradients, the loss and any
+stop request of every process added up in a single all-reduce of one flat buffer."""
+from __future__ import annotations
+
+import signal
+import time
+
+import numpy as np
+
+
+class GradientReducer:
+    """`reduce_gradients(loss_share, stop_signal) -> (loss, stop)` for `params` on `world`.
+
+    Each process has already scaled its gradients by its share of the batch (sharding.share),
+    so the sum is the gradient of the global batch; `loss_share` is its weighted loss, and
+    `stop_signal` a signal number it received (0: none). After the call every parameter's
+    `grad` holds the sum, and every process returns the global loss and the agreed stop
+    (the signal one of them received, SIGTERM if another process's, 0 if none). Also keeps the
+    time spent in the all-reduce, for the reports."""
+
+    def __init__(self, world, params):
+        self.world, self.params = world, list(params)
+        self.flat = None                # gradients, loss and stop request
+        self.seconds, self.calls = 0.0, 0
+
+    @property
+    def gradient_bytes(self) -> int:
+        """Bytes of gradients all-reduced per step."""
+        return sum(p.grad.nbytes for p in self.params)
+
+    def __call__(self, loss_share: float, stop_signal: int = 0) -> tuple[float, int]:
+        if self.flat is None:
+            self.flat = np.empty(sum(p.grad.size for p in self.params) + 2,
+                                 self.params[0].grad.dtype)
+        flat, start = self.flat, 0
+        for p in self.params:
+            flat[start:start + p.grad.size] = p.grad.ravel()
+            start += p.grad.size
+        flat[-2:] = loss_share, stop_signal
+        t0 = time.perf_counter()
+        self.world.allreduce_sum(flat)
+        self.seconds += time.perf_counter() - t0
+        self.calls += 1
+        start = 0
+        for p in self.params:
+            p.grad[...] = flat[start:start + p.grad.size].reshape(p.grad.shape)
+            start += p.grad.size
+        return float(flat[-2]), (stop_signal or signal.SIGTERM) if flat[-1] else 0

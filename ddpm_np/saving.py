@@ -1,0 +1,160 @@
+"""Saving and resuming a training run, in one place: what a run's folder may hold, the state a
+checkpoint keeps (live and EMA weights, optimizer, generator, step, loss log, schedule and
+configs), and the few changes a resume may make.
+
+A run's state goes to `checkpoint.npz` in its folder (checkpoint.py writes it atomically; rank 0
+alone writes under mpiexec). Resuming restores every part of it, so an interrupted-and-resumed
+run gives bit-identical weights.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from .checks import check_float, check_int
+from .checkpoint import CheckpointError, load_checkpoint, prefixed, section
+from .diffusion import NoiseSchedule
+from .loading import model_from_checkpoint
+from .models import model_kind
+from .parallel import on_root
+
+CHECKPOINT = "checkpoint.npz"
+RUN_KEYS = ("step", "model", "schedule", "train_config", "rng_state", "data", "format", "version")
+
+
+class RunError(Exception):
+    """A run that cannot start as asked (the message says why and what is allowed)."""
+
+
+# -- the state of a run ---------------------------------------------------------------------------
+def run_state(trainer) -> tuple[dict, dict]:
+    """(arrays, meta) of a Trainer, as `checkpoint.save_checkpoint` writes them."""
+    arrays = {}
+    arrays.update(prefixed("model", trainer.model.state_dict()))
+    arrays.update(prefixed("ema", dict(zip(trainer.names, trainer.ema.shadow))))
+    arrays.update(prefixed("opt", trainer.opt.state_dict()))
+    if hasattr(trainer.model, "buffers"):
+        arrays.update(prefixed("buffer", trainer.model.buffers()))
+    arrays.update(prefixed("log", {k: np.asarray(v) for k, v in trainer.log.items()}))
+    meta = dict(trainer.meta, step=trainer.step,
+                model={"kind": model_kind(trainer.model), "config": trainer.model.config()},
+                schedule=None if trainer.schedule is None else trainer.schedule.to_dict(),
+                train_config=dataclasses.asdict(trainer.config),
+                rng_state=trainer.rng.bit_generator.state,
+                data=getattr(trainer.data, "description", {}))
+    return arrays, meta
+
+
+@dataclasses.dataclass
+class SavedRun:
+    """What a checkpoint holds for resuming: the model (live weights), its schedule, the
+    training config's fields, the other metadata, and the arrays."""
+    path: Path
+    model: object
+    schedule: NoiseSchedule | None
+    train_config: dict
+    extra_meta: dict
+    arrays: dict
+    meta: dict
+
+    def restore(self, trainer):
+        """Put the optimizer, EMA, step, generator state and loss log into `trainer`."""
+        try:
+            trainer.opt.load_state_dict(section(self.arrays, "opt"))
+            ema = section(self.arrays, "ema")
+            trainer.step = check_int(self.meta["step"], "step", low=0)
+            trainer.ema.load_state_dict(dict({f"shadow.{i}": ema[n] for i, n in
+                                              enumerate(trainer.names)}, num_updates=trainer.step))
+            trainer.rng.bit_generator.state = self.meta["rng_state"]
+            trainer.log = {k: list(v.tolist()) for k, v in section(self.arrays, "log").items()}
+        except (KeyError, TypeError, ValueError) as e:
+            raise damaged(self.path, e) from None
+
+
+def read_run(path) -> SavedRun:
+    """A checkpoint, read for resuming (CheckpointError if it cannot resume)."""
+    arrays, meta = load_checkpoint(path)
+    model = model_from_checkpoint(arrays, meta, weights="model")
+    try:
+        schedule = None if meta.get("schedule") is None else NoiseSchedule.from_dict(
+            meta["schedule"])
+        return SavedRun(Path(path), model, schedule, dict(meta["train_config"]),
+                        {k: v for k, v in meta.items() if k not in RUN_KEYS}, arrays, meta)
+    except (KeyError, TypeError, ValueError) as e:
+        raise damaged(path, e) from None
+
+
+def damaged(path, e) -> CheckpointError:
+    return CheckpointError(f"checkpoint {path} cannot resume training: its metadata or state is "
+                           f"damaged ({type(e).__name__}: {e})")
+
+
+def resume_changes(cfg, step: int, path, steps=None, lr=None, checkpoint_every=None,
+                   stop_at=None) -> list[str]:
+    """Apply to `cfg` (a TrainConfig at `step`) the changes a resume may make, and describe
+    them: `steps` (beyond the step reached), `lr`, `checkpoint_every`; `stop_at` must lie beyond
+    the step too. RunError for a change that cannot be made."""
+    changes = []
+    if (steps or cfg.steps) <= step:
+        asked = "" if steps is None else f"; --steps {steps} would not train further"
+        raise RunError(f"the run in {path} has reached step {step} of its "
+                       f"{cfg.steps}{asked}: give --steps above {step} to go on")
+    if steps is not None and steps != cfg.steps:
+        changes.append(f"steps {cfg.steps} → {steps}")
+        cfg.steps = steps
+    if lr is not None and lr != cfg.lr:
+        changes.append(f"lr {cfg.lr:g} → {check_float(lr, 'lr', low=0, strict=True):g}")
+        cfg.lr = lr
+    if checkpoint_every is not None and checkpoint_every != cfg.checkpoint_every:
+        changes.append(f"checkpoint every {cfg.checkpoint_every} → {checkpoint_every} steps")
+        cfg.checkpoint_every = checkpoint_every
+    cfg.validate()
+    if stop_at is not None and stop_at <= step:
+        raise RunError(f"stop_at {stop_at} is not beyond the step the run in {path} has reached, "
+                       f"{step}")
+    return changes
+
+
+# -- a run's folder -------------------------------------------------------------------------------
+@on_root
+def claim_for_new_run(out, overwrite: bool = False) -> Path:
+    """The checkpoint path of a new run in folder `out`. A folder that holds another run's
+    checkpoint is refused (the message says how to resume or replace it) unless `overwrite`, in
+    which case the old checkpoint is deleted now, so that nothing of it can be mistaken for the
+    new run's. Creates nothing."""
+    path = Path(out) / CHECKPOINT
+    if path.exists():
+        if not overwrite:
+            raise RunError(f"{out} already holds a run ({describe(path)}); continue it with "
+                           f"--resume {path}, replace it with --overwrite, or choose another "
+                           "--out")
+        path.unlink()
+        path.with_suffix(".json").unlink(missing_ok=True)
+    return path
+
+
+@on_root
+def claim_for_resume(resume, out=None, overwrite: bool = False) -> Path:
+    """The folder a resumed run writes to: `out`, or the folder of the checkpoint resumed. Its
+    checkpoint.npz must be the one resumed, or absent, or `overwrite` given."""
+    resume = Path(resume)
+    folder = Path(out) if out is not None else resume.parent
+    target = folder / CHECKPOINT
+    if target.exists() and not overwrite and target.resolve() != resume.resolve():
+        raise RunError(f"{target} holds another run ({describe(target)}) than the checkpoint "
+                       f"resumed, {resume}; give --out DIR for the continued run, or add "
+                       "--overwrite to replace it")
+    return folder
+
+
+def describe(path) -> str:
+    """"step 40 of 100, moons", or why the checkpoint cannot be read."""
+    try:
+        _, meta = load_checkpoint(path)
+    except CheckpointError as e:
+        return f"an unreadable checkpoint: {e}"
+    steps = meta.get("train_config", {}).get("steps", "?")
+    dataset = meta.get("data", {}).get("dataset", "?")
+    return f"step {meta.get('step', '?')} of {steps}, {dataset}"

@@ -1,0 +1,41 @@
+"""Stopping a long run cleanly: Ctrl-C (SIGINT) or SIGTERM (what `timeout` and batch systems
+send) is noted, and the loop stops at the end of its current step; a second signal stops at once
+(KeyboardInterrupt)."""
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+
+
+class StopRequest:
+    """The signal received while a `stop_requests()` block runs (`signum`, 0: none)."""
+
+    def __init__(self):
+        self.signum = 0
+
+    def __bool__(self):
+        return bool(self.signum)
+
+
+@contextlib.contextmanager
+def stop_requests():
+    """Within the block, SIGINT and SIGTERM set the yielded StopRequest instead of stopping the
+    program; a second one raises KeyboardInterrupt. The previous handlers come back after the
+    block. Off the main thread (where Python allows no handlers) nothing is installed."""
+    request = StopRequest()
+    old = {}
+
+    def handler(signum, frame):
+        if request.signum:
+            raise KeyboardInterrupt
+        request.signum = signum
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, handler)
+    try:
+        yield request
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
