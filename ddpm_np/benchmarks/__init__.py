@@ -8,3 +8,27 @@ command.
   against what it replaced; scaling.py: cost against batch and image size;
 - parallel.py: data-parallel training under mpiexec; flops.py, tools.py: what they share.
 """
+
+BENCHMARKS = ("conv", "unet", "profile", "train", "scaling")
+
+
+def run_benchmark(what: str = "conv", batch: int = 64, repeats: int = 5, figure=None):
+    """`ddpm-np bench WHAT`: print one benchmark's figures (`figure`: scaling's curves, .png)."""
+    if what not in BENCHMARKS:
+        raise ValueError(f"benchmark must be one of {', '.join(BENCHMARKS)}, got {what!r}")
+    if figure and what != "scaling":
+        raise ValueError("--figure applies to bench scaling")
+    if what == "scaling":
+        from ..outputs import check_file
+        from .scaling import bench_scaling
+        if figure:
+            check_file(figure, (".png",), True, "--figure")
+        return bench_scaling(figure=figure, repeats=min(repeats, 3))
+    if what == "train":
+        from .parallel import bench_train
+        return bench_train(batch=batch, repeats=repeats)
+    if what == "profile":
+        from .profile import bench_profile
+        return bench_profile(batch=batch, repeats=repeats)
+    from .unet import bench_conv, bench_unet
+    return (bench_conv if what == "conv" else bench_unet)(batch=batch, repeats=repeats)

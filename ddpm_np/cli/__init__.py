@@ -17,21 +17,30 @@ import sys
 import warnings
 
 from .commands import COMMANDS
-from .outputs import CLIError
 from .parser import build_parser
 
-__all__ = ["main", "build_parser", "CLIError"]
+__all__ = ["main", "build_parser"]
 
 
 def _check_environment():
     """The environment variables the library reads, checked before any work."""
     from ..nn import default_tier
     from ..nn.fast import num_threads
-    try:
-        default_tier()
-        num_threads()
-    except ValueError as e:
-        raise CLIError(str(e)) from None
+    default_tier()
+    num_threads()
+
+
+def user_errors() -> tuple:
+    """The exceptions that mean "not like this" rather than "something broke": bad values,
+    paths, checkpoints, data, outputs and runs. Each is one line and exit status 2."""
+    from ..checkpoint import CheckpointError
+    from ..data.mnist import DatasetError
+    from ..exercises import WorkspaceError
+    from ..experiments.sampling import SamplingError
+    from ..outputs import OutputError
+    from ..saving import RunError
+    return (CheckpointError, DatasetError, OutputError, RunError, SamplingError, WorkspaceError,
+            ValueError)
 
 
 def _one_line(message, category, filename, lineno, file=None, line=None):
@@ -100,7 +109,7 @@ def _run(args, debug) -> int:
         _check_environment()
         keep_freed_memory()         # reuse freed arrays instead of page-faulting new ones
         args.func(args)
-    except CLIError as e:
+    except user_errors() as e:
         return fail(2, f"error: {e}")
     except TrainingInterrupted as e:
         return fail(128 + e.signum, str(e))

@@ -1,6 +1,8 @@
 """Training the MNIST classifier behind the sample metrics, with the same Trainer as every model."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..data.batching import ArrayDataset
@@ -29,3 +31,23 @@ def train_classifier(images, labels, seed: int = 0, epochs: int = 3, batch_size:
     trainer = Trainer(model, None, data, cfg, objective=ClassificationObjective())
     trainer.run(progress=progress)
     return model
+
+
+def train_and_save(out=None, seed: int = 0, epochs: int = 3, data_dir=None, overwrite=False,
+                   progress: bool = True) -> tuple[Path, float]:
+    """`ddpm-np train-classifier`: train on the MNIST training set, measure the accuracy on the
+    test set, and write the weights to `out` (default: the package's shipped weights file).
+    Returns (path, test accuracy)."""
+    from ..checkpoint import atomic_write
+    from ..data.mnist import load_mnist, to_model_range
+    from ..outputs import check_file
+    from .metrics import CLASSIFIER_WEIGHTS, weights_path
+    out = Path(out) if out else weights_path(CLASSIFIER_WEIGHTS)
+    check_file(out, (".npz",), overwrite, "--out")
+    x, y = load_mnist("train", data_dir=data_dir)
+    xt, yt = load_mnist("test", data_dir=data_dir)
+    model = train_classifier(to_model_range(x), y.astype(np.int64), seed=seed, epochs=epochs,
+                             progress=progress)
+    accuracy = float(np.mean(model.predict(to_model_range(xt))[0].argmax(1) == yt))
+    atomic_write(out, lambda f: np.savez(f, **model.state_dict()))
+    return out, accuracy

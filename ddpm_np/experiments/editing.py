@@ -140,3 +140,56 @@ def interpolate_noises(model, schedule, rng, frames=10, steps=100, progress=True
     out = ddim_sample(unconditional(model), zs.shape, schedule, None, steps=steps, x_T=zs,
                       clip_x0=CLIP, progress=progress)
     return np.clip(out, -1, 1)
+
+
+def inpaint_to_files(grid, checkpoint="mnist", image=None, test_index=None, mask="bottom",
+                     n=8, digit=None, guidance=0.0, steps=50, jump_length=5, resample=5,
+                     seed=0, out=None, data_dir=None, overwrite=False, progress=True) -> Path:
+    """`ddpm-np inpaint`: n completions of one digit (a picture, or an MNIST test digit) with
+    `mask` hidden, drawn into `grid` (and saved as .npy to `out`). Every argument and output is
+    checked before the work; returns the grid's path."""
+    from ..checkpoint import atomic_write
+    from ..outputs import GRID_SUFFIXES, check_file
+    from .mnist_sample import load_image_model
+    check_file(grid, GRID_SUFFIXES, overwrite, "--grid")
+    if out:
+        check_file(out, (".npy",), overwrite, "--out")
+    if guidance and digit is None:
+        raise EditError("--guidance applies with --digit")
+    mask_array = make_mask(mask)
+    model, schedule, _ = load_image_model(checkpoint, steps)
+    if digit is not None and model.num_classes is None:
+        raise EditError(f"--digit {digit} needs a class-conditional model with that class")
+    if digit is not None and not 0 <= digit < model.num_classes:
+        raise EditError(f"--digit must lie in 0..{model.num_classes - 1}, got {digit}")
+    x0, label = load_digit(image, test_index, data_dir)
+    done = inpaint_digits(model, schedule, x0, mask_array, n, np.random.default_rng(seed), digit,
+                          guidance, steps, jump_length, resample, progress=progress)
+    what = f"test digit {test_index} (a {label})" if label is not None else image
+    how = f"as a {digit}" if digit is not None else "unconditional"
+    inpaint_figure(x0, mask_array, done, grid, f"{what}, {mask} hidden; {how}, {steps} steps, "
+                                               f"resample {resample}")
+    if out:
+        atomic_write(Path(out), lambda f: np.save(f, done))
+    return Path(grid)
+
+
+def interpolate_to_file(grid, checkpoint="mnist", test_index=None, frames=10, steps=200, seed=0,
+                        data_dir=None, overwrite=False, progress=True) -> Path:
+    """`ddpm-np interpolate`: a row of `frames` images from one digit to another (two MNIST test
+    digits, inverted by DDIM) or between two random noises, drawn into `grid`."""
+    from ..outputs import GRID_SUFFIXES, check_file
+    from .mnist_sample import load_image_model
+    check_file(grid, GRID_SUFFIXES, overwrite, "--grid")
+    model, schedule, _ = load_image_model(checkpoint, steps)
+    if test_index:
+        (xa, ya), (xb, yb) = (load_digit(test_index=k, data_dir=data_dir) for k in test_index)
+        row = interpolate_digits(model, schedule, xa, xb, frames, steps, progress=progress)
+        title = (f"test digits {test_index[0]} (a {ya}) → {test_index[1]} (a {yb}), "
+                 f"DDIM-{steps} inversion, slerp, decoding")
+    else:
+        row = interpolate_noises(model, schedule, np.random.default_rng(seed), frames, steps,
+                                 progress=progress)
+        title = f"slerp between two random noises (seed {seed}), DDIM-{steps}"
+    plotting.image_grid(row, grid, nrow=len(row), title=title)
+    return Path(grid)

@@ -77,3 +77,35 @@ def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_i
                  bits_per_dim_note=f"{bpd_images} test images, {bpd_timesteps} random t per "
                                    "image (unbiased estimate of the sum over t)")
     return m
+
+
+def evaluate_checkpoint(checkpoint="mnist", out=None, overwrite=False, steps=50, guidance=None,
+                        **options) -> dict:
+    """`ddpm-np evaluate`: `evaluate` on a checkpoint's EMA model (or "mnist", the shipped one),
+    split across the processes under mpiexec; the metrics also written as JSON to `out`. The
+    output is checked before the work."""
+    import json
+    from pathlib import Path
+
+    from ..checkpoint import atomic_write
+    from ..outputs import check_file
+    from ..parallel import sharded, world
+    from .mnist_sample import load_image_model
+    if out:
+        check_file(out, (".json",), overwrite, "--out")
+    model, schedule, meta = load_image_model(checkpoint, steps)
+    m = evaluate(sharded(model, world()), schedule, steps=steps,
+                 guidance=GUIDANCE if guidance is None else guidance, **options)
+    m["checkpoint_step"] = meta.get("step")
+    if out:
+        atomic_write(Path(out), lambda f: f.write(json.dumps(m, indent=1).encode("utf-8")))
+    return m
+
+
+def summary(m: dict) -> str:
+    """The metrics of `evaluate` in one line."""
+    line = (f"Fréchet distance {m['frechet_distance']:.2f} = {m['frechet_ratio']:.2f} × the noise "
+            f"floor ({m['frechet_noise_floor']:.2f}); mean confidence {m['mean_confidence']:.3f}")
+    if m.get("share_as_requested") is not None:
+        line += f"; {m['share_as_requested']:.1%} classified as the requested digit"
+    return line

@@ -15,7 +15,8 @@ from ..diffusion import as_eps_model, ddim_sample, ddpm_sample, dpm_solver_sampl
 from ..diffusion.solvers import SPACINGS
 from ..loading import load_for_sampling
 from ..parallel import sharded, world
-from .mnist_sample import GUIDANCE, NonFiniteSamples, resolve_checkpoint, sample_images
+from .mnist_sample import (GUIDANCE, SAMPLER_STEPS, NonFiniteSamples, resolve_checkpoint,
+                           sample_images)
 
 SAMPLERS = ("ddpm", "ddim", "dpm++2m")
 
@@ -56,7 +57,7 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = "ddpm", steps: int | No
         raise SamplingError("eta applies to the DDIM sampler only")
     if spacing not in SPACINGS:
         raise SamplingError(f"spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}")
-    steps = steps or min(15 if sampler == "dpm++2m" else 50, schedule.T)
+    steps = steps or (min(SAMPLER_STEPS[sampler], schedule.T) if sampler != "ddpm" else None)
     if steps is not None and steps > schedule.T:
         raise SamplingError(f"steps {steps} exceed the model's T = {schedule.T}")
     conditional = getattr(model, "num_classes", None) is not None
@@ -107,3 +108,25 @@ def _draw(model, schedule, meta, n, rng, sampler, steps, eta, digit, guidance, p
         return dpm_solver_sample(eps_model, shape, schedule, rng, steps=steps, spacing=spacing,
                                  progress=progress)
     return ddim_sample(eps_model, shape, schedule, rng, steps=steps, eta=eta, progress=progress)
+
+
+def sample_to_files(checkpoint, n: int, out="samples.npy", grid=None, overwrite=False,
+                    **options) -> tuple[np.ndarray, dict]:
+    """`ddpm-np sample`: `sample_checkpoint(checkpoint, n, **options)` saved to `out` (.npy) and,
+    with `grid`, drawn as a picture; both outputs checked before the work. Returns
+    (samples, info)."""
+    from pathlib import Path
+
+    from ..checkpoint import atomic_write
+    from ..outputs import GRID_SUFFIXES, check_file
+    from ..parallel import on_root
+    from .plotting import image_grid
+    check_file(out, (".npy",), overwrite, "--out")
+    if grid:
+        check_file(grid, GRID_SUFFIXES, overwrite, "--grid")
+    x, info = sample_checkpoint(checkpoint, n, images_only=bool(grid), **options)
+    atomic_write(Path(out), lambda f: np.save(f, x))
+    if grid:
+        on_root(image_grid)(x, grid, nrow=10, title=f"{info['sampler']}, {info['steps']} steps, "
+                                                   f"guidance {info['guidance']}")
+    return x, info

@@ -22,6 +22,7 @@ from ..diffusion.vlb import LN2
 from ..models import MLP, LinearEps
 from ..train import TrainConfig, Trainer
 from . import plotting
+from .demos import demo_out
 from .metrics import energy_distance, energy_noise_floor, mixture_weights, moment_errors
 
 # Toy data needs fewer steps than images: T = 200 with the linear schedule's β scaled by 1000/T
@@ -38,10 +39,6 @@ def toy_schedule(T: int = T_TOY) -> NoiseSchedule:
     return NoiseSchedule.linear(T, beta_1=1e-4 * 1000 / T, beta_T=0.02 * 1000 / T)
 
 
-def default_demo_out(name: str, model: str = "mlp") -> Path:
-    return Path("runs") / (name if model == "mlp" else f"{name}-{model}")
-
-
 def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
                  steps: int | None = None, progress: bool = True, log=print,
                  model: str = "mlp") -> dict:
@@ -52,7 +49,7 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
     if model not in TOY_MODELS:
         raise ValueError(f"model must be one of {', '.join(TOY_MODELS)}, got {model!r}")
     kind = model
-    out = Path(out_dir) if out_dir is not None else default_demo_out(name, model)
+    out = Path(out_dir) if out_dir is not None else demo_out(name, model)
     out.mkdir(parents=True, exist_ok=True)
     timings = {}
     t_start = time.perf_counter()

@@ -1,20 +1,21 @@
 """Where results go: every output is checked before any work, and nothing existing is replaced
-without --overwrite. A check writes a probe file where the output will go (creating missing
+without `overwrite`. A check writes a probe file where the output will go (creating missing
 folders for it) and removes what it made, so it fails now where the real write would fail
-later, and leaves nothing behind."""
+later, and leaves nothing behind. The library's entry points (demos, runs, sampling, editing,
+evaluation) call these before they start; their messages name the command-line flag."""
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
 
-from ..parallel import on_root
+from .parallel import on_root
 
 GRID_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg", ".tif", ".tiff", ".webp", ".eps")
 
 
-class CLIError(Exception):
-    """A user error: printed as one line, exit status 2, no traceback."""
+class OutputError(Exception):
+    """An output that cannot be written as asked (the message says why and what to do)."""
 
 
 def _existing_ancestor(path: Path) -> Path:
@@ -30,7 +31,7 @@ def check_folder(path, what="output folder"):
     path = Path(path)
     base = _existing_ancestor(path)
     if not base.is_dir():
-        raise CLIError(f"cannot create {what} {path}: {base} is a file")
+        raise OutputError(f"cannot create {what} {path}: {base} is a file")
     made = []
     try:
         for folder in reversed([path.absolute(), *path.absolute().parents]):
@@ -41,7 +42,7 @@ def check_folder(path, what="output folder"):
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise CLIError(f"cannot write into {what} {path}: {e.strerror or e}") from None
+        raise OutputError(f"cannot write into {what} {path}: {e.strerror or e}") from None
     finally:
         for folder in reversed(made):
             try:
@@ -51,21 +52,21 @@ def check_folder(path, what="output folder"):
 
 
 @on_root
-def check_file(path, suffixes, overwrite: bool, flag: str):
+def check_file(path, suffixes, overwrite: bool, flag: str = "--out"):
     """`path` (given by `flag`) ends in one of `suffixes`, is not a folder, can be written, and
     does not exist unless `overwrite`."""
     path = Path(path)
     if path.suffix.lower() not in suffixes:
-        raise CLIError(f"{flag} {path}: the name must end in {' or '.join(suffixes)}")
+        raise OutputError(f"{flag} {path}: the name must end in {' or '.join(suffixes)}")
     if path.is_dir():
-        raise CLIError(f"{flag} {path} is a folder; give a file name such as "
-                       f"result{suffixes[0]}")
+        raise OutputError(f"{flag} {path} is a folder; give a file name such as "
+                          f"result{suffixes[0]}")
     if path.exists() and not overwrite:
-        raise CLIError(f"{flag} {path} exists; add --overwrite to replace it, or choose another "
-                       "name")
+        raise OutputError(f"{flag} {path} exists; add --overwrite to replace it, or choose "
+                          "another name")
     check_folder(path.parent, f"the folder of {flag}")
     if path.exists() and not os.access(path, os.W_OK):
-        raise CLIError(f"{flag} {path} is not writable")
+        raise OutputError(f"{flag} {path} is not writable")
 
 
 @on_root
@@ -74,6 +75,6 @@ def check_demo_folder(path, overwrite: bool, markers=("metrics.json", "checkpoin
     there, unless `overwrite`."""
     found = [m for m in markers if (Path(path) / m).exists()]
     if found and not overwrite:
-        raise CLIError(f"{path} holds the output of an earlier run ({', '.join(found)}); add "
-                       "--overwrite to replace it, or choose another --out")
+        raise OutputError(f"{path} holds the output of an earlier run ({', '.join(found)}); "
+                          "add --overwrite to replace it, or choose another --out")
     check_folder(path)

@@ -1,0 +1,23 @@
+"""ddpm-np bench"""
+from ..types import positive_int
+
+NAME = "bench"
+HELP = "print speed figures (convolution or UNet vs this machine's GEMM; data-parallel training)"
+OPTIONS = dict(progress=False, overwrite=False)
+
+
+def add_arguments(p):
+    from ...benchmarks import BENCHMARKS
+    p.add_argument("what", nargs="?", default="conv", choices=BENCHMARKS,
+                   help="what to benchmark (default: conv); profile: where a UNet step's time "
+                        "goes, layer by layer; train: training steps of the MNIST UNet, also "
+                        "under mpiexec -n K; scaling: a step's cost against batch and image "
+                        "size")
+    p.add_argument("--figure", help="scaling: draw the curves into this PNG file")
+    p.add_argument("--batch", type=positive_int, default=64, help="batch size (default 64)")
+    p.add_argument("--repeats", type=positive_int, default=5, help="timed repeats, best kept")
+
+
+def run(args):
+    from ...benchmarks import run_benchmark
+    run_benchmark(args.what, args.batch, args.repeats, args.figure)

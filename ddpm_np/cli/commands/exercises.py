@@ -1,0 +1,27 @@
+"""ddpm-np exercises"""
+NAME = "exercises"
+HELP = ("write a workspace of exercises (the library's key functions as stubs, with their "
+        "tests), or show which pass")
+OPTIONS = dict(progress=False, overwrite=False)
+
+
+def add_arguments(p):
+    p.add_argument("folder", help="the workspace folder (created if needed)")
+    p.add_argument("--status", action="store_true",
+                   help="run the workspace's tests and print which exercises pass")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write the stubs again over an existing workspace (replaces your work)")
+
+
+def run(args):
+    from ...exercises import status, status_table, write_workspace
+    from ...outputs import check_folder
+    if args.status:
+        if args.overwrite:
+            raise ValueError("--status reads a workspace; --overwrite writes one: give one")
+        print(status_table(status(args.folder)))
+        return
+    check_folder(args.folder, "exercise folder")
+    written = write_workspace(args.folder, overwrite=args.overwrite)
+    print(f"wrote {len(written)} files to {args.folder}: start with ex01_q_sample.py; check with "
+          f"`python -m pytest -m ex01` there, or `ddpm-np exercises {args.folder} --status`")

@@ -1,0 +1,50 @@
+"""ddpm-np train"""
+from ..types import finite_float, folder, int_at_least, positive_int, seed_int
+
+NAME = "train"
+HELP = "train a model on a 2-D dataset or mnist (or resume a run)"
+
+
+def add_arguments(p):
+    from ...experiments.runs import DATASETS, MIN_TOY_T, TOY_DEFAULTS
+    p.add_argument("--dataset", choices=DATASETS)
+    p.add_argument("--data-dir", type=folder, help="mnist: folder with the IDX files "
+                   "(default $DDPM_NP_DATA/mnist, else a cache folder)")
+    p.add_argument("--resume", metavar="CHECKPOINT",
+                   help="continue the run saved in this checkpoint; --steps, --lr and "
+                        "--checkpoint-every may change, nothing else")
+    p.add_argument("--out", help="output folder (default runs/train-DATASET; on resume, the "
+                                 "checkpoint's folder)")
+    p.add_argument("--steps", type=positive_int, help="total training steps")
+    d = TOY_DEFAULTS
+    p.add_argument("--batch-size", type=positive_int, help=f"2-D default {d['batch_size']}")
+    p.add_argument("--lr", type=finite_float(0, strict=True), help=f"2-D default {d['lr']:g}")
+    p.add_argument("--hidden", type=positive_int, help=f"2-D: MLP width (default {d['hidden']})")
+    p.add_argument("--blocks", type=positive_int,
+                   help=f"2-D: residual blocks (default {d['blocks']})")
+    p.add_argument("--T", type=int_at_least(MIN_TOY_T),
+                   help=f"2-D: diffusion steps (default {d['T']})")
+    p.add_argument("--parameterization", choices=("eps", "x0", "v"),
+                   help=f"2-D default {d['parameterization']}")
+    p.add_argument("--checkpoint-every", type=positive_int,
+                   help=f"default {d['checkpoint_every']} (mnist 250)")
+    p.add_argument("--stop-at", type=positive_int, metavar="STEP",
+                   help="stop (resumably) at this step of the planned --steps")
+    p.add_argument("--seed", type=seed_int, help="default 0")
+
+
+def run(args):
+    from ...experiments.runs import train_run
+    trainer = train_run(args.dataset, resume=args.resume, out=args.out,
+                        overwrite=args.overwrite, steps=args.steps, stop_at=args.stop_at,
+                        data_dir=args.data_dir, progress=not args.no_progress,
+                        seed=args.seed, batch_size=args.batch_size, lr=args.lr,
+                        hidden=args.hidden, blocks=args.blocks, T=args.T,
+                        parameterization=args.parameterization,
+                        checkpoint_every=args.checkpoint_every)
+    print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
+    reduce = trainer.reduce_gradients
+    if reduce.calls:
+        print(f"{trainer.world.describe()}: all-reduce of {reduce.gradient_bytes / 2**20:.2f} "
+              f"MiB a step, {1e3 * reduce.seconds / reduce.calls:.1f} ms on average over "
+              f"{reduce.calls} steps")
