@@ -25,6 +25,7 @@
 #
 # Code: `ddpm_np/diffusion/schedule.py` (β_t, α_t = 1 − β_t, ᾱ_t = ∏ α_s) and
 # `ddpm_np/diffusion/forward.py` (`q_step`, `q_chain`, `q_sample`).
+# No network runs in this chapter, so no tier (chapter 4 explains the two).
 
 # %%
 import numpy as np

@@ -30,6 +30,7 @@
 # \tilde\beta_t = \frac{1-\bar\alpha_{t-1}}{1-\bar\alpha_t}\beta_t .$$
 #
 # Code: `q_posterior` and `posterior_coefficients` in `ddpm_np/diffusion/forward.py`.
+# No network runs in this chapter, so no tier (chapter 4 explains the two).
 #
 # **Check**: fix $x_0$, draw $x_{t-1}$ from $q(x_{t-1} \mid x_0)$ and one forward step to
 # $x_t$; then regress $x_{t-1}$ on $x_t$. For jointly Gaussian variables the regression line is
