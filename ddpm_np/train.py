@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from .checkpoint import remove_stale_temporaries, save_checkpoint
 from .checks import check_float, check_int
 from .diffusion import NoiseSchedule, diffusion_loss, sample_training_batch
+from .diffusion.losses import WEIGHTINGS
 from .diffusion.param import check_parameterization
 from .nn.optim import EMA, Adam, clip_grad_norm, warmup_cosine_lr
 from .parallel import GradientReducer, share, world as this_world
@@ -58,6 +59,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     ema_decay: float = 0.999
     parameterization: str = "eps"    # what the network predicts: eps | x0 | v
+    loss_weighting: str = "none"     # none | min_snr (Hang et al. 2023: min(SNR, γ) per t)
+    snr_gamma: float = 5.0           # γ of min_snr
     label_dropout: float = 0.1       # class-conditional models: P(label → "no label")
     checkpoint_every: int = 1000
     seed: int = 0
@@ -75,6 +78,10 @@ class TrainConfig:
         check_float(self.ema_decay, "ema_decay", low=0, high=0.999999)
         check_float(self.label_dropout, "label_dropout", low=0, high=1)
         check_parameterization(self.parameterization)
+        if self.loss_weighting not in WEIGHTINGS:
+            raise ValueError(f"loss_weighting must be one of {', '.join(WEIGHTINGS)}, got "
+                             f"{self.loss_weighting!r}")
+        check_float(self.snr_gamma, "snr_gamma", low=0, strict=True)
         return self
 
 
@@ -83,12 +90,14 @@ class DiffusionObjective:
     and the error of the network's prediction (ε, or x_0 or v, `parameterization`). For a
     class-conditional model each label is replaced by "no label" with probability
     `label_dropout`, so that one network learns ε(x_t, y) and ε(x_t, ∅) (classifier-free
-    guidance)."""
+    guidance). `weighting` and `snr_gamma`: per-t weights of the error (`loss_weights`)."""
 
-    def __init__(self, schedule: NoiseSchedule, parameterization="eps", label_dropout=0.1):
+    def __init__(self, schedule: NoiseSchedule, parameterization="eps", label_dropout=0.1,
+                 weighting="none", snr_gamma=5.0):
         self.schedule = schedule
         self.parameterization = check_parameterization(parameterization)
         self.label_dropout = label_dropout
+        self.weighting, self.snr_gamma = weighting, snr_gamma
 
     def __call__(self, model, x0, y, rng, rows=slice(None)):
         """(loss, dL/d output) for the rows `rows` of the batch (x0, y). The random draws are
@@ -101,7 +110,7 @@ class DiffusionObjective:
         else:
             out = model(xt[rows], t[rows])
         return diffusion_loss(out, x0[rows], eps[rows], t[rows], self.schedule,
-                              self.parameterization)
+                              self.parameterization, self.weighting, self.snr_gamma)
 
 
 class Trainer:
@@ -119,7 +128,9 @@ class Trainer:
         if objective is None:
             if schedule is None:
                 raise ValueError("Trainer needs a noise schedule for the diffusion objective")
-            objective = DiffusionObjective(schedule, config.parameterization, config.label_dropout)
+            objective = DiffusionObjective(schedule, config.parameterization,
+                                           config.label_dropout, config.loss_weighting,
+                                           config.snr_gamma)
         self.objective = objective
         self.config = config.validate()
         self.out_dir = Path(out_dir) if out_dir is not None else None

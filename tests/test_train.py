@@ -45,6 +45,24 @@ def test_same_seed_same_run(tmp_path):
     assert a.log["loss"] == b.log["loss"]
 
 
+def test_min_snr_weighting_reaches_the_loss_and_the_checkpoint(tmp_path):
+    """The first step's loss is the mean of the weighted squared errors: with min-SNR weights
+    (≤ 1 for ε) it is smaller than L_simple on the same draws, and the setting is saved."""
+    from ddpm_np.diffusion import diffusion_loss, sample_training_batch
+    plain = make_trainer(None, steps=1).run(progress=False)
+    weighted = make_trainer(tmp_path, steps=1, loss_weighting="min_snr").run(progress=False)
+    assert weighted.log["loss"][0] < plain.log["loss"][0]
+    tr = make_trainer(None, steps=1, loss_weighting="min_snr")
+    x0, _ = tr.data.batch(tr.rng, 32)
+    t, eps, xt = sample_training_batch(x0, tr.schedule, tr.rng)
+    want, _ = diffusion_loss(tr.model(xt, t), x0, eps, t, tr.schedule, weighting="min_snr")
+    assert weighted.log["loss"][0] == pytest.approx(want, rel=1e-6)
+    _, meta = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert meta["train_config"]["loss_weighting"] == "min_snr"
+    with pytest.raises(ValueError, match="loss_weighting must be one of none, min_snr"):
+        TrainConfig(loss_weighting="snr").validate()
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     tr = make_trainer(tmp_path, steps=30)
     tr.config.steps = 10

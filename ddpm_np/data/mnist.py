@@ -183,7 +183,3 @@ def to_model_range(images: np.ndarray) -> np.ndarray:
     """uint8 (N, 28, 28) → float32 (N, 1, 28, 28) in [−1, 1] (x/127.5 − 1), as in Ho et al."""
     return (images.astype(np.float32) / 127.5 - 1.0)[:, None]
 
-
-def to_uint8(x: np.ndarray) -> np.ndarray:
-    """Model range [−1, 1] → uint8, clipped and rounded."""
-    return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)

@@ -2,12 +2,15 @@
 
 Algorithm 1 of Ho et al. 2020, one step:
     x_0 ~ q(x_0),  t ~ U{1..T},  ε ~ N(0, I)                      → `sample_training_batch`
-    gradient step on ‖ε − ε_θ(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t)‖²        → `loss_simple`
+    gradient step on ‖ε − ε_θ(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t)‖²        → `diffusion_loss`
+
+`diffusion_loss` is what training runs (`train.DiffusionObjective`): with the default ε target
+and no weighting it is `loss_simple`, eq. 14; it also takes the x_0 and v targets and the
+min-SNR weights (`TrainConfig.loss_weighting`, `ddpm-np train --loss-weighting`).
 """
 import numpy as np
 
 from ..checks import check_array
-
 from ..nn.loss import mse_loss
 from .forward import q_sample
 from .param import check_parameterization, v_from_eps_x0

@@ -25,7 +25,7 @@ def mnist_schedule() -> NoiseSchedule:
 
 
 def mnist_model(rng, conditional: bool = True) -> UNet:
-    """The reference UNet (base 32, mults 1-2-4, attention at 7×7), class-conditional."""
+    """The default UNet (base 32, mults 1-2-4, attention at 7×7), class-conditional."""
     return UNet(num_classes=10 if conditional else None, rng=rng)
 
 

@@ -26,7 +26,7 @@ from .toy import N_TRAIN, STEPS, toy_schedule
 
 DATASETS = toy2d.NAMES + ("mnist",)
 TOY_DEFAULTS = dict(seed=0, batch_size=256, lr=2e-3, hidden=128, blocks=3, T=200,
-                    parameterization="eps", checkpoint_every=1000)
+                    parameterization="eps", loss_weighting="none", checkpoint_every=1000)
 TOY_ONLY = ("hidden", "blocks", "T", "parameterization")
 CHANGEABLE = ("lr", "checkpoint_every")
 MIN_TOY_T = 21          # the toy schedule's β_T = 0.02·1000/T must stay below 1
@@ -52,16 +52,17 @@ def _flag(name):
 def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool = False,
               steps: int | None = None, stop_at: int | None = None, data_dir=None,
               progress: bool = True, log=print, seed=None, batch_size=None, lr=None,
-              hidden=None, blocks=None, T=None, parameterization=None,
+              hidden=None, blocks=None, T=None, parameterization=None, loss_weighting=None,
               checkpoint_every=None) -> Trainer:
     """Train (or resume) a run and return its Trainer (see the top of this file).
 
     MNIST takes its configuration from `mnist_train.MNIST_TRAIN`; of the options it uses seed,
-    batch_size, lr and checkpoint_every. The 2-D datasets use all of them (model width `hidden`,
+    batch_size, lr, loss_weighting and checkpoint_every. The 2-D datasets use all of them (model width `hidden`,
     `blocks` residual blocks, T diffusion steps).
     """
     options = dict(seed=seed, batch_size=batch_size, lr=lr, hidden=hidden, blocks=blocks, T=T,
-                   parameterization=parameterization, checkpoint_every=checkpoint_every)
+                   parameterization=parameterization, loss_weighting=loss_weighting,
+                   checkpoint_every=checkpoint_every)
     given = {k: v for k, v in options.items() if v is not None}
     if steps is not None:
         check_int(steps, "steps")
@@ -87,7 +88,8 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
     check_int(o["T"], "T", low=MIN_TOY_T)
     cfg = TrainConfig(steps=steps or STEPS[dataset], batch_size=o["batch_size"], lr=o["lr"],
                       seed=o["seed"], checkpoint_every=o["checkpoint_every"],
-                      parameterization=o["parameterization"]).validate()
+                      parameterization=o["parameterization"],
+                      loss_weighting=o["loss_weighting"]).validate()
     # forward and backward keep a few dozen activations of the MLP's width per example
     check_memory(cfg.batch_size * o["hidden"] * 4 * 64 * o["blocks"], f"a batch of "
                  f"{cfg.batch_size} (--batch-size)")
@@ -105,6 +107,7 @@ def _run_settings(meta) -> dict:
     """What a checkpoint's run was trained with, named like the options of train_run."""
     cfg, model = meta.get("train_config", {}), meta.get("model", {}).get("config", {})
     settings = {k: cfg.get(k) for k in ("seed", "batch_size", "parameterization")}
+    settings["loss_weighting"] = cfg.get("loss_weighting", "none")
     if meta.get("model", {}).get("kind") == "mlp":
         settings.update(hidden=model.get("hidden"), blocks=model.get("num_blocks"),
                         T=len(meta.get("schedule", {}).get("betas", [])))

@@ -16,9 +16,9 @@ def quick() -> bool:
     return os.environ.get(QUICK, "") not in ("", "0")
 
 
-def pick(full, fast):
-    """`full` normally, `fast` in quick mode."""
-    return fast if quick() else full
+def pick(full, small):
+    """`full` normally, `small` in quick mode."""
+    return small if quick() else full
 
 
 def figures_dir() -> Path:

@@ -21,6 +21,7 @@ CASES = [
     ("train --dataset moons --lr nan", 2, "--lr: expected a finite number > 0"),
     ("train --dataset moons --T 5", 2, "--T: expected an integer ≥ 21"),
     ("train --dataset moons --seed -3", 2, "--seed: expected an integer ≥ 0"),
+    ("train --dataset moons --loss-weighting snr", 2, "invalid choice: 'snr'"),
     ("demo spiral --seed -1", 2, "--seed: expected an integer ≥ 0"),
     ("demo spiral --steps 0", 2, "--steps: expected a positive integer"),
     ("demo ring", 2, "invalid choice: 'ring'"),

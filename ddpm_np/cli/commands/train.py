@@ -6,6 +6,7 @@ HELP = "train a model on a 2-D dataset or mnist (or resume a run)"
 
 
 def add_arguments(p):
+    from ...diffusion.losses import WEIGHTINGS
     from ...experiments.runs import DATASETS, MIN_TOY_T, TOY_DEFAULTS
     p.add_argument("--dataset", choices=DATASETS)
     p.add_argument("--data-dir", type=folder, help="mnist: folder with the IDX files "
@@ -26,6 +27,9 @@ def add_arguments(p):
                    help=f"2-D: diffusion steps (default {d['T']})")
     p.add_argument("--parameterization", choices=("eps", "x0", "v"),
                    help=f"2-D default {d['parameterization']}")
+    p.add_argument("--loss-weighting", choices=WEIGHTINGS,
+                   help="per-t weights of the loss: none (L_simple, the default) or min_snr "
+                        "(Hang et al. 2023, γ = 5)")
     p.add_argument("--checkpoint-every", type=positive_int,
                    help=f"default {d['checkpoint_every']} (mnist 250)")
     p.add_argument("--stop-at", type=positive_int, metavar="STEP",
@@ -41,6 +45,7 @@ def run(args):
                         seed=args.seed, batch_size=args.batch_size, lr=args.lr,
                         hidden=args.hidden, blocks=args.blocks, T=args.T,
                         parameterization=args.parameterization,
+                        loss_weighting=args.loss_weighting,
                         checkpoint_every=args.checkpoint_every)
     print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
     reduce = trainer.reduce_gradients
