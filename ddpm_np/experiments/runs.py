@@ -31,7 +31,7 @@ TOY_ONLY = ("hidden", "blocks", "T", "parameterization")
 CHANGEABLE = ("lr", "checkpoint_every")
 MIN_TOY_T = 21          # the toy schedule's β_T = 0.02·1000/T must stay below 1
 
-__all__ = ["DATASETS", "RunError", "default_out", "toy_data", "train_run"]
+__all__ = ["DATASETS", "default_out", "toy_data", "train_run"]
 
 
 def toy_data(name: str, seed: int) -> ArrayDataset:

@@ -1,7 +1,8 @@
 """The 2-D demos: data → model → train (Algorithm 1) → sample (Algorithm 2) → metrics → figures.
 
-`run_toy_demo(name)` is what `ddpm-np demo NAME` and `demos/*.py` call. Outputs go under
-`runs/<name>/` (`runs/<name>-linear/` with `model="linear"`): checkpoint.npz (+ .json), samples.npy, metrics.json, and the figures
+`run_toy_demo(name)` is what `ddpm-np demo NAME` calls; `demos/toy2d.py` writes out its first
+half (the same samples). Outputs go under `runs/<name>/` (`runs/<name>-linear/` with
+`model="linear"`): checkpoint.npz (+ .json), samples.npy, metrics.json, and the figures
 samples.png, forward.png, reverse.png, loss.png, reverse.gif (+ marginals.png for the Gaussians,
 energy.png for the double well).
 """
@@ -48,8 +49,8 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
     toy2d.check_name(name)
     if model not in TOY_MODELS:
         raise ValueError(f"model must be one of {', '.join(TOY_MODELS)}, got {model!r}")
-    kind = model
-    out = Path(out_dir) if out_dir is not None else demo_out(name, model)
+    kind = model                    # the name; `net` is the network
+    out = Path(out_dir) if out_dir is not None else demo_out(name, kind)
     out.mkdir(parents=True, exist_ok=True)
     timings = {}
     t_start = time.perf_counter()
@@ -68,19 +69,19 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
     # -- data and model ---------------------------------------------------------------------
     x_train = toy2d.sample(name, N_TRAIN, data_rng)
     if kind == "linear":
-        model = LinearEps(dim=2, T=T)
+        net = LinearEps(dim=2, T=T)
     else:
-        model = MLP(dim=2, hidden=32 if quick else 128, num_blocks=2 if quick else 3,
+        net = MLP(dim=2, hidden=32 if quick else 128, num_blocks=2 if quick else 3,
                     rng=model_rng)
     data = ArrayDataset(x_train, description={"dataset": name, "n": N_TRAIN, "seed": seed})
     # -- train ------------------------------------------------------------------------------
-    trainer = Trainer(model, schedule, data, cfg, out, meta={"demo": name})
+    trainer = Trainer(net, schedule, data, cfg, out, meta={"demo": name})
     trainer.run(progress=progress)
     timings["train_s"] = time.perf_counter() - t_start
     # -- sample with the EMA weights (Algorithm 2) -------------------------------------------
     t0 = time.perf_counter()
     trainer.ema.swap()
-    samples, traj = ddpm_sample(model, (n_samples, 2), schedule, sample_rng, progress=progress,
+    samples, traj = ddpm_sample(net, (n_samples, 2), schedule, sample_rng, progress=progress,
                                 return_trajectory=True, trajectory_every=max(1, T // 40))
     timings["sample_s"] = time.perf_counter() - t0
     np.save(out / "samples.npy", samples)
@@ -90,7 +91,8 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
     ed = energy_distance(samples, fresh)
     floor, floor_sd = energy_noise_floor(lambda n, r: toy2d.sample(name, n, r), n_samples,
                                          eval_rng)
-    metrics = {"dataset": name, "model": kind, "steps": cfg.steps, "T": T, "n_samples": n_samples,
+    metrics = {"dataset": name, "model": kind, "steps": cfg.steps, "T": T,
+               "n_samples": n_samples,
                "seed": seed, "quick": quick, "energy_distance": ed,
                "energy_noise_floor": floor, "energy_noise_floor_sd": floor_sd,
                "energy_ratio": ed / floor, "final_loss": float(np.mean(trainer.log["loss"][-100:]))}
@@ -107,7 +109,7 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
         metrics["true_mean_energy"] = float(toy2d.double_well_energy(fresh).mean())
     if toy2d.has_log_prob(name):
         x_eval = toy2d.sample(name, 200 if quick else N_VLB, eval_rng)
-        bpd, se, _ = nll_bits_per_dim(model, x_eval, schedule, eval_rng, decoder="gaussian")
+        bpd, se, _ = nll_bits_per_dim(net, x_eval, schedule, eval_rng, decoder="gaussian")
         exact = float(-toy2d.log_prob(name, x_eval).mean() / 2 / LN2)
         metrics.update(vlb_bits_per_dim=bpd, vlb_stderr=se, exact_nll_bits_per_dim=exact,
                        vlb_gap_bits_per_dim=bpd - exact)
@@ -151,8 +153,8 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
     metrics["timings"] = timings
     metrics["files"] = sorted(p.name for p in out.iterdir() if not p.name.endswith(".tmp"))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    log(f"{name}{' (linear model)' if kind == 'linear' else ''}: energy distance {ed:.4f} (noise floor {floor:.4f}, ratio {ed / floor:.2f}); "
-        f"{timings['total_s']:.1f} s in all")
+    log(f"{name}{' (linear model)' if kind == 'linear' else ''}: energy distance {ed:.4f} "
+        f"(noise floor {floor:.4f}, ratio {ed / floor:.2f}); {timings['total_s']:.1f} s in all")
     log(f"wrote {len(figs)} figures, samples.npy, metrics.json and checkpoint.npz to {out}/")
     return metrics
 

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from ddpm_np.checkpoint import save_checkpoint
-from ddpm_np.experiments.runs import RunError, train_run
+from ddpm_np.experiments.runs import train_run
+from ddpm_np.saving import RunError
 
 
 def test_a_toy_run_from_python_and_its_resume(tmp_path):

@@ -48,7 +48,8 @@ from .threads import chunk_bounds, largest, run_chunks
 # (m of F(m×m, 3×3), fewest pixels, fewest channels in and out together), the first that fits:
 # F(4×4) on images of at least 28×28 whose sides 4 divides (tiles hanging over the edge cost
 # it more than F(2×2) at 14×14) with 64 channels; F(2×2) from 14×14 with 128 channels. Below,
-# the transforms cost what they save, and at 7×7 a third of the tiles' outputs fall outside
+# the transforms cost what they save, and at 7×7 a third of the tiles' outputs fall outside the
+# image.
 WINOGRAD_ROUTES = ((4, 28 * 28, 64), (2, 14 * 14, 128))
 
 
