@@ -247,9 +247,11 @@ class Trainer:
         return path
 
     @classmethod
-    def resume(cls, path, data, out_dir=None, objective=None, log=None, **changes) -> "Trainer":
-        """Rebuild a Trainer from a checkpoint, bit for bit; `changes` are those a resume may
-        make (saving.resume_changes: steps, lr, checkpoint_every, stop_at), reported by `log`."""
+    def resume(cls, path, data, out_dir=None, steps=None, objective=None, log=None,
+               **changes) -> "Trainer":
+        """Rebuild a Trainer from a checkpoint, bit for bit; `steps` and `changes` are what a
+        resume may change (saving.resume_changes: steps, lr, checkpoint_every, stop_at),
+        reported by `log`."""
         saved = read_run(path)
         try:
             cfg = TrainConfig(**saved.train_config).validate()
@@ -258,7 +260,7 @@ class Trainer:
         trainer = cls(saved.model, saved.schedule, data, cfg, out_dir or Path(path).parent,
                       saved.extra_meta, objective)
         saved.restore(trainer)
-        made = resume_changes(trainer.config, trainer.step, path, **changes)
+        made = resume_changes(trainer.config, trainer.step, path, steps, **changes)
         trainer._checkpoint_is_ours = Path(path) == trainer.checkpoint_path()
         if log is not None:
             log(f"resuming {path} at step {trainer.step}/{cfg.steps}"

@@ -27,7 +27,7 @@ class NonFiniteSamples(Exception):
 CLIP = 1.0   # images live in [−1, 1]: clip x̂_0 there at every step (as Ho et al.'s sampler does)
 # Classifier-free guidance weight w used by default (ε = (1+w)·ε(x, y) − w·ε(x, ∅)): the one
 # that met both targets of the guidance sweep (Fréchet ratio ≤ 3, ≥ 95% read as the requested
-# digit); the sweep and its command are in docs/performance.md.
+# digit); the sweep and its command are in docs/results.md.
 GUIDANCE = 0.5
 
 

@@ -44,7 +44,7 @@ from .im2col import epilogue, gather, pad_into, patches
 from .layout import buffer, nchw, nhwc
 from .threads import chunk_bounds, largest, run_chunks
 
-# Where Winograd paid on this machine (docs/performance.md, per layer at batch 64), as
+# Where Winograd paid on a 2-core AMD EPYC (per layer at batch 64; docs/performance.md), as
 # (m of F(m×m, 3×3), fewest pixels, fewest channels in and out together), the first that fits:
 # F(4×4) on images of at least 28×28 whose sides 4 divides (tiles hanging over the edge cost
 # it more than F(2×2) at 14×14) with 64 channels; F(2×2) from 14×14 with 128 channels. Below,
