@@ -21,6 +21,13 @@ def guided_eps_model(model, y, guidance: float = 0.0, null_label: int | None = N
     of 2N.
     """
     guidance = check_float(guidance, "guidance", low=0)
+    if null_label is None and getattr(model, "num_classes", None) is None:
+        raise TypeError(f"model must be a class-conditional network (with num_classes, called "
+                        f"as model(x_t, t, labels)), got {type(model).__name__}; an "
+                        "unconditional ε-model needs no guidance")
+    if not callable(model):
+        raise TypeError(f"model must be callable as model(x_t, t, labels), got "
+                        f"{type(model).__name__}")
     null = model.num_classes if null_label is None else null_label
     if y is not None:
         y = np.asarray(y)

@@ -22,7 +22,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..checks import check_array, check_int
-from .samplers import ddim_step, ddim_timesteps
+from .samplers import ddim_step, ddim_timesteps, check_sampler_inputs
 from .schedule import NoiseSchedule
 
 
@@ -55,7 +55,13 @@ def repaint_sample(eps_model, x0, mask, schedule: NoiseSchedule, rng: np.random.
     resampling schedule (resample=1: none). Returns (N, ...) like x0.
     """
     check_array("x0", x0)
-    mask = np.broadcast_to(np.asarray(mask, x0.dtype), x0.shape)
+    check_sampler_inputs(eps_model, x0.shape, schedule, rng)
+    mask = np.asarray(mask, x0.dtype)
+    try:
+        mask = np.broadcast_to(mask, x0.shape)
+    except ValueError:
+        raise ValueError(f"mask of shape {mask.shape} does not broadcast to x0's shape "
+                         f"{x0.shape}") from None
     if not np.all((mask == 0) | (mask == 1)):
         raise ValueError("mask must hold only 0 (unknown) and 1 (known)")
     grid = np.concatenate([[0], ddim_timesteps(schedule.T, steps)[::-1]])  # time at position p

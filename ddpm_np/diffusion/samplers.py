@@ -97,9 +97,43 @@ def ddim_step(eps_theta, xt, t, t_prev, schedule: NoiseSchedule, eta=0.0, z=None
 
 
 def ddim_timesteps(T: int, steps: int) -> np.ndarray:
-    """Evenly spaced, strictly decreasing time steps from T down to ≥ 1 (`steps` of them)."""
+    """Evenly spaced, strictly decreasing time steps from T down to 1 (`steps` of them); one
+    step is T alone (from pure noise straight to x̂_0), never t = 1 alone, which would return
+    the noise."""
     check_int(steps, f"steps (with T={T})", high=T)
+    if steps == 1:
+        return np.array([T], np.int64)
     return np.unique(np.round(np.linspace(1, T, steps)).astype(np.int64))[::-1]
+
+
+def check_sampler_inputs(eps_model, shape, schedule, rng, need_rng: bool = True):
+    """Refuse, before any work, what would fail deep inside a sampler: an ε-model that is not
+    callable, a shape that is not a tuple of positive sizes, a schedule that is not a
+    NoiseSchedule, and a missing generator where one is needed (a TypeError or ValueError
+    naming the argument)."""
+    if not callable(eps_model):
+        raise TypeError(f"eps_model must be callable as eps_model(x_t, t), got "
+                        f"{type(eps_model).__name__}")
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}; make "
+                        "one with NoiseSchedule.linear(T) or .cosine(T)")
+    if need_rng and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}; "
+                        "create one with np.random.default_rng(seed)")
+    if not isinstance(shape, (tuple, list)) or not shape or \
+            not all(isinstance(d, (int, np.integer)) and d >= 1 for d in shape):
+        raise ValueError(f"shape must be a tuple of positive sizes (N, ...), got {shape!r}")
+
+
+def _checked_eps(eps_model):
+    """eps_model with its output checked at every call: an array of x_t's shape."""
+    def checked(x, t):
+        eps = eps_model(x, t)
+        if not isinstance(eps, np.ndarray) or eps.shape != x.shape:
+            raise ValueError(f"eps_model returned {getattr(eps, 'shape', type(eps).__name__)}; "
+                             f"it must return an array of x_t's shape {x.shape}")
+        return eps
+    return checked
 
 
 def _trajectory_every(n_steps, every):
@@ -138,6 +172,7 @@ def ddpm_sample(eps_model, shape, schedule: NoiseSchedule, rng: np.random.Genera
     Returns x_0 of `shape`, or (x_0, trajectory) where trajectory holds arrays "t" (K,),
     "xt" and "x0_hat" (K, *shape), every `trajectory_every`-th step (default T/10) and the end.
     """
+    check_sampler_inputs(eps_model, shape, schedule, rng)
     schedule.sigmas(sigma)  # validate the option early
     n = shape[0]
 
@@ -158,6 +193,7 @@ def ddim_sample(eps_model, shape, schedule: NoiseSchedule, rng: np.random.Genera
 
     Returns like `ddpm_sample`.
     """
+    check_sampler_inputs(eps_model, shape, schedule, rng, need_rng=x_T is None or eta != 0)
     ts = ddim_timesteps(schedule.T, steps)
     eta = check_float(eta, "eta", low=0, high=1)      # before any work, not at the first step
     t_prevs = np.append(ts[1:], 0)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..checks import check_int
 from .param import x0_from_eps
-from .samplers import _clip, _run, _trajectory_every
+from .samplers import _checked_eps, _clip, _run, _trajectory_every, check_sampler_inputs
 from .schedule import NoiseSchedule
 
 SPACINGS = ("logsnr", "uniform", "trailing")
@@ -97,8 +97,10 @@ def dpm_solver_sample(eps_model, shape, schedule: NoiseSchedule, rng: np.random.
     `t_end` > 0 stops at x_{t_end} instead of x_0 (for tests against the exact flow).
     Returns like `ddpm_sample`.
     """
+    check_sampler_inputs(eps_model, shape, schedule, rng, need_rng=x_T is None)
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order!r}")
+    eps_model = _checked_eps(eps_model)
     ts = solver_timesteps(schedule, steps, spacing)
     if t_end:
         ts = ts[ts > t_end]

@@ -1,8 +1,26 @@
 """Timestep (and class) embedding: sinusoidal(t) → Linear → SiLU → Linear (Ho et al. 2020, App. B)."""
+from __future__ import annotations
+
 import numpy as np
 
 from ..nn import Module, Parameter, layers, sinusoidal_embedding
 from ..checks import check_int
+
+
+def check_model_t(t, n: int | None = None) -> np.ndarray:
+    """Time steps as a network takes them: integers ≥ 1 of shape (N,) (1-based, as the schedule
+    checks them; `n`: the batch size they must match). Else a TypeError or ValueError that says
+    what was given."""
+    t = np.asarray(t)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"time steps must be integers (1-based, as in the paper), got dtype "
+                        f"{t.dtype}")
+    if t.ndim != 1 or (n is not None and t.shape != (n,)):
+        raise ValueError(f"time steps must have shape ({'N' if n is None else n},), got "
+                         f"{t.shape}")
+    if t.size and t.min() < 1:
+        raise ValueError(f"time steps must be ≥ 1 (1-based, as in the paper), got {t.min()}")
+    return t
 
 
 class TimeEmbedding(Module):
@@ -25,14 +43,15 @@ class TimeEmbedding(Module):
             self.class_emb = Parameter(rng.standard_normal((num_classes + 1, dim)).astype(dtype))
 
     def forward(self, t, y=None):
+        t = check_model_t(t)
         dtype = self.lin1.W.dtype
         h = self.lin2(self.act(self.lin1(sinusoidal_embedding(t, self.emb_dim, dtype=dtype))))
         if self.num_classes is not None:
             if y is None:
                 y = np.full(len(h), self.num_classes)
             y = np.asarray(y)
-            if y.shape != (len(h),) or y.dtype.kind not in "iu" or y.min() < 0 \
-                    or y.max() > self.num_classes:
+            if y.shape != (len(h),) or y.dtype.kind not in "iu" or y.min(initial=0) < 0 \
+                    or y.max(initial=0) > self.num_classes:
                 raise ValueError(f"class labels must be ints in 0..{self.num_classes} of shape "
                                  f"({len(h)},) ({self.num_classes} = no label)")
             h = h + self.class_emb.data[y]

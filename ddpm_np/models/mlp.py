@@ -12,7 +12,7 @@ import numpy as np
 
 from ..checks import check_int
 from ..nn import Module, check_dtype, layers
-from .embedding import TimeEmbedding
+from .embedding import TimeEmbedding, check_model_t
 
 
 class MLPBlock(Module):
@@ -80,6 +80,7 @@ class MLP(Module):
         check_dtype(xt, self.inp.W.dtype, "MLP")
         if xt.ndim != 2 or xt.shape[1] != self.dim:
             raise ValueError(f"MLP expects x_t of shape (N, {self.dim}), got {xt.shape}")
+        check_model_t(t, len(xt))
         # 1. features [x, sin(2πxB), cos(2πxB)]
         if self.fourier_features:
             proj = (2 * np.pi) * (xt @ self.B)                          # (N, F)

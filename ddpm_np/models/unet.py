@@ -31,7 +31,7 @@ import numpy as np
 
 from ..nn import Module, check_dtype, concat_channels, layers, split_channels
 from ..checks import check_int
-from .embedding import TimeEmbedding
+from .embedding import TimeEmbedding, check_model_t
 
 
 class UNet(Module):
@@ -110,9 +110,12 @@ class UNet(Module):
     def forward(self, xt, t, y=None):
         check_dtype(xt, self.conv_in.W.dtype, "UNet")
         s = self.image_size
-        if xt.shape[1:] != (self.in_channels, s, s):
+        if xt.ndim != 4 or xt.shape[1:] != (self.in_channels, s, s):
             raise ValueError(f"UNet expects x_t of shape (N, {self.in_channels}, {s}, {s}), "
                              f"got {xt.shape}")
+        if len(xt) == 0:
+            raise ValueError("UNet: x_t holds no images (N = 0); pass at least one")
+        check_model_t(t, len(xt))
         temb_act = self.temb_act(self.temb(t, y))
         h = self.conv_in(xt)
         skips = []

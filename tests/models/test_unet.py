@@ -124,3 +124,20 @@ def test_unet_results_do_not_depend_on_the_thread_count(rng, monkeypatch):
         results.append([eps, net.backward(d)] + [p.grad for p in net.parameters()])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("tier", ["fast", "reference"])
+@pytest.mark.parametrize("t,error,fragment", [
+    (np.array([0, 1]), ValueError, "time steps must be ≥ 1"),
+    (np.array([-5, 1]), ValueError, "time steps must be ≥ 1"),
+    (np.array([1.5, 2.0]), TypeError, "time steps must be integers"),
+    (np.array([np.nan, 1.0]), TypeError, "time steps must be integers"),
+    (np.array([3]), ValueError, r"time steps must have shape \(2,\)"),
+])
+def test_the_unet_checks_t_like_the_schedule(tier, t, error, fragment):
+    net = UNet(base_channels=8, channel_mults=(1, 2), attention_resolutions=(), image_size=8,
+               groups=2, num_classes=3, rng=np.random.default_rng(0), tier=tier)
+    with pytest.raises(error, match=fragment):
+        net(np.zeros((2, 1, 8, 8), np.float32), t, np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"no images \(N = 0\)"):
+        net(np.zeros((0, 1, 8, 8), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64))

@@ -70,6 +70,8 @@ def chunk_bounds(n_items: int, item_bytes: int, target_bytes: int = 2 << 20):
     work memory each (at least one item per chunk). Depends on the sizes only, never on the
     thread count, so that results are the same however many threads run them; with threading
     off it is one chunk: one big GEMM on the BLAS's own threads."""
+    if n_items == 0:
+        return []
     if num_threads() <= 1:
         return [(0, n_items)]
     per = max(1, min(n_items, round(target_bytes / max(item_bytes, 1))))
@@ -83,8 +85,8 @@ def chunk_bounds(n_items: int, item_bytes: int, target_bytes: int = 2 << 20):
 
 
 def largest(chunks) -> int:
-    """The largest chunk's size, for sizing per-thread scratch buffers."""
-    return max(e - s for s, e in chunks)
+    """The largest chunk's size, for sizing per-thread scratch buffers (0 for no chunks)."""
+    return max((e - s for s, e in chunks), default=0)
 
 
 def run_chunks(task, chunks):
