@@ -3,6 +3,8 @@ options every command shares, and errors on one line."""
 from __future__ import annotations
 
 import argparse
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,6 +24,14 @@ def _common(p, progress=True, overwrite=True):
                        help="replace existing outputs (otherwise they are never replaced)")
 
 
+def version() -> str:
+    """The installed package's version ("unknown" when run from a source tree not installed)."""
+    try:
+        return package_version("ddpm_np")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser(commands) -> argparse.ArgumentParser:
     """The parser; `commands` maps each subcommand's name to its module (NAME, HELP,
     add_arguments, run; OPTIONS for the shared options it takes)."""
@@ -30,6 +40,7 @@ def build_parser(commands) -> argparse.ArgumentParser:
         description="Denoising diffusion probabilistic models in NumPy, hand-written backprop.",
         epilog="Errors are one line; --debug (or DDPM_NP_DEBUG=1) shows the traceback.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    parser.add_argument("--version", action="version", version=f"ddpm-np {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name, command in commands.items():

@@ -54,13 +54,19 @@ def _err(capsys):
 
 
 def test_error_paths_are_one_line(tmp_path, capsys):
-    assert main(["sample", "--checkpoint", str(tmp_path / "none.npz"), "--n", "3"]) == 2
+    assert main(["sample", "--n", "3"]) == 2
+    assert "nothing to write: give --out FILE.npy" in _err(capsys)
+    assert not list(tmp_path.iterdir())
+    assert main(["sample", "--checkpoint", str(tmp_path / "none.npz"), "--n", "3",
+                 "--out", str(tmp_path / "s.npy")]) == 2
     assert "does not exist" in _err(capsys)
     (tmp_path / "bad.npz").write_bytes(b"garbage")
-    assert main(["sample", "--checkpoint", str(tmp_path / "bad.npz"), "--n", "3"]) == 2
+    assert main(["sample", "--checkpoint", str(tmp_path / "bad.npz"), "--n", "3",
+                 "--out", str(tmp_path / "s.npy")]) == 2
     assert "corrupt" in _err(capsys)
     np.savez(tmp_path / "other.npz", W=np.zeros(3))
-    assert main(["sample", "--checkpoint", str(tmp_path / "other.npz"), "--n", "3"]) == 2
+    assert main(["sample", "--checkpoint", str(tmp_path / "other.npz"), "--n", "3",
+                 "--out", str(tmp_path / "s.npy")]) == 2
     assert "not a ddpm_np checkpoint" in _err(capsys)
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -75,7 +81,8 @@ def test_foreign_model_checkpoint(tmp_path, capsys):
     save_checkpoint(tmp_path / "c.npz", {"model/x": np.zeros(1)},
                     {"model": {"kind": "transformer", "config": {}},
                      "schedule": {"betas": [0.1]}, "train_config": {}})
-    assert main(["sample", "--checkpoint", str(tmp_path / "c.npz"), "--n", "2"]) == 2
+    assert main(["sample", "--checkpoint", str(tmp_path / "c.npz"), "--n", "2",
+                 "--out", str(tmp_path / "s.npy")]) == 2
     assert "transformer" in _err(capsys)
 
 
@@ -127,3 +134,21 @@ def test_the_reference_tier_runs_a_demo(tmp_path, monkeypatch, capsys):
     model, _, _ = load_for_sampling(tmp_path / "checkpoint.npz")
     assert type(model.inp).__module__ == "ddpm_np.nn.linear"
     assert type(model.out_act).__module__ == "ddpm_np.nn.activations"
+
+
+def test_version_and_one_vocabulary_of_flags(capsys):
+    """--version; sampler steps are --sample-steps in every command (--steps kept where it
+    meant them); every --seed says what it is."""
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("ddpm-np ")
+    from ddpm_np.cli import build_parser
+    from ddpm_np.cli.commands import COMMANDS
+    sub = next(a for a in build_parser(COMMANDS)._actions if a.dest == "command").choices
+    for name in ("sample", "inpaint", "interpolate", "evaluate", "demo"):
+        options = {o for a in sub[name]._actions for o in a.option_strings}
+        assert "--sample-steps" in options, name
+    for name, p in sub.items():
+        for a in p._actions:
+            if "--seed" in a.option_strings:
+                assert a.help and "seed" in a.help, name

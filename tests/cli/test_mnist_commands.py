@@ -28,7 +28,7 @@ def test_sample_digit_with_guidance_and_grid(tiny_checkpoint, tmp_path, capsys):
     assert x.shape == (3, 1, 28, 28) and x.dtype == np.float32
     assert np.abs(x).max() <= 1 and grid.exists()
     assert main(["sample", "--checkpoint", str(tiny_checkpoint), "--n", "2", "--digit", "12",
-                 "--sampler", "ddim", "--steps", "2"]) == 2
+                 "--sampler", "ddim", "--steps", "2", "--out", str(tmp_path / "d.npy")]) == 2
     assert "0..9" in capsys.readouterr().err
 
 

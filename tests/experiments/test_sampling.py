@@ -17,7 +17,8 @@ def test_same_seed_same_samples(toy_checkpoint):
     a, info = sample_checkpoint(toy_checkpoint, 20, "ddim", steps=5, seed=3, progress=False)
     b, _ = sample_checkpoint(toy_checkpoint, 20, "ddim", steps=5, seed=3, progress=False)
     assert a.shape == (20, 2)
-    assert info == {"sampler": "ddim", "steps": 5, "guidance": 0.0, "image": False}
+    assert info == {"sampler": "ddim", "steps": 5, "guidance": 0.0, "image": False,
+                    "sampler_name": "DDIM, 5 steps"}
     np.testing.assert_array_equal(a, b)
 
 

@@ -20,12 +20,13 @@ class Inpaint:
         p.add_argument("--guidance", type=finite_float(0), default=0.0,
                        help="guidance weight with --digit (default 0)")
         p.add_argument("--n", type=positive_int, default=8, help="completions (default 8)")
-        p.add_argument("--steps", type=positive_int, default=50, help="time steps (default 50)")
+        p.add_argument("--sample-steps", "--steps", dest="steps", type=positive_int, default=50,
+                       help="sampler steps (default 50)")
         p.add_argument("--jump-length", type=positive_int, default=5,
                        help="resampling: steps between jumps back (default 5)")
         p.add_argument("--resample", type=positive_int, default=5,
                        help="resampling: passes at each jump point, 1 = none (default 5)")
-        p.add_argument("--seed", type=seed_int, default=0)
+        p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
         p.add_argument("--grid", required=True, help="the figure: original, masked input, "
                                                      "completions (.png, .pdf, …)")
         p.add_argument("--out", help="also save the completions as .npy")
@@ -54,10 +55,11 @@ class Interpolate:
                        help="two MNIST test digits, inverted by DDIM (default: two random "
                             "noises)")
         p.add_argument("--frames", type=int_at_least(2), default=10, help="images in the row")
-        p.add_argument("--steps", type=positive_int, default=200,
+        p.add_argument("--sample-steps", "--steps", dest="steps", type=positive_int, default=200,
                        help="DDIM steps for inversion and decoding (default 200: the ends are "
                             "then the images within a few grey levels)")
-        p.add_argument("--seed", type=seed_int, default=0, help="for the random noises")
+        p.add_argument("--seed", type=seed_int, default=0,
+                       help="random seed of the two noises (default 0)")
         p.add_argument("--grid", required=True, help="the figure (.png, .pdf, …)")
         p.add_argument("--data-dir", type=folder,
                        help="folder with the MNIST IDX files (for --test-index)")

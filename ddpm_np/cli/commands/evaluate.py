@@ -18,10 +18,11 @@ def add_arguments(p):
     p.add_argument("--guidance", type=finite_float(0), default=None,
                    help="classifier-free guidance weight w (default 0.5)")
     p.add_argument("--sampler", choices=("ddim", "dpm++2m"), default="ddim")
-    p.add_argument("--steps", type=positive_int, default=50, help="sampler steps (default 50)")
+    p.add_argument("--sample-steps", "--steps", dest="steps", type=positive_int, default=50,
+                   help="sampler steps (default 50)")
     p.add_argument("--spacing", choices=SPACINGS, default="trailing",
-                   help="how the sampler's time steps are spaced (default trailing)")
-    p.add_argument("--seed", type=seed_int, default=0)
+                   help="dpm++2m: how its time steps are spaced (default trailing)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
     p.add_argument("--out", help="write the metrics JSON here too")
     p.add_argument("--data-dir", type=folder, help="folder with the MNIST IDX files")
 
@@ -43,11 +44,12 @@ class TrainClassifier:
 
     @staticmethod
     def add_arguments(p):
-        p.add_argument("--epochs", type=positive_int, default=3)
+        p.add_argument("--epochs", type=positive_int, default=3, help="passes over the "
+                                                                      "training set (default 3)")
         p.add_argument("--out", help="weights file (default: the package's shipped weights)")
         p.add_argument("--data-dir", type=folder,
                        help="folder with the MNIST IDX files (default $DDPM_NP_DATA/mnist)")
-        p.add_argument("--seed", type=seed_int, default=0)
+        p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
 
     @staticmethod
     def run(args):

@@ -7,25 +7,30 @@ HELP = "draw samples from a trained checkpoint"
 
 def add_arguments(p):
     from ...diffusion.solvers import SPACINGS
-    from ...experiments.sampling import SAMPLERS
-    p.add_argument("--checkpoint", required=True,
-                   help="path to checkpoint.npz, or 'mnist' for the shipped model")
+    from ...experiments.mnist_sample import SAMPLER_STEPS
+    from ...experiments.sampling import DEFAULT_SAMPLER, SAMPLERS
+    p.add_argument("--checkpoint", default="mnist",
+                   help="path to checkpoint.npz, or 'mnist' for the shipped model (default)")
     p.add_argument("--n", type=positive_int, required=True, help="number of samples")
-    p.add_argument("--sampler", choices=SAMPLERS, default="ddpm",
-                   help="ddpm: all T steps; ddim; dpm++2m: DPM-Solver++(2M), few steps")
-    p.add_argument("--steps", type=positive_int, help="DDIM (default 50) or DPM-Solver++ "
-                                                       "(default 15) steps")
+    p.add_argument("--sampler", choices=SAMPLERS, default=DEFAULT_SAMPLER,
+                   help=f"dpm++2m (default): DPM-Solver++(2M), {SAMPLER_STEPS['dpm++2m']} steps, "
+                        "as good as DDIM-50 on the shipped model (docs/results.md); ddim; "
+                        "ddpm: Algorithm 2, all T steps (slow)")
+    p.add_argument("--sample-steps", "--steps", dest="steps", type=positive_int,
+                   help=f"sampler steps (default {SAMPLER_STEPS['dpm++2m']} for dpm++2m, "
+                        f"{SAMPLER_STEPS['ddim']} for ddim; ddpm takes all T)")
     p.add_argument("--spacing", choices=SPACINGS, default="trailing",
-                   help="how the time steps of ddim and dpm++2m are spaced (default trailing)")
+                   help="dpm++2m: how its time steps are spaced (default trailing)")
     p.add_argument("--eta", type=finite_float(0, high=1), default=0.0,
                    help="DDIM η in [0, 1] (0 = deterministic, 1 = DDPM-like noise)")
-    p.add_argument("--seed", type=seed_int, default=0)
-    p.add_argument("--out", default="samples.npy", help="output .npy (default samples.npy)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", help="save the samples here (.npy)")
     p.add_argument("--digit", type=int, help="class to draw (conditional models)")
     p.add_argument("--guidance", type=finite_float(0), default=None,
                    help="classifier-free guidance weight w (0 = plain conditional; default 0.5 "
                         "for class-conditional models)")
-    p.add_argument("--grid", help="also save the images as a grid picture here (.png, .pdf, …)")
+    p.add_argument("--grid", help="draw the images as a grid picture here (.png, .pdf, …); "
+                                  "give --out, --grid or both")
 
 
 def run(args):
@@ -34,5 +39,6 @@ def run(args):
                               sampler=args.sampler, steps=args.steps, eta=args.eta,
                               seed=args.seed, digit=args.digit, guidance=args.guidance,
                               progress=not args.no_progress, spacing=args.spacing)
-    print(f"wrote {args.n} samples ({args.sampler}, {info['steps']} steps) to {args.out}"
-          + (f" and a grid to {args.grid}" if args.grid else ""))
+    wrote = " and ".join(w for w in (args.out and f"the array to {args.out}",
+                                     args.grid and f"a grid to {args.grid}") if w)
+    print(f"drew {args.n} samples with {info['sampler_name']}; wrote {wrote}")

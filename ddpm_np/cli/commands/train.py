@@ -34,7 +34,7 @@ def add_arguments(p):
                    help=f"default {d['checkpoint_every']} (mnist 250)")
     p.add_argument("--stop-at", type=positive_int, metavar="STEP",
                    help="stop (resumably) at this step of the planned --steps")
-    p.add_argument("--seed", type=seed_int, help="default 0")
+    p.add_argument("--seed", type=seed_int, help="random seed (default 0)")
 
 
 def run(args):
