@@ -6,7 +6,7 @@ import pytest
 
 # Tests read datasets from ../shared/data unless the caller points elsewhere.
 _shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-if "DDPM_NP_DATA" not in os.environ and _shared.is_dir():
+if not os.environ.get("DDPM_NP_DATA") and _shared.is_dir():
     os.environ["DDPM_NP_DATA"] = str(_shared)
 
 

@@ -53,9 +53,11 @@ class DatasetError(Exception):
 
 
 def default_folder(dataset: str = "mnist") -> Path:
+    """$DDPM_NP_DATA/<dataset>, else the user's cache folder; an empty variable counts as unset
+    (an empty $XDG_CACHE_HOME too: never a folder relative to wherever one happens to be)."""
     if os.environ.get(ENV_VAR):
         return Path(os.environ[ENV_VAR]) / dataset
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "ddpm_np" / dataset
 
 
@@ -105,10 +107,13 @@ def _find(folder: Path, name: str) -> Path | None:
 
 
 def download_file(url: str, dest: Path, md5: str, progress: bool = True, timeout: float = 30):
-    """Fetch url into dest (atomically), verifying the MD5; raises DatasetError on mismatch."""
+    """Fetch url into dest (atomically), verifying the MD5; raises DatasetError on mismatch.
+    A failed download leaves nothing behind: no partial file, no folder it created."""
     from tqdm.auto import tqdm
+    made = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".tmp", dir=dest.parent)
+    done = False
     try:
         digest = hashlib.md5()
         with urllib.request.urlopen(url, timeout=timeout) as r, os.fdopen(fd, "wb") as f:
@@ -123,9 +128,15 @@ def download_file(url: str, dest: Path, md5: str, progress: bool = True, timeout
             raise DatasetError(f"{url}: checksum mismatch (md5 {digest.hexdigest()}, "
                                f"expected {md5})")
         os.replace(tmp, dest)
+        done = True
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        for folder in ([] if done else made):          # innermost first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
 
 def _where_to_put(folder, name, data_dir, dataset) -> str:
@@ -169,7 +180,8 @@ def load_mnist(split: str = "train", data_dir=None, download: bool = True,
                     errors.append(f"{base}: {getattr(e, 'reason', e)}")
             if path is None:
                 raise DatasetError(f"{name} is not in {folder} and could not be downloaded "
-                                   f"({'; '.join(errors)}). {_where_to_put(folder, name, data_dir, dataset)}")
+                                   f"({'; '.join(errors)}). "
+                                   f"{_where_to_put(folder, name, data_dir, dataset)}")
         if path is None:
             raise DatasetError(f"{name} is missing from {folder} (download disabled). "
                                f"{_where_to_put(folder, name, data_dir, dataset)}")

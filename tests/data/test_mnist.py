@@ -79,6 +79,24 @@ def test_offline_error_says_what_is_missing_and_where(tmp_path):
         load_mnist("test", data_dir=tmp_path, mirrors=["http://127.0.0.1:9/"], progress=False)
 
 
+def test_a_failed_download_leaves_no_folder_behind(tmp_path, monkeypatch):
+    """Neither the folders it would have made nor, with empty variables, one in the working
+    directory (an empty $DDPM_NP_DATA or $XDG_CACHE_HOME counts as unset)."""
+    with pytest.raises(DatasetError, match="could not be downloaded"):
+        load_mnist("test", data_dir=tmp_path / "a" / "b", mirrors=["http://127.0.0.1:9/"],
+                   progress=False)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DDPM_NP_DATA", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", "")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    from ddpm_np.data.mnist import default_folder
+    assert default_folder() == tmp_path / "home" / ".cache" / "ddpm_np" / "mnist"
+    with pytest.raises(DatasetError, match="could not be downloaded"):
+        load_mnist("test", mirrors=["http://127.0.0.1:9/"], progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_hint_fits_where_the_folder_came_from(tmp_path, monkeypatch):
     monkeypatch.setenv("DDPM_NP_DATA", str(tmp_path))
     with pytest.raises(DatasetError, match=r"\$DDPM_NP_DATA/mnist.*--data-dir"):
@@ -121,12 +139,12 @@ def test_download_verifies_checksums_and_falls_back(tmp_path, server, monkeypatc
                       progress=False)
     np.testing.assert_array_equal(x, imgs)
     assert sorted(p.name for p in dest.iterdir()) == sorted(md5)   # no temp files left
-    # a wrong checksum is refused and nothing is written
+    # a wrong checksum is refused and nothing is written, not even the folder
     bad = tmp_path / "bad"
     monkeypatch.setitem(mnist.DATASETS, "mnist", {"mirrors": [], "md5": dict.fromkeys(md5, "0")})
     with pytest.raises(DatasetError, match="checksum mismatch"):
         load_mnist("test", data_dir=bad, mirrors=[url], progress=False)
-    assert not any(bad.iterdir())
+    assert not bad.exists()
 
 
 def test_bad_arguments():
