@@ -1,7 +1,9 @@
 """What the tutorial's chapters (tutorial/*.py) share: quick settings, and where figures go.
 
 DDPM_NP_TUTORIAL_QUICK=1 makes every chapter run in seconds (the test suite runs them so);
-DDPM_NP_TUTORIAL_OUT=DIR sends their figures to DIR (default: tutorial/figures).
+DDPM_NP_TUTORIAL_OUT=DIR sends their figures to DIR (default: runs/tutorial, which git ignores;
+the pictures in tutorial/figures, which the READMEs show, are made with
+DDPM_NP_TUTORIAL_OUT=tutorial/figures).
 """
 from __future__ import annotations
 
@@ -22,11 +24,8 @@ def pick(full, small):
 
 
 def figures_dir() -> Path:
-    if os.environ.get(OUT):
-        folder = Path(os.environ[OUT])
-    else:
-        here = Path.cwd()
-        folder = (here if here.name == "tutorial" else here / "tutorial") / "figures"
+    """$DDPM_NP_TUTORIAL_OUT, else runs/tutorial: running a chapter changes no tracked file."""
+    folder = Path(os.environ.get(OUT) or Path("runs") / "tutorial")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

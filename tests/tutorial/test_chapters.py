@@ -42,3 +42,17 @@ def test_the_chapter_opens_as_a_notebook(chapter):
     kinds = [cell.cell_type for cell in notebook.cells]
     assert kinds[0] == "markdown" and kinds.count("code") >= 3 and kinds.count("markdown") >= 3
     assert notebook.cells[0].source.startswith("# Chapter")
+
+
+def test_a_chapter_run_by_hand_writes_under_runs_only(tmp_path):
+    """Without DDPM_NP_TUTORIAL_OUT the figures go to runs/tutorial/ (git ignores runs/): a
+    reader's run rewrites none of the tracked pictures in tutorial/figures."""
+    env = {k: v for k, v in os.environ.items() if k != "DDPM_NP_TUTORIAL_OUT"}
+    env.update(DDPM_NP_TUTORIAL_QUICK="1", MPLBACKEND="Agg")
+    result = subprocess.run([sys.executable, str(CHAPTERS[0])], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [p.name for p in tmp_path.iterdir()] == ["runs"]
+    assert (tmp_path / "runs" / "tutorial" / "01_schedule.png").exists()
+    ignored = (TUTORIAL.parent / ".gitignore").read_text().split()
+    assert "runs/" in ignored and "tutorial/*.ipynb" in ignored
