@@ -142,6 +142,10 @@ class Trainer:
         self.step = 0
         self.log = {"step": [], "loss": [], "lr": [], "grad_norm": []}
         self.world = world or this_world()
+        if self.world.size > config.batch_size:
+            raise ValueError(f"batch size {config.batch_size} is smaller than the "
+                             f"{self.world.size} processes, which need a row each: use a batch "
+                             f"of at least {self.world.size} or fewer processes")
         self.reduce_gradients = GradientReducer(self.world, model.parameters())
         self.stop_signal = 0                # a signal any process received, agreed at a step
         self._checkpoint_is_ours = False    # does checkpoint_path() hold this run's state?

@@ -63,6 +63,17 @@ def test_min_snr_weighting_reaches_the_loss_and_the_checkpoint(tmp_path):
         TrainConfig(loss_weighting="snr").validate()
 
 
+def test_a_batch_smaller_than_the_processes_is_refused_before_work():
+    from ddpm_np.parallel import Serial
+
+    class ThreeRanks(Serial):
+        size = 3
+    with pytest.raises(ValueError, match="batch size 2 is smaller than the 3 processes"):
+        Trainer(MLP(hidden=8, num_blocks=1, rng=np.random.default_rng(0)), toy_schedule(50),
+                ArrayDataset(np.zeros((4, 2), np.float32)), TrainConfig(batch_size=2),
+                world=ThreeRanks())
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     tr = make_trainer(tmp_path, steps=30)
     tr.config.steps = 10

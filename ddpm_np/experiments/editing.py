@@ -7,12 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import check_int
 from ..data.mnist import load_mnist, to_model_range
 from ..diffusion import ddim_invert, ddim_sample, guided_eps_model, repaint_sample, slerp
 from . import plotting
 from .mnist_sample import CLIP
 
 MASKS = ("bottom", "top", "left", "right", "center")
+MAX_FRAMES = 200        # a row of images one picture can show
+MAX_COMPLETIONS = 200
 
 
 class EditError(ValueError):
@@ -156,6 +159,7 @@ def inpaint_to_files(grid, checkpoint="mnist", image=None, test_index=None, mask
         check_file(out, (".npy",), overwrite, "--out")
     if guidance and digit is None:
         raise EditError("--guidance applies with --digit")
+    check_int(n, "n (completions)", high=MAX_COMPLETIONS)
     mask_array = make_mask(mask)
     model, schedule, _ = load_image_model(checkpoint, steps)
     if digit is not None and model.num_classes is None:
@@ -181,6 +185,7 @@ def interpolate_to_file(grid, checkpoint="mnist", test_index=None, frames=10, st
     from ..outputs import GRID_SUFFIXES, check_file
     from .mnist_sample import load_image_model
     check_file(grid, GRID_SUFFIXES, overwrite, "--grid")
+    check_int(frames, "frames", low=2, high=MAX_FRAMES)
     model, schedule, _ = load_image_model(checkpoint, steps)
     if test_index:
         (xa, ya), (xb, yb) = (load_digit(test_index=k, data_dir=data_dir) for k in test_index)

@@ -86,6 +86,8 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
                            stop_at=stop_at, overwrite=overwrite, log=log, **given)
     o = dict(TOY_DEFAULTS, **given)
     check_int(o["T"], "T", low=MIN_TOY_T)
+    # the schedule keeps about ten arrays of T + 1 float64s
+    check_memory(80 * (o["T"] + 1), f"a schedule of T = {o['T']} steps (--T)")
     cfg = TrainConfig(steps=steps or STEPS[dataset], batch_size=o["batch_size"], lr=o["lr"],
                       seed=o["seed"], checkpoint_every=o["checkpoint_every"],
                       parameterization=o["parameterization"],

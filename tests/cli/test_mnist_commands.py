@@ -40,7 +40,7 @@ def test_demo_and_evaluate_on_a_checkpoint(tiny_checkpoint, tmp_path):
     assert {"samples_grid.png", "reverse_strip.png", "forward_strip.png", "reverse.gif",
             "demo.json"} <= {p.name for p in out.iterdir()}
     mfile = tmp_path / "m.json"
-    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--n", "20", "--steps", "2",
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--n", "200", "--steps", "2",
                  "--bpd-images", "4", "--out", str(mfile), "--no-progress"]) == 0
     m = json.loads(mfile.read_text())
     for key in ("frechet_distance", "frechet_noise_floor", "kl_to_uniform", "mean_confidence",

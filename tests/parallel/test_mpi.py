@@ -168,7 +168,7 @@ def test_evaluation_does_not_depend_on_the_number_of_processes(tmp_path):
         load_mnist("test", download=False)
     except DatasetError:
         pytest.skip("MNIST files not available")
-    args = ["evaluate", "--checkpoint", "mnist", "--n", "20", "--bpd-images", "4", "--steps",
+    args = ["evaluate", "--checkpoint", "mnist", "--n", "200", "--bpd-images", "4", "--steps",
             "3", "--sampler", "dpm++2m", "--no-progress"]
     metrics = []
     for k in (1, 2):
