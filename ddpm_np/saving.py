@@ -9,6 +9,8 @@ run gives bit-identical weights.
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +20,11 @@ from .checkpoint import CheckpointError, load_checkpoint, prefixed, section
 from .diffusion import NoiseSchedule
 from .loading import model_from_checkpoint
 from .models import model_kind
+from .outputs import check_folder
 from .parallel import on_root
 
 CHECKPOINT = "checkpoint.npz"
+LOCK = "training.lock"
 RUN_KEYS = ("step", "model", "schedule", "train_config", "rng_state", "data", "format", "version")
 
 
@@ -76,6 +80,10 @@ class SavedRun:
 def read_run(path) -> SavedRun:
     """A checkpoint, read for resuming (CheckpointError if it cannot resume)."""
     arrays, meta = load_checkpoint(path)
+    if meta.get("sampling_only"):
+        raise CheckpointError(f"{path} holds sampling weights only (the EMA weights, no "
+                              "optimizer or live weights), so no run can resume from it; "
+                              "start a new run, e.g. ddpm-np train --dataset mnist")
     model = model_from_checkpoint(arrays, meta, weights="model")
     try:
         schedule = None if meta.get("schedule") is None else NoiseSchedule.from_dict(
@@ -118,13 +126,21 @@ def resume_changes(cfg, step: int, path, steps=None, lr=None, checkpoint_every=N
 
 
 # -- a run's folder -------------------------------------------------------------------------------
+def _check_out(out) -> Path:
+    if out is None or str(out).strip() == "":
+        raise RunError("the output folder is empty (--out \"\"); give a folder name")
+    return Path(out)
+
+
 @on_root
 def claim_for_new_run(out, overwrite: bool = False) -> Path:
     """The checkpoint path of a new run in folder `out`. A folder that holds another run's
     checkpoint is refused (the message says how to resume or replace it) unless `overwrite`, in
     which case the old checkpoint is deleted now, so that nothing of it can be mistaken for the
-    new run's. Creates nothing."""
-    path = Path(out) / CHECKPOINT
+    new run's. The folder must take files (probed now, not at the first checkpoint); nothing
+    is left in it."""
+    path = _check_out(out) / CHECKPOINT
+    check_folder(path.parent, "run folder")
     if path.exists():
         if not overwrite:
             raise RunError(f"{out} already holds a run ({describe(path)}); continue it with "
@@ -140,7 +156,8 @@ def claim_for_resume(resume, out=None, overwrite: bool = False) -> Path:
     """The folder a resumed run writes to: `out`, or the folder of the checkpoint resumed. Its
     checkpoint.npz must be the one resumed, or absent, or `overwrite` given."""
     resume = Path(resume)
-    folder = Path(out) if out is not None else resume.parent
+    folder = _check_out(out) if out is not None else resume.parent
+    check_folder(folder, "run folder")
     target = folder / CHECKPOINT
     if target.exists() and not overwrite and target.resolve() != resume.resolve():
         raise RunError(f"{target} holds another run ({describe(target)}) than the checkpoint "
@@ -158,3 +175,56 @@ def describe(path) -> str:
     steps = meta.get("train_config", {}).get("steps", "?")
     dataset = meta.get("data", {}).get("dataset", "?")
     return f"step {meta.get('step', '?')} of {steps}, {dataset}"
+
+
+class RunLock:
+    """The lock of a run folder being trained: `training.lock`, holding "host pid", made with
+    O_EXCL so that only one process can hold it. A second writer is refused at once (RunError
+    naming the holder); a lock left by a process that no longer runs on this host is taken over.
+    Without it, a second `train --resume` of the same run would remove the first's temporary
+    files and both would write the same checkpoint."""
+
+    def __init__(self, folder):
+        self.path = Path(folder) / LOCK
+        self.held = False
+
+    def acquire(self):
+        me = f"{socket.gethostname()} {os.getpid()}"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = self._holder()
+                if holder is None:                  # stale: its process is gone
+                    self.path.unlink(missing_ok=True)
+                    continue
+                raise RunError(f"{self.path.parent} is being trained by process {holder} "
+                               f"(lock {self.path}); wait for it to finish or stop it, or "
+                               "train into another --out") from None
+            with os.fdopen(fd, "w") as f:
+                f.write(me)
+            self.held = True
+            return
+        raise RunError(f"cannot take the lock {self.path}")
+
+    def release(self):
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False
+
+    def _holder(self):
+        """"pid on host" of a live holder, or None for a lock whose process is gone."""
+        try:
+            host, pid = self.path.read_text().split()
+            pid = int(pid)
+        except (OSError, ValueError):
+            return "unknown (an unreadable lock file: delete it if no training runs)"
+        if host == socket.gethostname():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return None
+            except PermissionError:
+                pass
+        return f"{pid} on {host}"

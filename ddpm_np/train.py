@@ -29,7 +29,7 @@ from .diffusion.losses import WEIGHTINGS
 from .diffusion.param import check_parameterization
 from .nn.optim import EMA, Adam, clip_grad_norm, warmup_cosine_lr
 from .parallel import GradientReducer, share, world as this_world
-from .saving import damaged, read_run, resume_changes, run_state
+from .saving import RunLock, damaged, read_run, resume_changes, run_state
 from .stopping import stop_requests
 
 
@@ -193,8 +193,18 @@ class Trainer:
         raises TrainingDiverged without saving.
         """
         cfg = self.config
-        if self.checkpoint_path() is not None:      # what an earlier, killed write left
+        lock = RunLock(self.out_dir) if self.out_dir is not None else None
+        if lock is not None:
+            # one writer at a time; then what an earlier, killed write left can go
+            self.world.root_does(lock.acquire)
             self.world.root_does(lambda: remove_stale_temporaries(self.checkpoint_path()))
+        try:
+            return self._loop(cfg, progress, on_checkpoint, stop_at)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _loop(self, cfg, progress, on_checkpoint, stop_at) -> "Trainer":
         end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
         bar = tqdm(total=cfg.steps, initial=self.step, desc="train", dynamic_ncols=True,
                    disable=not (progress and self.world.is_root))

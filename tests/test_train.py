@@ -63,6 +63,22 @@ def test_min_snr_weighting_reaches_the_loss_and_the_checkpoint(tmp_path):
         TrainConfig(loss_weighting="snr").validate()
 
 
+def test_a_run_folder_has_one_writer_at_a_time(tmp_path):
+    """A second trainer of the same folder is refused at once, naming the holder, and removes
+    nothing of the first's; a lock whose process is gone is taken over; none is left after."""
+    import socket
+    from ddpm_np.saving import LOCK, RunError
+    lock = tmp_path / LOCK
+    lock.write_text(f"{socket.gethostname()} {os.getpid()}")           # a live holder
+    (tmp_path / "checkpoint.npz.abc123.tmp").write_bytes(b"its write in progress")
+    with pytest.raises(RunError, match=f"being trained by process {os.getpid()} on"):
+        make_trainer(tmp_path, steps=3).run(progress=False)
+    assert (tmp_path / "checkpoint.npz.abc123.tmp").exists()
+    lock.write_text(f"{socket.gethostname()} {2**22 + 12345}")         # no such process
+    make_trainer(tmp_path, steps=3).run(progress=False)
+    assert not lock.exists() and not (tmp_path / "checkpoint.npz.abc123.tmp").exists()
+
+
 def test_a_batch_smaller_than_the_processes_is_refused_before_work():
     from ddpm_np.parallel import Serial
 

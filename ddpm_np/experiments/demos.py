@@ -35,6 +35,8 @@ def run_demo(name: str, out=None, *, quick: bool = False, seed: int = 0, steps=N
     that holds an earlier run's output, unless `overwrite`."""
     if name not in DEMOS:
         raise RunError(f"unknown demo {name!r}; choose one of {', '.join(DEMOS)}")
+    if out is not None and str(out).strip() == "":
+        raise RunError('the output folder is empty (--out ""); give a folder name')
     given = dict(train=train, guidance=guidance, checkpoint=checkpoint, sampler=sampler,
                  sample_steps=sample_steps, data_dir=data_dir)
     out = Path(out) if out else demo_out(name, model)

@@ -11,10 +11,14 @@ import numpy as np  # noqa: E402
 
 
 def _save(fig, path):
+    """Write the figure atomically (a full disk leaves no partial file to block a rerun)."""
+    from ..checkpoint import atomic_write
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:].lower() or "png",
+                                                 dpi=110, bbox_inches="tight"))
+    finally:
+        plt.close(fig)
     return path
 
 

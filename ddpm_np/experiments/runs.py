@@ -68,6 +68,8 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
         check_int(steps, "steps")
     if stop_at is not None:
         check_int(stop_at, "stop_at")
+    if out is not None and str(out).strip() == "":
+        raise RunError('the output folder is empty (--out ""); give a folder name')
     if resume is not None:
         return _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress, log,
                        given)
@@ -118,6 +120,10 @@ def _run_settings(meta) -> dict:
 
 def _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress, log, given):
     _, meta = load_checkpoint(resume)
+    if meta.get("sampling_only"):
+        raise RunError(f"{resume} holds sampling weights only (the EMA weights, without the "
+                       "optimizer state or the live weights), so no run can resume from it; "
+                       "start a new run instead, e.g. ddpm-np train --dataset mnist")
     ckpt_dataset = meta.get("data", {}).get("dataset")
     if ckpt_dataset not in DATASETS:
         raise RunError(f"cannot resume: the checkpoint's dataset {ckpt_dataset!r} is none of "

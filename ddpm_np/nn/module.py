@@ -125,8 +125,8 @@ class Module:
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(f"state_dict mismatch: missing {missing or 'none'}, "
-                           f"unexpected {unexpected or 'none'}")
+            raise KeyError(f"state_dict mismatch: missing {_some(missing)}, unexpected "
+                           f"{_some(unexpected)}")
         for name, p in own.items():
             if name in state and np.shape(state[name]) != p.data.shape:
                 raise ValueError(f"shape mismatch for parameter '{name}': model has "
@@ -167,6 +167,14 @@ class Sequential(Module):
 
     def __len__(self):
         return len(self.layers)
+
+
+def _some(names, most: int = 4) -> str:
+    """A few names of a long list, and how many there are ("none" for none)."""
+    if not names:
+        return "none"
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{len(names)} names ({shown}, …)"
 
 
 def _named_modules(name, value):

@@ -1,6 +1,7 @@
 """Every bad input a user can give, one row each: the exit status, a fragment of the one line
 that must say what is wrong, no traceback, and nothing written or created."""
 import os
+import shlex
 
 import numpy as np
 import pytest
@@ -30,6 +31,9 @@ CASES = [
      "n (completions) must be an integer in 1..200, got 100000"),
     ("inpaint --test-index 0 --mask nowhere --grid {tmp}/g.png", 2, "nowhere"),
     ("sample --n 3", 2, "nothing to write: give --out FILE.npy"),
+    ("train --dataset moons --out ''", 2, 'the output folder is empty (--out "")'),
+    ("demo spiral --quick --out ''", 2, 'the output folder is empty (--out "")'),
+    ("train --resume {shipped}", 2, "holds sampling weights only"),
     ("demo spiral --seed -1", 2, "--seed: expected an integer ≥ 0"),
     ("demo spiral --steps 0", 2, "--steps: expected a positive integer"),
     ("demo ring", 2, "invalid choice: 'ring'"),
@@ -122,7 +126,9 @@ CASES = [
 
 
 def _fill(text, toy_run, tiny_checkpoint, broken, tmp_path):
-    return text.format(toy=toy_run, img=tiny_checkpoint, broken=broken, tmp=tmp_path).split()
+    from ddpm_np.experiments.mnist_sample import resolve_checkpoint
+    return shlex.split(text.format(toy=toy_run, img=tiny_checkpoint, broken=broken, tmp=tmp_path,
+                                   shipped=resolve_checkpoint("mnist")))
 
 
 def _files(folder):
@@ -185,6 +191,25 @@ def test_an_internal_error_is_one_line_with_the_way_to_the_traceback(tmp_path, c
     assert main(["demo", "spiral", "--quick", "--out", str(tmp_path / "d")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "internal error: KeyError" in err[0] and "--debug" in err[0]
+
+
+def test_a_full_disk_names_the_file_and_leaves_nothing(tmp_path, tiny_checkpoint, capsys,
+                                                        monkeypatch):
+    """The error raised deep inside a writer (here matplotlib's PDF backend) names no file: the
+    message names the grid, and no partial file is left to block a rerun."""
+    import errno
+
+    from matplotlib.figure import Figure
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(Figure, "savefig", full)
+    grid = tmp_path / "g.pdf"
+    code = main(["sample", "--checkpoint", str(tiny_checkpoint), "--n", "2", "--sampler", "ddim",
+                 "--steps", "2", "--grid", str(grid), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and f"{grid}: No space left on device" in err[0], err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_full_disk_is_one_line(tmp_path, toy_run, capsys, monkeypatch):
