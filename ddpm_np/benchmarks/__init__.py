@@ -6,18 +6,26 @@ command.
   machine's GEMM rate; bounds.py: the convolutions' matrix products alone (what bounds them);
 - profile.py: where a step's time goes, layer by layer; levers.py: each lever of the fast tier
   against what it replaced; scaling.py: cost against batch and image size;
-- parallel.py: data-parallel training under mpiexec; flops.py, tools.py: what they share.
+- parallel.py: data-parallel training under mpiexec; busy.py: the demo, a tutorial chapter and
+  a training step, quiet and beside two busy loops; flops.py, tools.py: what they share.
 """
 
-BENCHMARKS = ("conv", "unet", "profile", "train", "scaling")
+BENCHMARKS = ("conv", "unet", "profile", "train", "scaling", "busy")
 
 
-def run_benchmark(what: str = "conv", batch: int = 64, repeats: int = 5, figure=None):
-    """`ddpm-np bench WHAT`: print one benchmark's figures (`figure`: scaling's curves, .png)."""
+def run_benchmark(what: str = "conv", batch: int = 64, repeats: int = 5, figure=None,
+                  quick: bool = False):
+    """`ddpm-np bench WHAT`: print one benchmark's figures (`figure`: scaling's curves, .png;
+    `quick`: busy's small workloads)."""
     if what not in BENCHMARKS:
         raise ValueError(f"benchmark must be one of {', '.join(BENCHMARKS)}, got {what!r}")
     if figure and what != "scaling":
         raise ValueError("--figure applies to bench scaling")
+    if quick and what != "busy":
+        raise ValueError("--quick applies to bench busy")
+    if what == "busy":
+        from .busy import bench_busy
+        return bench_busy(quick=quick)
     if what == "scaling":
         from ..outputs import check_file
         from .scaling import bench_scaling

@@ -111,3 +111,26 @@ def test_bench_levers_compares_every_lever_without_touching_the_rules():
     assert conv.use_winograd is rule and conv_narrow.NARROW_CHANNELS == narrow
     assert sum("@" in line and "rule" not in line for line in lines) == \
         len(CONV_SHAPES) + len(NORM_SHAPES) + 4 + 3
+
+
+def test_bench_busy_times_each_workload_quiet_and_busy_and_ends_its_loops(monkeypatch):
+    """The mechanism, on stand-in workloads: two rows of positive times, and the busy loops
+    are gone afterwards (the figures themselves are measured by hand, not in tests)."""
+    import subprocess
+    import sys
+
+    from ddpm_np.benchmarks import busy
+    monkeypatch.setattr(busy, "workloads", lambda quick, folder: [
+        ("wall", [sys.executable, "-c", "pass"], {}, "wall"),
+        ("stdout", [sys.executable, "-c", "print(0.25)"], {}, "stdout")])
+    started = []
+    real = subprocess.Popen
+    monkeypatch.setattr(busy.subprocess, "Popen",
+                        lambda *a, **k: started.append(real(*a, **k)) or started[-1])
+    lines = []
+    rows = busy.bench_busy(quick=True, out=lines.append)
+    assert [r["workload"] for r in rows] == ["wall", "stdout"]
+    assert rows[1]["quiet_s"] == rows[1]["busy_s"] == 0.25 and rows[0]["quiet_s"] > 0
+    loops = [p for p in started if "while 1: pass" in p.args]
+    assert len(loops) == 4 and all(p.poll() is not None for p in started)
+    assert len(lines) == 3

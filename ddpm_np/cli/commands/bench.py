@@ -12,12 +12,14 @@ def add_arguments(p):
                    help="what to benchmark (default: conv); profile: where a UNet step's time "
                         "goes, layer by layer; train: training steps of the MNIST UNet, also "
                         "under mpiexec -n K; scaling: a step's cost against batch and image "
-                        "size")
+                        "size; busy: the 2-D demo, a tutorial chapter and a training step, "
+                        "quiet and beside two busy loops")
     p.add_argument("--figure", help="scaling: draw the curves into this PNG file")
     p.add_argument("--batch", type=positive_int, default=64, help="batch size (default 64)")
     p.add_argument("--repeats", type=positive_int, default=5, help="timed repeats, best kept")
+    p.add_argument("--quick", action="store_true", help="busy: small workloads (seconds)")
 
 
 def run(args):
     from ...benchmarks import run_benchmark
-    run_benchmark(args.what, args.batch, args.repeats, args.figure)
+    run_benchmark(args.what, args.batch, args.repeats, args.figure, args.quick)
