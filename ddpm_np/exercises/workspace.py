@@ -7,6 +7,7 @@ runs the tests and counts, per exercise, the tests that pass.
 """
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import re
@@ -19,6 +20,39 @@ from pathlib import Path
 from .catalog import EXERCISES
 
 TESTS = "test_exercises.py"
+LIMIT_VAR = "DDPM_NP_EXERCISE_SECONDS"
+# Each test of the workspace runs under a time limit, so that a stub that loops for ever is
+# stopped and named while the other exercises are still checked (SIGALRM: Unix; elsewhere the
+# whole run has `status`'s overall limit).
+CONFTEST = f'''"""A time limit for each test: a solution that loops for ever fails its own tests only."""
+import os
+import signal
+
+import pytest
+
+LIMIT = float(os.environ.get("{LIMIT_VAR}", "30"))
+
+
+class StoppedAfter(Exception):
+    """The test ran past its time limit."""
+
+
+@pytest.fixture(autouse=True)
+def time_limit():
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def stop(signum, frame):
+        raise StoppedAfter(f"stopped after {{LIMIT:g}} s (an endless loop?)")
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, LIMIT)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+'''
 
 
 class WorkspaceError(Exception):
@@ -30,6 +64,7 @@ def workspace_files(solved: bool = False) -> dict:
     files = {f"{e.module}.py": e.solution_source() if solved else e.stub_source
              for e in EXERCISES}
     files[TESTS] = (Path(__file__).with_name("workspace_tests.py")).read_text()
+    files["conftest.py"] = CONFTEST
     markers = "\n".join(f"    {e.id}: {e.title}" for e in EXERCISES)
     files["pytest.ini"] = ("[pytest]\nmarkers =\n" + markers + "\naddopts = -p no:cacheprovider"
                            "\n")
@@ -70,8 +105,12 @@ def write_workspace(folder, overwrite: bool = False, solved: bool = False) -> li
     return [folder / name for name in files]
 
 
-def status(folder, timeout: float = 600) -> list:
-    """Run the workspace's tests; one row per exercise: (exercise, passed, total)."""
+def status(folder, timeout: float = 30) -> list:
+    """Run the workspace's tests; one row per exercise: (exercise, passed, total, note).
+
+    `note` says what stopped an exercise from being checked: its file is missing or does not
+    parse, or a test ran longer than `timeout` seconds (an endless loop, most likely); the
+    other exercises are still checked. A test file that does not parse is a WorkspaceError."""
     folder = Path(folder)
     if importlib.util.find_spec("pytest") is None:
         raise WorkspaceError('checking the exercises needs pytest: pip install pytest (or '
@@ -79,32 +118,71 @@ def status(folder, timeout: float = 600) -> list:
     if not (folder / TESTS).is_file():
         raise WorkspaceError(f"{folder} holds no exercises ({TESTS} is missing); write them with "
                              f"`ddpm-np exercises {folder}`")
+    problem = _does_not_parse(folder / TESTS)
+    if problem:
+        raise WorkspaceError(f"{folder / TESTS} {problem}: the tests cannot run; copy your "
+                             f"solutions aside and write the workspace again with "
+                             f"`ddpm-np exercises {folder} --overwrite`")
+    notes = {e.id: _file_problem(folder / f"{e.module}.py") for e in EXERCISES}
+    results, stopped = _run_tests(folder, timeout)
+    for ex_id in stopped:
+        notes[ex_id] = notes[ex_id] or f"stopped after {timeout:g} s (an endless loop?)"
+    return [(e, *results.get(e.id, (0, 0)), notes[e.id]) for e in EXERCISES]
+
+
+def _does_not_parse(path: Path) -> str:
+    try:
+        ast.parse(path.read_text(), str(path))
+    except SyntaxError as e:
+        return f"does not parse (SyntaxError at line {e.lineno}: {e.msg})"
+    return ""
+
+
+def _file_problem(path: Path) -> str:
+    if not path.is_file():
+        return f"{path.name} is missing"
+    problem = _does_not_parse(path)
+    return f"{path.name} {problem}" if problem else ""
+
+
+def _run_tests(folder: Path, timeout: float) -> tuple[dict, set]:
+    """({exercise id: (passed, total)}, {ids of exercises with a test stopped by the time
+    limit}) of one pytest run of the workspace."""
+    if not (folder / "conftest.py").is_file():        # a workspace written before the limit
+        (folder / "conftest.py").write_text(CONFTEST)
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.xml"
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                        f"--junitxml={report}", "-o", "junit_family=xunit1", TESTS],
-                       cwd=folder, capture_output=True, text=True, timeout=timeout, env=env)
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **{LIMIT_VAR: str(timeout)})
+        try:
+            subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            f"--junitxml={report}", "-o", "junit_family=xunit1", TESTS],
+                           cwd=folder, capture_output=True, text=True, env=env,
+                           timeout=timeout * (len(EXERCISES) + 2))
+        except subprocess.TimeoutExpired:
+            raise WorkspaceError(f"the tests in {folder} did not finish in "
+                                 f"{timeout * (len(EXERCISES) + 2):g} s") from None
         if not report.exists():
             raise WorkspaceError(f"the tests in {folder} did not run (is pytest installed?)")
-        cases = ET.parse(report).getroot().iter("testcase")
-        results = {e.id: [0, 0] for e in EXERCISES}
-        for case in cases:
+        results, stopped = {}, set()
+        for case in ET.parse(report).getroot().iter("testcase"):
             match = re.match(r"test_(ex\d\d)_", case.get("name", ""))
-            if not match or match.group(1) not in results:
+            if not match:
                 continue
-            failed = any(child.tag in ("failure", "error", "skipped") for child in case)
-            results[match.group(1)][1] += 1
-            results[match.group(1)][0] += 0 if failed else 1
-    return [(e, *results[e.id]) for e in EXERCISES]
+            ex_id = match.group(1)
+            bad = [c for c in case if c.tag in ("failure", "error", "skipped")]
+            if any("StoppedAfter" in (c.get("message", "") + (c.text or "")) for c in bad):
+                stopped.add(ex_id)
+            passed, total = results.get(ex_id, (0, 0))
+            results[ex_id] = (passed + (not bad), total + 1)
+    return results, stopped
 
 
 def status_table(rows) -> str:
     lines = [f"{'':4s} {'exercise':46s} {'tests':>7s}   state"]
-    for e, passed, total in rows:
-        state = ("done" if total and passed == total else "to do" if passed == 0 else
-                 "partly")
+    for e, passed, total, note in rows:
+        state = note or ("done" if total and passed == total else "to do" if passed == 0 else
+                         "partly")
         lines.append(f"{e.id:4s} {e.title:46s} {passed:>3d}/{total:<3d}   {state}")
-    done = sum(1 for _, p, t in rows if t and p == t)
+    done = sum(1 for _, p, t, note in rows if t and p == t and not note)
     lines.append(f"{done} of {len(rows)} exercises done")
     return "\n".join(lines)

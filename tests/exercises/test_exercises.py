@@ -46,7 +46,7 @@ def test_every_exercise_has_tests_that_fail_on_the_stub_with_its_hint(tmp_path):
 def test_every_exercise_passes_with_the_library_put_back(tmp_path):
     write_workspace(tmp_path, solved=True)
     rows = status(tmp_path)
-    assert [(e.id, p == t and t > 0) for e, p, t in rows] == [(e.id, True) for e in EXERCISES]
+    assert [(e.id, p == t and t > 0) for e, p, t, _ in rows] == [(e.id, True) for e in EXERCISES]
     assert status_table(rows).endswith("10 of 10 exercises done")
 
 
@@ -54,11 +54,37 @@ def test_the_status_counts_a_learners_progress_and_markers_select_one_exercise(t
     write_workspace(tmp_path)
     ex03 = next(e for e in EXERCISES if e.id == "ex03")
     (tmp_path / f"{ex03.module}.py").write_text(ex03.solution_source())
-    rows = {e.id: (p, t) for e, p, t in status(tmp_path)}
+    rows = {e.id: (p, t) for e, p, t, _ in status(tmp_path)}
     assert rows["ex03"][0] == rows["ex03"][1] > 0
     assert all(p == 0 for k, (p, t) in rows.items() if k != "ex03")
     selected = run_tests(tmp_path, "-m", "ex03")
     assert selected and all(k.startswith("test_ex03_") and v is None for k, v in selected.items())
+
+
+def test_status_names_an_exercise_that_hangs_or_is_broken_and_checks_the_rest(tmp_path):
+    """A stub that loops for ever is stopped and named, a file with a syntax error or a
+    deleted one is reported as such, and the other exercises are still checked."""
+    write_workspace(tmp_path, solved=True)
+    ex = {e.id: e for e in EXERCISES}
+    (tmp_path / f"{ex['ex01'].module}.py").write_text(
+        "def q_sample(x0, t, eps, schedule):\n    while True:\n        pass\n")
+    (tmp_path / f"{ex['ex02'].module}.py").write_text("def q_posterior(:\n")
+    (tmp_path / f"{ex['ex04'].module}.py").unlink()
+    table = status(tmp_path, timeout=2)
+    rows = {e.id: (p, t, note) for e, p, t, note in table}
+    assert rows["ex01"][2] == "stopped after 2 s (an endless loop?)"
+    assert "does not parse (SyntaxError at line 1" in rows["ex02"][2]
+    assert rows["ex04"][2] == f"{ex['ex04'].module}.py is missing"
+    assert rows["ex03"][0] == rows["ex03"][1] > 0 and not rows["ex03"][2]
+    text = status_table(table)
+    assert "7 of 10 exercises done" in text and "endless loop" in text
+
+
+def test_a_test_file_that_does_not_parse_is_one_line(tmp_path, capsys):
+    write_workspace(tmp_path)
+    (tmp_path / "test_exercises.py").write_text("def test_(:\n")
+    assert main(["exercises", str(tmp_path), "--status"]) == 2
+    assert "test_exercises.py does not parse" in capsys.readouterr().err
 
 
 def _plain(fn):
