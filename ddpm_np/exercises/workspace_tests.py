@@ -94,11 +94,27 @@ def test_ex01_each_example_uses_its_own_t(rng):
 def test_ex02_the_posterior_is_bayes_rule(rng):
     x0, xt, t = np.array([0.5, -1.0, 0.9]), np.array([0.3, 0.7, -2.0]), np.array([2, 200, 900])
     mean, var = q_posterior(x0[:, None], xt[:, None], t, SCHEDULE)
+    assert np.shape(mean) == (3, 1), f"mean has shape {np.shape(mean)}, expected (3, 1): " \
+        "reshape the coefficients to (N, 1, ...) before multiplying"
     var = np.broadcast_to(var, mean.shape)
     for i in range(3):
         m, v = bayes_posterior(x0[i], xt[i], t[i])
         close(mean[i, 0], m, 1e-5)
         close(var[i, 0], v, 1e-4 * v + 1e-9)
+
+
+@pytest.mark.ex02
+@pytest.mark.parametrize("t", [1, SCHEDULE.T])
+def test_ex02_the_first_and_the_last_step(rng, t):
+    """At t = 1 the posterior is x_0 itself with variance 0 (ᾱ_0 = 1): a formula that divides
+    by 1 − ᾱ_{t−1} gives NaN there. At t = T it must still be finite."""
+    x0, xt = rng.standard_normal((2, 3, 2))
+    mean, var = q_posterior(x0, xt, np.full(3, t), SCHEDULE)
+    assert np.shape(mean) == x0.shape, f"mean has shape {np.shape(mean)}, x0 has {x0.shape}"
+    assert np.all(np.isfinite(mean)) and np.all(np.isfinite(var)), f"not finite at t = {t}"
+    if t == 1:
+        close(mean, x0, 1e-9)
+        close(np.broadcast_to(var, mean.shape), np.zeros_like(mean), 1e-12)
 
 
 @pytest.mark.ex02
@@ -149,10 +165,14 @@ def test_ex04_the_noise_has_the_chosen_variance(rng, sigma, var):
 
 
 @pytest.mark.ex04
-def test_ex04_no_noise_at_the_last_step(rng):
+@pytest.mark.parametrize("sigma", ["beta_tilde", "beta"])
+def test_ex04_no_noise_at_the_last_step(rng, sigma):
+    """Algorithm 2 adds σ_t z only for t > 1. With σ² = β̃ the rule hides itself (β̃_1 = 0);
+    with σ² = β (β_1 > 0) a step that adds noise at t = 1 is caught."""
     eps, xt, z = rng.standard_normal((3, 4, 2))
-    a, _ = ddpm_step(eps, xt, 1, SCHEDULE, z=z)
-    b, _ = ddpm_step(eps, xt, 1, SCHEDULE, z=np.zeros_like(z))
+    a, _ = ddpm_step(eps, xt, 1, SCHEDULE, z=z, sigma=sigma)
+    b, _ = ddpm_step(eps, xt, 1, SCHEDULE, z=np.zeros_like(z), sigma=sigma)
+    assert np.shape(a) == xt.shape, f"x_prev has shape {np.shape(a)}, x_t has {xt.shape}"
     close(a, b, 1e-12)
 
 

@@ -121,3 +121,27 @@ def test_status_without_pytest_says_how_to_get_it(tmp_path, monkeypatch, capsys)
     write_workspace(tmp_path)
     assert main(["exercises", str(tmp_path), "--status"]) == 2
     assert "needs pytest: pip install pytest" in capsys.readouterr().err
+
+
+def test_the_edges_a_student_gets_wrong_are_caught(tmp_path):
+    """Two plausible wrong answers: a posterior that is NaN at t = 1, and a DDPM step that adds
+    noise at t = 1 as well (hidden with σ² = β̃, since β̃_1 = 0)."""
+    write_workspace(tmp_path, solved=True)
+    (tmp_path / "ex02_posterior.py").write_text(
+        "import numpy as np\n"
+        "from ddpm_np.diffusion import q_posterior as right\n\n\n"
+        "def q_posterior(x0, xt, t, schedule):\n"
+        "    mean, var = right(x0, xt, t, schedule)\n"
+        "    bad = (np.asarray(t) == 1).reshape(np.shape(t) + (1,) * (np.ndim(x0) - 1))\n"
+        "    return np.where(bad, np.nan, mean), var\n")
+    (tmp_path / "ex04_ddpm_step.py").write_text(
+        "import numpy as np\n"
+        "from ddpm_np.diffusion import ddpm_step as right\n\n\n"
+        "def ddpm_step(eps_theta, xt, t, schedule, z=None, sigma='beta_tilde', clip_x0=None):\n"
+        "    x_prev, x0_hat = right(eps_theta, xt, t, schedule, z, sigma, clip_x0)\n"
+        "    if np.all(np.asarray(t) == 1) and z is not None:\n"
+        "        x_prev = x_prev + schedule.sigmas(sigma)[1] * z\n"
+        "    return x_prev, x0_hat\n")
+    rows = {e.id: (p, t) for e, p, t, _ in status(tmp_path)}
+    assert rows["ex02"][0] < rows["ex02"][1] and rows["ex04"][0] < rows["ex04"][1]
+    assert all(p == t for k, (p, t) in rows.items() if k not in ("ex02", "ex04"))
