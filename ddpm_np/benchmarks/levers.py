@@ -62,9 +62,9 @@ def conv_routes(batch, repeats, rng, out):
                 return conv.conv2d_forward(x, W, b, 1, 1, ws, winograd=m)
 
             cache = fwd()[1]        # valid throughout: every forward writes the same xp
-            with fast.threads.one_blas_thread():
-                t = alternate({"fwd": fwd, "bwd": lambda: fast.conv2d_backward(dy, cache)},
-                              repeats)
+            fast.threads.hold_blas()
+            t = alternate({"fwd": fwd, "bwd": lambda: fast.conv2d_backward(dy, cache)},
+                          repeats)
             cells.append(f"{t['fwd'] * 1e3:5.1f} / {t['bwd'] * 1e3:5.1f}")
         m = conv.use_winograd(3, 3, 1, 1, C, O, H, H)
         out(f"  {C:3d}→{O:3d} @{H:2d}×{H:<2d}   " + "  ".join(f"{c:>15s}" for c in cells)
@@ -123,9 +123,9 @@ def narrow(batch, repeats, rng, out):
                 return fast.conv2d_forward(x, W, b, 1, 1, ws, narrow=narrow_channels)
 
             cache = fwd()[1]
-            with fast.threads.one_blas_thread():
-                cells[narrow_channels] = alternate(
-                    {"fwd": fwd, "bwd": lambda: fast.conv2d_backward(dy, cache)}, repeats)
+            fast.threads.hold_blas()
+            cells[narrow_channels] = alternate(
+                {"fwd": fwd, "bwd": lambda: fast.conv2d_backward(dy, cache)}, repeats)
         a, n = cells[0], cells[keep]
         out(f"  {C:2d}→{O:2d} @28×28: forward {a['fwd'] * 1e3:5.2f} → {n['fwd'] * 1e3:5.2f},"
             f" backward {a['bwd'] * 1e3:5.2f} → {n['bwd'] * 1e3:5.2f}")
@@ -148,9 +148,9 @@ def epilogue_add(batch, repeats, rng, out):
                 y = fast.conv2d_forward(x, W, b, 1, 1, ws)[0]
                 y += add
 
-            with fast.threads.one_blas_thread():
-                t = alternate({"after": after, "epilogue": lambda: fast.conv2d_forward(
-                    x, W, b, 1, 1, ws, add)}, repeats)
+            fast.threads.hold_blas()
+            t = alternate({"after": after, "epilogue": lambda: fast.conv2d_forward(
+                x, W, b, 1, 1, ws, add)}, repeats)
             cells.append(f"{t['after'] * 1e3:5.2f} → {t['epilogue'] * 1e3:5.2f}")
         out(f"  {C:3d}→{C:3d} @{H:2d}×{H:<2d}: residual {cells[0]}, shift {cells[1]}")
 

@@ -23,11 +23,14 @@ __all__ = ["main", "build_parser"]
 
 
 def _check_environment():
-    """The environment variables the library reads, checked before any work."""
+    """The environment variables the library reads, checked before any work; and the BLAS's
+    threads, decided once for the whole command: on the fast tier, one (nn/fast/threads.py)."""
     from ..nn import default_tier
-    from ..nn.fast import num_threads
-    default_tier()
+    from ..nn.fast import hold_blas, num_threads
+    tier = default_tier()
     num_threads()
+    if tier == "fast":
+        hold_blas()
 
 
 def user_errors() -> tuple:

@@ -13,6 +13,18 @@ from pathlib import Path
 QUICK, OUT = "DDPM_NP_TUTORIAL_QUICK", "DDPM_NP_TUTORIAL_OUT"
 
 
+def _decide_blas_threads():
+    """As every `ddpm-np` command does: on the fast tier the BLAS runs on one thread from the
+    start of a chapter (nn/fast/threads.py says why)."""
+    from ..nn import default_tier
+    from ..nn.fast import hold_blas
+    if default_tier() == "fast":
+        hold_blas()
+
+
+_decide_blas_threads()
+
+
 def quick() -> bool:
     """Run with small settings (tests)."""
     return os.environ.get(QUICK, "") not in ("", "0")

@@ -67,7 +67,10 @@ class Module:
         """(dotted name, Module) of each child; lists and tuples, nested too, by index
         (`down_blocks.0.1`). None entries (an optional layer left out) are skipped."""
         for name, value in vars(self).items():
-            yield from _named_modules(name, value)
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                yield from _named_modules(name, value)
 
     def modules(self):
         yield self

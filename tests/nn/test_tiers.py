@@ -30,7 +30,7 @@ REFERENCE_ROOMS = ["nn", "models", "diffusion", "train.py"]
 # names that exist only for speed: none may appear in the code of a reference room (docstrings
 # may point a reader at the fast tier); the models also add no epilogue, sum no channels by GEMV
 # and make no array contiguous for a kernel's sake
-SPEED_NAMES = {"model_pass", "one_blas_thread", "threadpoolctl", "flops", "norm_layer",
+SPEED_NAMES = {"model_pass", "hold_blas", "threadpoolctl", "flops", "norm_layer",
                "linear_layer", "workspace", "fast", "num_threads"}
 MODEL_SPEED_NAMES = {"channel_sums", "ascontiguousarray", "add"}
 
@@ -72,21 +72,28 @@ def test_no_reference_layer_or_model_knows_the_fast_tier():
     assert not hits, hits
 
 
-def test_fast_layers_hold_the_blas_to_one_thread_only_during_their_call(rng, monkeypatch):
+def test_a_fast_layer_holds_the_blas_to_one_thread_until_released(rng, monkeypatch):
+    """Decided once: from the first fast layer's call on, the BLAS runs on one thread (the fast
+    tier's own threads are the parallelism); release_blas gives it its threads back; the
+    reference tier never touches it."""
     from threadpoolctl import threadpool_info
+
+    from ddpm_np.nn.fast import threads
     monkeypatch.setenv("DDPM_NP_THREADS", "2")
 
     def blas_threads():
         return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
 
-    before, seen = blas_threads(), []
-    block = fast.ResBlock(4, 8, 6, 2, rng=rng)
-    conv = block.skip                      # called without an addend
-    conv._functional_forward = (lambda f: lambda x: (seen.append(blas_threads()), f(x))[1])(
-        conv._functional_forward)
+    threads.release_blas()
+    before = blas_threads()
     x = rng.standard_normal((2, 4, 5, 5)).astype(np.float32)
-    block(x, rng.standard_normal((2, 6)).astype(np.float32))
-    assert seen and all(n == 1 for n in seen[0]) and blas_threads() == before
+    temb = rng.standard_normal((2, 6)).astype(np.float32)
+    nn.ResBlock(4, 8, 6, 2, rng=rng)(x, temb)
+    assert blas_threads() == before and not threads.blas_held()
+    fast.ResBlock(4, 8, 6, 2, rng=rng)(x, temb)
+    assert threads.blas_held() and all(n == 1 for n in blas_threads())
+    threads.release_blas()
+    assert blas_threads() == before and not threads.blas_held()
 
 
 def test_the_shipped_weights_draw_the_same_digits_on_both_tiers():

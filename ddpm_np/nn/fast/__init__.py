@@ -3,10 +3,10 @@
 Everything that exists for speed lives here and nowhere else: chunks of the batch on every core
 (threads.py), channels-last memory (layout.py), reusable workspaces, the input gradient of a
 convolution by phases (conv_phases.py), the up-sampling convolution at low resolution
-(upconv.py), fused GroupNorm and SiLU passes, the ResBlock's adds in the convolutions' epilogues
-(blocks.py), the BLAS held to one thread inside every fast layer's call, and the allocator
-setting (memory.py). Every function here is tested against its reference twin, forward and
-backward.
+(upconv.py), fused GroupNorm and SiLU passes, the ResBlock's adds in the convolutions'
+epilogues (blocks.py), the BLAS on one thread once a fast layer has run (threads.hold_blas),
+and the allocator setting (memory.py). Every function here is tested against its reference
+twin, forward and backward.
 
 A model built from `ddpm_np.nn.tiers.layers("fast")` gets this namespace: every name of
 `ddpm_np.nn`, with the fast layers in place of their reference twins.
@@ -25,7 +25,8 @@ from .layout import channel_sums
 from .memory import keep_freed_memory
 from .norm import groupnorm_backward, groupnorm_forward
 from .norm_silu import groupnorm_silu_backward, groupnorm_silu_forward
-from .threads import num_threads
+from .threads import hold_blas, num_threads, release_blas
 from .upconv import upconv2d_backward, upconv2d_forward
 
-__all__ = sorted(set(_reference_names) | {"keep_freed_memory", "num_threads"})
+__all__ = sorted(set(_reference_names) | {"hold_blas", "keep_freed_memory", "num_threads",
+                                           "release_blas"})

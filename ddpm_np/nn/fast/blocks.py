@@ -5,7 +5,7 @@ built from the fast layers, with what a block-level view allows:
   chunk by chunk while the output is in cache, instead of two passes over it on one core;
 - the shift's gradient, dh summed over the pixels, is a batched GEMV on channels-last memory
   (`layout.channel_sums`) instead of NumPy's sum over strided axes;
-- the whole block holds the BLAS to one thread (`threads.one_blas_thread`) once.
+- like every fast layer, it runs with the BLAS on one thread (`threads.hold_blas`).
 """
 import numpy as np
 

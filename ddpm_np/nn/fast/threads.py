@@ -6,10 +6,15 @@ the batch into chunks of a few images and giving each core whole chunks (pad →
 with a single-threaded BLAS) runs the copies on all cores and feeds each GEMM a patch matrix that
 was written a moment ago and is still in cache.
 
-NumPy releases the GIL in copies and in BLAS calls, so plain Python threads suffice. While they
-run, the BLAS is held to one thread (two threads each asking a multi-threaded BLAS for every core
-would oversubscribe them). `threadpoolctl` does the holding, for whichever BLAS or OpenMP
-runtime NumPy is built with, on every OS.
+NumPy releases the GIL in copies and in BLAS calls, so plain Python threads suffice. The BLAS
+runs on one thread (two threads each asking a multi-threaded BLAS for every core would
+oversubscribe them), decided once per process (`hold_blas`): from the first call of a fast layer
+on, the fast tier's threads are the parallelism, every large product runs in chunks on them, and
+every small one runs on the calling thread. A BLAS thread pool is no help to those, and on a
+busy machine its threads, spinning while they wait for work, cost several times the work itself
+(the 2-D demo took 5.9× its quiet time beside two busy loops with it, 1.5× without:
+docs/performance.md). `release_blas()` gives the BLAS its threads back. `threadpoolctl` does the
+holding, for whichever BLAS or OpenMP runtime NumPy is built with, on every OS.
 
 Results do not depend on the number of threads nor on which thread ran which chunk: chunks are
 fixed by the batch size alone (one chunk when threading is off), and per-chunk partial sums are
@@ -24,7 +29,6 @@ one slice of the batch, and leaves work under 2 MiB to one call.
 
 Environment: DDPM_NP_THREADS=k uses k threads (1 turns the threading off).
 """
-import contextlib
 import itertools
 import os
 import threading
@@ -34,9 +38,9 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from threadpoolctl import ThreadpoolController
 
 _lock = threading.Lock()           # one parallel region at a time
-_depth_lock = threading.Lock()
-_depth = 0                          # nesting depth of one_blas_thread()
-_limiter = None                     # threadpoolctl's handle while the depth is above 0
+_depth_lock = threading.Lock()      # guards _held
+_held = None                        # [(BLAS library, its threads before)] while hold_blas() holds
+_blas = None                        # the BLAS libraries of this process, found once
 _controller = None                  # the BLAS and OpenMP runtimes of this process, found once
 _pool = None                        # worker threads beyond the calling one, made on first use
 _pool_size = 0
@@ -123,7 +127,8 @@ def _run(task, chunks):
             task(i, *chunks[i], w)
 
     global _pool, _pool_size
-    with _lock, one_blas_thread():
+    hold_blas()
+    with _lock:
         if _pool_size < n_threads - 1:
             if _pool is not None:
                 _pool.shutdown()
@@ -153,29 +158,36 @@ def over_batch(task, n_items: int, item_bytes: int, min_bytes: int = 2 << 20):
     run_chunks(lambda i, start, stop, w: task(start, stop), list(zip(bounds[:-1], bounds[1:])))
 
 
-@contextlib.contextmanager
-def one_blas_thread():
-    """Hold the BLAS to one thread inside the block (nestable; a no-op with threading off).
+def _blas_libraries() -> list:
+    """threadpoolctl's handles of the BLAS libraries NumPy uses, found once."""
+    global _blas
+    if _blas is None:
+        _blas = [lib for lib in _runtimes().lib_controllers if lib.user_api == "blas"]
+    return _blas
 
-    `run_chunks` enters it for each call, and every fast layer for its whole forward and backward
-    (modules.OneBlasThread): OpenBLAS's own threads busy-wait for a while after each
-    multi-threaded call, and while they spin they take the cores the chunk threads need.
-    Inside the block every large product should go through `run_chunks`, or it runs on one core.
-    """
-    global _depth, _limiter
-    if num_threads() <= 1:
-        yield
-        return
-    with _depth_lock:
-        if _depth == 0:
-            _limiter = _runtimes().limit(limits=1, user_api="blas")
-        _depth += 1
-    try:
-        yield
-    finally:
+
+def hold_blas():
+    """Hold the BLAS to one thread for the rest of the process, once, when the fast tier runs
+    on several threads (see the top of this file); every fast layer and parallel region calls
+    it. Cheap after the first call."""
+    global _held
+    if _held is None and num_threads() > 1:
         with _depth_lock:
-            _depth -= 1
-            if _depth == 0:
-                _limiter.restore_original_limits()
-                _limiter = None
+            if _held is None:
+                _held = [(lib, lib.num_threads) for lib in _blas_libraries()]
+                for lib, _ in _held:
+                    lib.set_num_threads(1)
 
+
+def release_blas():
+    """Give the BLAS back the threads it had before `hold_blas` (for other work in the same
+    process, e.g. large products of one's own on a quiet machine)."""
+    global _held
+    with _depth_lock:
+        for lib, n in _held or ():
+            lib.set_num_threads(n)
+        _held = None
+
+
+def blas_held() -> bool:
+    return _held is not None

@@ -121,8 +121,9 @@ def test_results_do_not_depend_on_the_thread_count(rng, monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
-def test_blas_is_held_to_one_thread_and_restored_even_after_errors(monkeypatch):
+def test_blas_is_held_to_one_thread_in_parallel_regions_even_after_errors(monkeypatch):
     monkeypatch.setenv("DDPM_NP_THREADS", "2")
+    threads.release_blas()
     before = blas_threads()
     inside = []
 
@@ -134,11 +135,9 @@ def test_blas_is_held_to_one_thread_and_restored_even_after_errors(monkeypatch):
     with pytest.raises(RuntimeError, match="chunk 3 failed"):
         threads.run_chunks(task, [(k, k + 1) for k in range(8)])
     assert all(all(n == 1 for n in counts) for counts in inside)
-    assert blas_threads() == before
-    with threads.one_blas_thread():
-        with threads.one_blas_thread():
-            assert all(n == 1 for n in blas_threads())
-        assert all(n == 1 for n in blas_threads())
+    assert all(n == 1 for n in blas_threads()) and threads.blas_held()   # held: decided once
+    threads.hold_blas()                                                  # a second call: nothing
+    threads.release_blas()
     assert blas_threads() == before
 
 
