@@ -10,10 +10,9 @@ NumPy releases the GIL in copies and in BLAS calls, so plain Python threads suff
 runs on one thread (two threads each asking a multi-threaded BLAS for every core would
 oversubscribe them), decided once per process (`hold_blas`): from the first call of a fast layer
 on, the fast tier's threads are the parallelism, every large product runs in chunks on them, and
-every small one runs on the calling thread. A BLAS thread pool is no help to those, and on a
+every small one runs on the calling thread. A BLAS thread pool is little help to those, and on a
 busy machine its threads, spinning while they wait for work, cost several times the work itself
-(the 2-D demo took 5.9× its quiet time beside two busy loops with it, 1.5× without:
-docs/performance.md). `release_blas()` gives the BLAS its threads back. `threadpoolctl` does the
+(`ddpm-np bench busy`, docs/performance.md). `release_blas()` gives the BLAS its threads back. `threadpoolctl` does the
 holding, for whichever BLAS or OpenMP runtime NumPy is built with, on every OS.
 
 Results do not depend on the number of threads nor on which thread ran which chunk: chunks are
