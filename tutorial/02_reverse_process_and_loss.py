@@ -162,4 +162,43 @@ assert narrow["beta"][0] < narrow["beta_tilde"][0]      # and here
 # 30-fold). The best σ_t² lies between β̃_t and β_t; β̃_t is right only for data narrower than
 # the smallest noise. Ho et al. found that the two choices give similar *samples*; the
 # library's samplers use β̃_t by default (`sigma="beta_tilde"` in `ddpm_step`), and the bound
-# takes `sigma=` to compare. Next chapter: a first model for ε_θ.
+# takes `sigma=` to compare.
+
+# %% [markdown]
+# ## Algorithm 2, one step at a time
+#
+# Sampling runs the reverse chain from pure noise: $x_T \sim \mathcal N(0, I)$, then for
+# $t = T, \dots, 1$
+#
+# $$x_{t-1} = \frac{1}{\sqrt{\alpha_t}}\Big(x_t - \frac{\beta_t}{\sqrt{1-\bar\alpha_t}}\,
+# \varepsilon_\theta(x_t, t)\Big) + \sigma_t z,\qquad z \sim \mathcal N(0, I)\ \text{(none at }
+# t = 1).$$
+#
+# `ddpm_step` (`ddpm_np/diffusion/samplers.py`) is one such step and `ddpm_sample` the loop.
+# Written out below with the exact optimal ε of a Gaussian (`gaussian_cov_eps_model`), the loop
+# draws the same numbers as `ddpm_sample` from the same generator, and its samples have the
+# data's mean and covariance, within their sampling error.
+
+# %%
+from ddpm_np.diffusion import ddpm_sample, ddpm_step
+
+mu_g, cov_g = np.array([1.0, -0.5]), np.array([[0.5, 0.2], [0.2, 0.3]])
+eps_star = gaussian_cov_eps_model(mu_g, cov_g, schedule)
+n = pick(4000, 1000)
+loop_rng = np.random.default_rng(7)
+x = loop_rng.standard_normal((n, 2))                               # x_T ~ N(0, I)
+for t in range(schedule.T, 0, -1):
+    z = loop_rng.standard_normal(x.shape) if t > 1 else None       # no noise at t = 1
+    x, _ = ddpm_step(eps_star(x, np.full(n, t)), x, t, schedule, z)
+same = ddpm_sample(eps_star, (n, 2), schedule, np.random.default_rng(7), dtype=np.float64,
+                   progress=False)
+assert np.allclose(x, same, rtol=1e-12, atol=1e-12)
+print("sample mean", x.mean(0).round(3), "data mean", mu_g)
+print("sample cov ", np.cov(x.T).round(3).tolist(), "data cov", cov_g.tolist())
+se_mean = np.sqrt(np.diag(cov_g) / n)
+se_cov = np.sqrt((np.outer(np.diag(cov_g), np.diag(cov_g)) + cov_g ** 2) / n)
+assert np.all(np.abs(x.mean(0) - mu_g) < 5 * se_mean)
+assert np.all(np.abs(np.cov(x.T) - cov_g) < 5 * se_cov)
+
+# %% [markdown]
+# Next chapter: a first model for ε_θ, learned instead of known.

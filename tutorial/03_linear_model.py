@@ -109,6 +109,8 @@ linear2, data2, _ = train(LinearEps(2, T), "two-gaussians", pick(3000, 600), LIN
 samples2 = ddpm_sample(linear2, (2000, 2), schedule, rng, progress=False)
 print("data cov", np.cov(data2.T).round(2).tolist(), "samples cov",
       np.cov(samples2.T).round(2).tolist())
+# one Gaussian with the data's covariance: the spread matches, the two clusters do not
+assert np.allclose(np.cov(samples2.T), np.cov(data2.T), rtol=pick(0.15, 0.5), atol=0.05)
 spiral_lin, data3, _ = train(LinearEps(2, T), "spiral", pick(3000, 600), LINEAR_LR)
 samples3 = ddpm_sample(spiral_lin, (2000, 2), schedule, rng, progress=False)
 

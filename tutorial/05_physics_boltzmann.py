@@ -78,6 +78,12 @@ for key, (pot, step) in POTENTIALS.items():
           f"{'' if reliable else ' (a lower bound: the chain is too short)'}, "
           f"{crossings} barrier crossings in {8 * n_steps:,} steps, left population "
           f"{chains[key]['left']:.3f}")
+# the high barrier is crossed far more rarely, and (on a chain long enough to see it) each
+# independent sample costs far more steps; a short chain stuck in one well shows a small τ,
+# which is why τ needs a chain of many τ
+assert chains["hard"]["crossings"] < chains["easy"]["crossings"] / 10
+if not quick():
+    assert chains["hard"]["tau"] > 10 * chains["easy"]["tau"]
 
 # %% [markdown]
 # ## A diffusion model
