@@ -88,6 +88,9 @@ def save_checkpoint(path, arrays: dict, meta: dict):
 def load_checkpoint(path) -> tuple[dict, dict]:
     """Read a checkpoint: returns (arrays, meta). Raises CheckpointError with a clear message."""
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise CheckpointError(f"checkpoint {path} is a symbolic link that leads nowhere (a loop "
+                              "or a missing target)")
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist")
     if path.is_dir():

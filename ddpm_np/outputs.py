@@ -56,6 +56,9 @@ def check_file(path, suffixes, overwrite: bool, flag: str = "--out"):
     """`path` (given by `flag`) ends in one of `suffixes`, is not a folder, can be written, and
     does not exist unless `overwrite`."""
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise OutputError(f"{flag} {path} is a symbolic link that leads nowhere (a loop or a "
+                          "missing target); remove it or choose another name")
     if path.suffix.lower() not in suffixes:
         raise OutputError(f"{flag} {path}: the name must end in {' or '.join(suffixes)}")
     if path.is_dir():

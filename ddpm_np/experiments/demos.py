@@ -7,6 +7,8 @@ over an earlier run's output without `overwrite`.
 """
 from __future__ import annotations
 
+import contextlib
+import signal
 from pathlib import Path
 
 from ..data import toy2d
@@ -20,6 +22,21 @@ MNIST_OPTIONS = ("train", "guidance", "checkpoint", "sampler", "sample_steps", "
 def demo_out(name: str, model: str | None = None) -> Path:
     """Where a demo writes by default: runs/NAME (runs/NAME-linear for the linear model)."""
     return Path("runs") / (name if model in (None, "mlp") else f"{name}-{model}")
+
+
+@contextlib.contextmanager
+def _starts_over(name, out):
+    """An interrupted demo says how to run it again: a demo does not resume (its figures and
+    metrics come at the end), so the way on is the demo again with --overwrite."""
+    from ..train import TrainingInterrupted
+    try:
+        yield
+    except TrainingInterrupted as e:
+        signame = signal.Signals(e.signum).name
+        raise TrainingInterrupted(
+            f"demo {name} interrupted ({signame}); a demo does not resume: run "
+            f"`ddpm-np demo {name} --out {out} --overwrite` to start it again", e.signum) \
+            from None
 
 
 def run_demo(name: str, out=None, *, quick: bool = False, seed: int = 0, steps=None,
@@ -46,8 +63,9 @@ def run_demo(name: str, out=None, *, quick: bool = False, seed: int = 0, steps=N
             raise RunError(f"{', '.join(mnist_only)} apply to demo mnist only")
         check_demo_folder(out, overwrite)
         from .toy import run_toy_demo
-        return run_toy_demo(name, out, quick=quick, seed=seed, steps=steps, progress=progress,
-                            model=model or "mlp", log=log)
+        with _starts_over(name, out):
+            return run_toy_demo(name, out, quick=quick, seed=seed, steps=steps,
+                                progress=progress, model=model or "mlp", log=log)
     if model:
         raise RunError("--model applies to the 2-D demos; demo mnist runs the UNet")
     if checkpoint and train:
@@ -56,8 +74,10 @@ def run_demo(name: str, out=None, *, quick: bool = False, seed: int = 0, steps=N
     check_demo_folder(out, overwrite, ("demo.json", "samples_grid.png", "checkpoint.npz"))
     if train:
         from .runs import train_run
-        checkpoint = train_run("mnist", out=out, overwrite=overwrite, steps=steps, seed=seed,
-                               data_dir=data_dir, progress=progress, log=log).checkpoint_path()
+        with _starts_over(name, out):
+            checkpoint = train_run("mnist", out=out, overwrite=overwrite, steps=steps, seed=seed,
+                                   data_dir=data_dir, progress=progress,
+                                   log=log).checkpoint_path()
     else:
         checkpoint = checkpoint or "mnist"
         load_image_model(checkpoint, sample_steps)                  # checked before any work

@@ -71,7 +71,9 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = DEFAULT_SAMPLER,
         guidance = GUIDANCE if conditional else 0.0
     if digit is not None and not 0 <= digit < model.num_classes:
         raise SamplingError(f"digit must lie in 0..{model.num_classes - 1}, got {digit}")
-    check_memory(n * _bytes_per_sample(model, meta), f"sampling {n} samples")
+    shape = meta.get("sample_shape") or [model.config().get("dim", 2)]
+    check_memory(n * _bytes_per_sample(model, meta),
+                 f"sampling {n} samples of shape {tuple(shape)} (the checkpoint's)")
     rng = np.random.default_rng(seed)
     model = sharded(model, world())
     with np.errstate(over="ignore", invalid="ignore"):     # a blow-up is reported below

@@ -31,6 +31,10 @@ CASES = [
      "n (completions) must be an integer in 1..200, got 100000"),
     ("inpaint --test-index 0 --mask nowhere --grid {tmp}/g.png", 2, "nowhere"),
     ("sample --n 3", 2, "nothing to write: give --out FILE.npy"),
+    ("sample --checkpoint {tmp}/loop.npz --n 2 --out {tmp}/s.npy", 2,
+     "is a symbolic link that leads nowhere"),
+    ("sample --checkpoint {toy} --n 2 --out {tmp}/loop.npz", 2,
+     "--out {tmp}/loop.npz is a symbolic link that leads nowhere"),
     ("train --dataset moons --out ''", 2, 'the output folder is empty (--out "")'),
     ("demo spiral --quick --out ''", 2, 'the output folder is empty (--out "")'),
     ("train --resume {shipped}", 2, "holds sampling weights only"),
@@ -53,9 +57,9 @@ CASES = [
      "a grid picture needs an image model"),
     ("sample --checkpoint {toy} --n 1000000000000 --out {tmp}/s.npy", 2, "not enough memory"),
     ("sample --checkpoint {toy} --n 100000000 --out {tmp}/s.npy", 2,
-     "sampling 100000000 samples needs about"),
+     "sampling 100000000 samples of shape (2,) (the checkpoint's) needs about"),
     ("sample --checkpoint {img} --n 100000000 --out {tmp}/s.npy", 2,
-     "sampling 100000000 samples needs about 584"),
+     "sampling 100000000 samples of shape (1, 28, 28) (the checkpoint's) needs about 584"),
     ("train --dataset mnist --batch-size 100000 --out {tmp}/r", 2,
      "a batch of 100000 images needs about"),
     ("train --dataset moons --batch-size 1000000000000 --out {tmp}/r", 2, "not enough memory"),
@@ -139,6 +143,7 @@ def _files(folder):
 def test_bad_input_is_one_line(argv, status, fragment, toy_run, tiny_checkpoint, broken,
                                tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "loop.npz").symlink_to(tmp_path / "loop.npz")
     before = _files(tmp_path), _files(broken)
     try:
         code = main(_fill(argv, toy_run, tiny_checkpoint, broken, tmp_path) + ["--no-progress"]

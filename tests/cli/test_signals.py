@@ -79,3 +79,22 @@ def test_sigkill_during_checkpoint_writes_never_breaks_the_checkpoint(tmp_path):
                         progress=False, log=lambda *a: None)
     assert resumed.step == last_step + 2
     assert not list(out.glob("*.tmp"))
+
+
+def test_an_interrupted_demo_says_how_to_run_it_again_and_that_works(tmp_path):
+    """A demo does not resume: the message gives the demo command with --overwrite, not a
+    `train --resume` after which the demo would refuse its own folder."""
+    out = tmp_path / "demo"
+    env = dict(os.environ, DDPM_NP_THREADS="1", MPLBACKEND="Agg")
+    proc = subprocess.Popen([sys.executable, "-m", "ddpm_np", "demo", "moons", "--steps", "3000",
+                             "--out", str(out), "--no-progress"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    _wait_for(out / "checkpoint.json", proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    line = err.strip().splitlines()[-1]
+    again = f"ddpm-np demo moons --out {out} --overwrite"
+    assert "a demo does not resume" in line and again in line and "train --resume" not in line
+    from ddpm_np.cli import main
+    assert main(again.split()[1:] + ["--quick", "--no-progress"]) == 0
