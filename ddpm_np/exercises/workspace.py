@@ -71,8 +71,9 @@ def workspace_files(solved: bool = False) -> dict:
     rows = "\n".join(f"| `{e.id}` | `{e.module}.py` | {e.title} |" for e in EXERCISES)
     files["README.md"] = f"""# Exercises
 
-Fill in the functions of each `exNN_*.py` file (each stub's message is a hint: the equation,
-the shapes, where the library does it). Work in the tutorial's order:
+Fill in the functions of each `exNN_*.py` file. Each stub's message is a first hint (the
+equation, what to watch); `ddpm-np exercises --hint N` gives the second, nearly step by step.
+Work in the tutorial's order:
 
 | marker | file | exercise |
 |---|---|---|

@@ -145,3 +145,18 @@ def test_the_edges_a_student_gets_wrong_are_caught(tmp_path):
     rows = {e.id: (p, t) for e, p, t, _ in status(tmp_path)}
     assert rows["ex02"][0] < rows["ex02"][1] and rows["ex04"][0] < rows["ex04"][1]
     assert all(p == t for k, (p, t) in rows.items() if k not in ("ex02", "ex04"))
+
+
+def test_hints_come_in_two_levels(capsys):
+    """The stub's message points the way (and says where the second level is); --hint N gives
+    the worked hint. A bad N is one line."""
+    assert main(["exercises", "--hint", "3"]) == 0
+    assert "dL/dε_θ = 2 (ε_θ − ε) / n" in capsys.readouterr().out
+    assert main(["exercises", "--hint", "ex10"]) == 0
+    assert "null label" in capsys.readouterr().out
+    for e in EXERCISES:
+        assert f"--hint {int(e.id[2:])}" in e.stub_source and e.hint not in e.stub_source
+    assert main(["exercises", "--hint", "11"]) == 2
+    assert "give an exercise 1..10" in capsys.readouterr().err
+    assert main(["exercises"]) == 2
+    assert "give the workspace folder" in capsys.readouterr().err

@@ -6,7 +6,10 @@ OPTIONS = dict(progress=False, overwrite=False)
 
 
 def add_arguments(p):
-    p.add_argument("folder", help="the workspace folder (created if needed)")
+    p.add_argument("folder", nargs="?", help="the workspace folder (created if needed)")
+    p.add_argument("--hint", metavar="N",
+                   help="the second level of help for exercise N (1..10 or ex03): how, nearly "
+                        "step by step; the stub's own message is the first")
     p.add_argument("--status", action="store_true",
                    help="run the workspace's tests and print which exercises pass")
     p.add_argument("--overwrite", action="store_true",
@@ -14,8 +17,13 @@ def add_arguments(p):
 
 
 def run(args):
-    from ...exercises import status, status_table, write_workspace
+    from ...exercises import hint, status, status_table, write_workspace
     from ...outputs import check_folder
+    if args.hint is not None:
+        print(hint(args.hint))
+        return
+    if args.folder is None:
+        raise ValueError("give the workspace folder (ddpm-np exercises DIR), or --hint N")
     if args.status:
         if args.overwrite:
             raise ValueError("--status reads a workspace; --overwrite writes one: give one")

@@ -10,6 +10,5 @@ def q_sample(x0, t, eps, schedule):
     alpha_bars[0] = 1.  Returns x_t, shaped like x0.
     """
     raise NotImplementedError(
-        "ex01: index ᾱ with t (schedule.alpha_bars[t]), reshape it to (N, 1, ...) so that it "
-        "broadcasts against x0 (an int t broadcasts as it is), and combine x0 and eps. "
-        "Library: ddpm_np/diffusion/forward.py")
+        "ex01: the forward process in one draw, eq. 4: which ᾱ does each example need, and how "
+        "does it broadcast against x0? (`ddpm-np exercises --hint 1` says more)")

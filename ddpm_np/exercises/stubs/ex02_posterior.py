@@ -13,6 +13,5 @@ def q_posterior(x0, xt, t, schedule):
     `betas`, `alphas`, `alpha_bars` and `beta_tildes`, each of length T + 1 (index 0 unused).
     """
     raise NotImplementedError(
-        "ex02: ᾱ_{t−1} is schedule.alpha_bars[t - 1]; form the two coefficients of eq. 7, "
-        "reshape them like in ex01, and return (mean, schedule.beta_tildes[t] reshaped). "
-        "Library: ddpm_np/diffusion/forward.py")
+        "ex02: eq. 7 gives the mean as a weighted sum of x_0 and x_t and the variance β̃_t; mind "
+        "t = 1, where ᾱ_0 = 1 (`ddpm-np exercises --hint 2` says more)")

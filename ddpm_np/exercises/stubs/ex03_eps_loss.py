@@ -9,5 +9,5 @@ def loss_simple(eps_theta, eps):
     with eps_theta's shape and dtype).
     """
     raise NotImplementedError(
-        "ex03: with n = eps.size, L = Σ (ε_θ − ε)² / n, so dL/dε_θ = 2 (ε_θ − ε) / n. "
-        "Library: ddpm_np/nn/loss.py (mse_loss)")
+        "ex03: the mean of the squared error over every element, and its derivative with "
+        "respect to eps_theta (`ddpm-np exercises --hint 3` says more)")

@@ -11,5 +11,5 @@ def ddpm_step(eps_theta, xt, t, schedule, z=None, sigma="beta_tilde", clip_x0=No
     x0_hat = (x_t − √(1 − ᾱ_t) ε_θ) / √ᾱ_t   (eq. 15). clip_x0 may be ignored here.
     """
     raise NotImplementedError(
-        "ex04: compute x0_hat, then μ_θ from eq. 11, then add √(σ_t²)·z unless t == 1; "
-        "schedule.sigmas(sigma)[t] gives σ_t. Library: ddpm_np/diffusion/samplers.py")
+        "ex04: Algorithm 2, line 4: x̂_0 (eq. 15), μ_θ (eq. 11), then noise, but not at the "
+        "last step (`ddpm-np exercises --hint 4` says more)")

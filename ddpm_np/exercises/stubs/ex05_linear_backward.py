@@ -9,5 +9,5 @@ def linear_backward(dout, cache):
     dx has x's shape, dW W's, db (out,): sums over every leading axis.
     """
     raise NotImplementedError(
-        "ex05: dx = dout·Wᵀ; flatten the leading axes to rows, then dW = xᵀ·dout and db is "
-        "the sum of dout's rows. Library: ddpm_np/nn/linear.py")
+        "ex05: y = x·W + b on the last axis: write each gradient as a product with dout; the "
+        "parameters' gradients sum over every row (`ddpm-np exercises --hint 5` says more)")

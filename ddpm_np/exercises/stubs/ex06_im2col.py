@@ -9,8 +9,8 @@ def im2col(xp, kh, kw, stride, Ho, Wo):
     holds xp[n, :, i·s : i·s + kh, j·s : j·s + kw] flattened in (C, kh, kw) order.
     """
     raise NotImplementedError(
-        "ex06: loops are fine (n, i, j → one row); numpy.lib.stride_tricks."
-        "sliding_window_view does it without them. Library: ddpm_np/nn/conv.py")
+        "ex06: each output pixel's window of the padded input, flattened (C, kh, kw), becomes "
+        "one row (`ddpm-np exercises --hint 6` says more)")
 
 
 def col2im(dcols, x_shape, kh, kw, stride, padding, Ho, Wo):
@@ -20,5 +20,5 @@ def col2im(dcols, x_shape, kh, kw, stride, padding, Ho, Wo):
     x_shape: (N, C, H, W) of the unpadded input.  Returns dx of that shape.
     """
     raise NotImplementedError(
-        "ex06: start from zeros of the padded shape (N, C, H + 2p, W + 2p), add each window "
-        "(overlapping windows add up), return the inner H×W. Library: ddpm_np/nn/conv.py")
+        "ex06: the adjoint of im2col: each row's numbers go back to where its window was "
+        "(`ddpm-np exercises --hint 6` says more)")

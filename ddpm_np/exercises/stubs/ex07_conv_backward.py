@@ -12,6 +12,5 @@ def conv2d_backward(dout, cache):
     The forward was y_rows = cols · Wmᵀ + b with Wm = W.reshape(O, −1) and y_rows (N·Ho·Wo, O).
     """
     raise NotImplementedError(
-        "ex07: bring dout to rows (N·Ho·Wo, O) (transpose to N, Ho, Wo, O first); then "
-        "dW = (dout_rowsᵀ · cols) reshaped like W, db = Σ dout over N, Ho, Wo, and "
-        "dx = col2im(dout_rows · Wm, ...). Library: ddpm_np/nn/conv.py")
+        "ex07: the forward pass is one product cols·Wm, so the backward pass is two products "
+        "and a col2im (`ddpm-np exercises --hint 7` says more)")

@@ -10,6 +10,5 @@ def groupnorm_backward(dout, cache):
     (N, C, H, W); inv_std (N, G) = 1/σ_g; scale (C,).
     """
     raise NotImplementedError(
-        "ex08: dscale = Σ dout·x̂ and dshift = Σ dout over N, H, W. For dx, per sample and group "
-        "of m numbers with g = dout·scale: dx = (g − mean(g) − x̂·mean(g·x̂))·(1/σ). "
-        "Derivation: ddpm_np/nn/norm.py")
+        "ex08: the parameters' gradients are sums; for dx, x̂ = (x − μ)/σ where μ and σ depend "
+        "on x too (`ddpm-np exercises --hint 8` says more)")

@@ -10,5 +10,5 @@ def ddim_step(eps_theta, xt, t, t_prev, schedule, eta=0.0, z=None, clip_x0=None)
     Returns (x_prev, x0_hat). clip_x0 may be ignored here.
     """
     raise NotImplementedError(
-        "ex09: with eta = 0 the step re-noises x̂_0 to level t_prev with the *same* predicted "
-        "noise ε_θ. Library: ddpm_np/diffusion/samplers.py")
+        "ex09: Song et al. eq. 12: predict x̂_0, move to t_prev along the predicted noise, add "
+        "η-scaled fresh noise (`ddpm-np exercises --hint 9` says more)")

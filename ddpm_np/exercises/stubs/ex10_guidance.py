@@ -11,6 +11,5 @@ def guided_eps_model(model, y, guidance=0.0, null_label=None):
     guidance: w ≥ 0; null_label: the "no label" index (default model.num_classes).
     """
     raise NotImplementedError(
-        "ex10: return a function of (xt, t) that calls model twice (with y, and with the null "
-        "label everywhere) and combines them; with y None, only the null label. "
-        "Library: ddpm_np/diffusion/guidance.py (one call on a doubled batch)")
+        "ex10: Ho & Salimans eq. 6: ε̃ = (1 + w)·ε(x, y) − w·ε(x, ∅) "
+        "(`ddpm-np exercises --hint 10` says more)")
