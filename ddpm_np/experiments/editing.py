@@ -145,16 +145,20 @@ def interpolate_noises(model, schedule, rng, frames=10, steps=100, progress=True
     return np.clip(out, -1, 1)
 
 
-def inpaint_to_files(grid, checkpoint="mnist", image=None, test_index=None, mask="bottom",
+def inpaint_to_files(grid=None, checkpoint="mnist", image=None, test_index=None, mask="bottom",
                      n=8, digit=None, guidance=0.0, steps=50, jump_length=5, resample=5,
                      seed=0, out=None, data_dir=None, overwrite=False, progress=True) -> Path:
     """`ddpm-np inpaint`: n completions of one digit (a picture, or an MNIST test digit) with
-    `mask` hidden, drawn into `grid` (and saved as .npy to `out`). Every argument and output is
-    checked before the work; returns the grid's path."""
+    `mask` hidden, drawn into `grid` and/or saved as .npy to `out` (at least one). Every
+    argument and output is checked before the work; returns the completions."""
     from ..checkpoint import atomic_write
     from ..outputs import GRID_SUFFIXES, check_file
     from .mnist_sample import load_image_model
-    check_file(grid, GRID_SUFFIXES, overwrite, "--grid")
+    if not grid and not out:
+        raise EditError("nothing to write: give --grid PICTURE.png for the figure, --out "
+                        "FILE.npy for the completions, or both")
+    if grid:
+        check_file(grid, GRID_SUFFIXES, overwrite, "--grid")
     if out:
         check_file(out, (".npy",), overwrite, "--out")
     if guidance and digit is None:
@@ -171,11 +175,12 @@ def inpaint_to_files(grid, checkpoint="mnist", image=None, test_index=None, mask
                           guidance, steps, jump_length, resample, progress=progress)
     what = f"test digit {test_index} (a {label})" if label is not None else image
     how = f"as a {digit}" if digit is not None else "unconditional"
-    inpaint_figure(x0, mask_array, done, grid, f"{what}, {mask} hidden; {how}, {steps} steps, "
-                                               f"resample {resample}")
+    if grid:
+        inpaint_figure(x0, mask_array, done, grid, f"{what}, {mask} hidden; {how}, {steps} "
+                                                   f"steps, resample {resample}")
     if out:
         atomic_write(Path(out), lambda f: np.save(f, done))
-    return Path(grid)
+    return done
 
 
 def interpolate_to_file(grid, checkpoint="mnist", test_index=None, frames=10, steps=200, seed=0,

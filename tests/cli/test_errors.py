@@ -31,6 +31,7 @@ CASES = [
      "n (completions) must be an integer in 1..200, got 100000"),
     ("inpaint --test-index 0 --mask nowhere --grid {tmp}/g.png", 2, "nowhere"),
     ("sample --n 3", 2, "nothing to write: give --out FILE.npy"),
+    ("inpaint --test-index 0 --mask bottom", 2, "nothing to write: give --grid PICTURE.png"),
     ("sample --checkpoint {tmp}/loop.npz --n 2 --out {tmp}/s.npy", 2,
      "is a symbolic link that leads nowhere"),
     ("sample --checkpoint {toy} --n 2 --out {tmp}/loop.npz", 2,

@@ -27,9 +27,9 @@ class Inpaint:
         p.add_argument("--resample", type=positive_int, default=5,
                        help="resampling: passes at each jump point, 1 = none (default 5)")
         p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
-        p.add_argument("--grid", required=True, help="the figure: original, masked input, "
-                                                     "completions (.png, .pdf, …)")
-        p.add_argument("--out", help="also save the completions as .npy")
+        p.add_argument("--grid", help="the figure: original, masked input, completions "
+                                      "(.png, .pdf, …); give --grid, --out or both")
+        p.add_argument("--out", help="save the completions as .npy")
         p.add_argument("--data-dir", type=folder,
                        help="folder with the MNIST IDX files (for --test-index)")
 
@@ -40,8 +40,8 @@ class Inpaint:
                          args.n, args.digit, args.guidance, args.steps, args.jump_length,
                          args.resample, args.seed, args.out, args.data_dir, args.overwrite,
                          progress=not args.no_progress)
-        print(f"wrote {args.n} completions to {args.grid}"
-              + (f" and {args.out}" if args.out else ""))
+        where = " and ".join(p for p in (args.grid, args.out) if p)
+        print(f"wrote {args.n} completions to {where}")
 
 
 class Interpolate:
