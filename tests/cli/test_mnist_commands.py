@@ -33,10 +33,13 @@ def test_sample_digit_with_guidance_and_grid(tiny_checkpoint, tmp_path, capsys):
 
 
 @needs_mnist
-def test_demo_and_evaluate_on_a_checkpoint(tiny_checkpoint, tmp_path):
+def test_demo_and_evaluate_on_a_checkpoint(tiny_checkpoint, tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "mnist", "--checkpoint", str(tiny_checkpoint), "--sample-steps", "3",
                  "--out", str(out), "--no-progress"]) == 0
+    # steps the user chose are not called "the fewest that meet the quality bar"
+    assert "quality bar" not in capsys.readouterr().out
+    assert json.loads((out / "demo.json").read_text())["sampler"] == "DPM-Solver++(2M)-3"
     assert {"samples_grid.png", "reverse_strip.png", "forward_strip.png", "reverse.gif",
             "demo.json"} <= {p.name for p in out.iterdir()}
     mfile = tmp_path / "m.json"

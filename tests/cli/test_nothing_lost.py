@@ -134,3 +134,23 @@ def test_stop_at_that_is_behind_the_run_is_refused(tmp_path, capsys):
     assert main(["train", "--resume", str(out / "checkpoint.npz"), "--stop-at", "5",
                  "--no-progress"]) == 2
     assert "stop_at 5 is not beyond the step the run" in _err(capsys) and _step(out) == 8
+
+
+def test_a_run_folder_that_takes_no_files_is_refused_before_training(tmp_path, toy_run, capsys,
+                                                                    monkeypatch):
+    """Probed before any work, on resume as on a new run (as root a read-only folder still
+    takes files, so the probe's failure is simulated)."""
+    import ddpm_np.outputs as outputs
+
+    def refuse(*a, **k):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(outputs.tempfile, "mkstemp", refuse)
+    trained = []
+    from ddpm_np import train
+    monkeypatch.setattr(train.Trainer, "train_step", lambda *a: trained.append(1))
+    for argv in (["train", "--resume", str(toy_run), "--steps", "100000"],
+                 ["train", "--dataset", "moons", "--out", str(tmp_path / "new")]):
+        assert main(argv + ["--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert "cannot write into run folder" in err and "Permission denied" in err, err
+    assert trained == []
