@@ -35,7 +35,8 @@ def bench_scaling(figure=None, repeats: int = 2, out=print) -> dict:
         out(f"{b:>5d}          {t:6.3f} s  {1e3 * t / b:6.2f} ms")
     out("image (batch 64) step     per image  per pixel")
     for s, t in by_size.items():
-        out(f"{s:>3d}×{s:<3d}        {t:6.3f} s  {1e3 * t / 64:6.2f} ms  {1e6 * t / 64 / s**2:6.2f} µs")
+        out(f"{s:>3d}×{s:<3d}        {t:6.3f} s  {1e3 * t / 64:6.2f} ms  "
+            f"{1e6 * t / 64 / s**2:6.2f} µs")
     if figure is not None:
         _draw(by_batch, by_size, figure)
         out(f"figure: {figure}")

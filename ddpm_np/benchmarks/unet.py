@@ -147,7 +147,8 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool =
     from ..nn import default_tier
     tier = default_tier()
     out(threads_line() if tier == "fast" else "reference tier (DDPM_NP_TIER=reference)")
-    out(f"UNet ({model.num_parameters() / 1e6:.2f} M parameters), batch {batch}: {r['nominal_mflop_per_image']:.0f} MFLOP/image "
+    out(f"UNet ({model.num_parameters() / 1e6:.2f} M parameters), batch {batch}: "
+        f"{r['nominal_mflop_per_image']:.0f} MFLOP/image "
         f"forward as laid out ({r['mflop_per_image']:.0f} performed); fractions of GEMM count "
         "the FLOPs as laid out")
     out(f"  training step (fwd + bwd + Adam): {t_step:.3f} s, {r['images_per_s']:.0f} images/s, "

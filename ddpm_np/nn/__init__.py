@@ -30,7 +30,8 @@ from . import optim, gradcheck
 __all__ = [
     "Module", "Parameter", "Sequential", "check_dtype", "kaiming_uniform",
     "Linear", "Conv2d", "GroupNorm", "GroupNormSiLU", "SiLU", "ReLU", "GELU", "Upsample2x", "AvgPool2x",
-    "UpsampleConv2d", "SelfAttention2d", "ResBlock", "channel_sums", "concat_channels", "split_channels",
+    "UpsampleConv2d", "SelfAttention2d", "ResBlock", "channel_sums", "concat_channels",
+    "split_channels",
     "sinusoidal_embedding", "mse_loss", "softmax_cross_entropy",
     "linear_forward", "linear_backward", "conv2d_forward", "conv2d_backward", "conv_output_size",
     "conv2d_naive", "conv2d_naive_backward", "im2col", "col2im",
