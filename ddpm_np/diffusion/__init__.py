@@ -15,8 +15,10 @@ from .losses import sample_training_batch, loss_simple, diffusion_loss, loss_wei
 from .samplers import ddpm_step, ddim_step, ddpm_sample, ddim_sample, ddim_timesteps
 from .vlb import (vlb_terms, nll_bits_per_dim, gaussian_kl,
                   discretized_gaussian_log_likelihood)
-from .analytic import gaussian_cov_eps_model, gaussian_eps_model, gaussian_mixture_eps_model
+from .analytic import (gaussian_cov_eps_jacobian, gaussian_cov_eps_model, gaussian_eps_model,
+                       gaussian_mixture_eps_model)
 from .guidance import guided_eps_model
 from .solvers import dpm_solver_sample, dpm_solver_step, solver_timesteps
 from .inversion import ddim_invert, slerp
 from .inpaint import repaint_sample, repaint_schedule
+from .flow_density import ddim_coefficients, ddim_flow_sample, module_eps_jacobian

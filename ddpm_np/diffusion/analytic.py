@@ -72,3 +72,24 @@ def gaussian_cov_eps_model(mu, cov, schedule: NoiseSchedule):
         return out.astype(xt.dtype)
 
     return eps_model
+
+
+def gaussian_cov_eps_jacobian(cov, schedule: NoiseSchedule):
+    """ε* for data N(0, cov) with its Jacobian, for `flow_density.ddim_flow_sample`: ε* is linear
+    in x_t, ∂ε*/∂x_t = √(1−ᾱ_t)·(ᾱ_t Σ + (1−ᾱ_t) I)⁻¹, the same for every sample.
+
+    Returns eps_jacobian(x (B, ...), t (B,)) -> (ε* (B, ...), J (B, D, D)); all of a call's t
+    must be equal (one step of a sampler)."""
+    cov = np.asarray(cov, np.float64)
+    D = len(cov)
+
+    def eps_jacobian(x, t):
+        t = np.unique(t)
+        if len(t) != 1:
+            raise ValueError("gaussian_cov_eps_jacobian takes one time step a call")
+        a2 = schedule.alpha_bars[t[0]]
+        J = np.sqrt(1 - a2) * np.linalg.inv(a2 * cov + (1 - a2) * np.eye(D))
+        flat = x.reshape(len(x), D)
+        return (flat @ J.T).reshape(x.shape), np.broadcast_to(J, (len(x), D, D))
+
+    return eps_jacobian

@@ -1,14 +1,16 @@
 """Networks: the linear ε-model (a matrix per time step), the timestep embedding, the MLP for
-2-D data, the UNet for images, and the digit classifier behind the MNIST metrics."""
+2-D data, the UNet for images, the periodic network for lattice fields, and the digit classifier behind the MNIST metrics."""
 import numpy as np
 
 from .classifier import Classifier
 from .embedding import TimeEmbedding
+from .lattice import LatticeEps
 from .linear import LinearEps, optimal_linear_eps
 from .mlp import MLP
 from .unet import UNet
 
-MODELS = {"linear": LinearEps, "mlp": MLP, "unet": UNet, "classifier": Classifier}
+MODELS = {"linear": LinearEps, "mlp": MLP, "unet": UNet, "classifier": Classifier,
+          "lattice": LatticeEps}
 
 
 def build_model(kind: str, config: dict, rng, dtype=None, tier=None):

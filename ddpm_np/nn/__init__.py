@@ -13,7 +13,8 @@ from .conv import (Conv2d, conv2d_forward, conv2d_backward, conv_output_size, co
                    conv2d_naive_backward, im2col, col2im)
 from .norm import (GroupNorm, GroupNormSiLU, groupnorm_forward, groupnorm_backward,
                    groupnorm_silu_forward, groupnorm_silu_backward)
-from .activations import (SiLU, ReLU, GELU, sigmoid, silu_forward, silu_backward, relu_forward,
+from .activations import (SiLU, ReLU, GELU, Tanh, sigmoid, tanh_forward, tanh_backward,
+                          silu_forward, silu_backward, relu_forward,
                           relu_backward, gelu_forward, gelu_backward)
 from .resample import (Upsample2x, AvgPool2x, UpsampleConv2d, upsample2x_forward,
                        upsample2x_backward, avgpool2x_forward, avgpool2x_backward,
@@ -21,6 +22,8 @@ from .resample import (Upsample2x, AvgPool2x, UpsampleConv2d, upsample2x_forward
 from .attention import (SelfAttention2d, attend_backward, attend_forward, softmax_forward,
                         softmax_backward)
 from .blocks import ResBlock
+from .periodic import (PeriodicConv2d, circular_fold, circular_pad, periodic_conv2d_backward,
+                       periodic_conv2d_forward)
 from .shape import channel_sums, concat_channels, split_channels
 from .embedding import sinusoidal_embedding
 from .loss import mse_loss, softmax_cross_entropy
@@ -29,12 +32,14 @@ from . import optim, gradcheck
 
 __all__ = [
     "Module", "Parameter", "Sequential", "check_dtype", "kaiming_uniform",
-    "Linear", "Conv2d", "GroupNorm", "GroupNormSiLU", "SiLU", "ReLU", "GELU", "Upsample2x", "AvgPool2x",
+    "Linear", "Conv2d", "PeriodicConv2d", "GroupNorm", "GroupNormSiLU", "SiLU", "ReLU", "GELU",
+    "Tanh", "Upsample2x", "AvgPool2x",
     "UpsampleConv2d", "SelfAttention2d", "ResBlock", "channel_sums", "concat_channels",
     "split_channels",
     "sinusoidal_embedding", "mse_loss", "softmax_cross_entropy",
     "linear_forward", "linear_backward", "conv2d_forward", "conv2d_backward", "conv_output_size",
-    "conv2d_naive", "conv2d_naive_backward", "im2col", "col2im",
+    "conv2d_naive", "conv2d_naive_backward", "im2col", "col2im", "circular_pad", "circular_fold",
+    "periodic_conv2d_forward", "periodic_conv2d_backward", "tanh_forward", "tanh_backward",
     "groupnorm_forward", "groupnorm_backward", "groupnorm_silu_forward",
     "groupnorm_silu_backward", "sigmoid", "silu_forward", "silu_backward",
     "relu_forward", "relu_backward", "gelu_forward", "gelu_backward", "upsample2x_forward",

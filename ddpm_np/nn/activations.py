@@ -1,4 +1,4 @@
-"""Pointwise activations: SiLU, ReLU, GELU (tanh approximation), forward and backward."""
+"""Pointwise activations: SiLU, ReLU, GELU (tanh approximation), tanh; forward and backward."""
 import numpy as np
 
 from .module import Module
@@ -70,3 +70,20 @@ class ReLU(_Pointwise):
 class GELU(_Pointwise):
     """GELU in its tanh approximation (Hendrycks & Gimpel 2016), as in GPT-2."""
     _fwd, _bwd = staticmethod(gelu_forward), staticmethod(gelu_backward)
+
+
+def tanh_forward(x):
+    """tanh(x). Cache: tanh(x)."""
+    th = np.tanh(x)
+    return th, th
+
+
+def tanh_backward(dout, cache):
+    """d tanh/dx = 1 − tanh²(x)."""
+    return dout * (1 - cache * cache)
+
+
+class Tanh(_Pointwise):
+    """tanh: odd (tanh(−x) = −tanh(x)), which keeps a network built from it and bias-free
+    linear maps odd too."""
+    _fwd, _bwd = staticmethod(tanh_forward), staticmethod(tanh_backward)

@@ -22,6 +22,7 @@ from .blocks import ResBlock
 from .modules import (Conv2d, GroupNorm, GroupNormSiLU, Linear, SelfAttention2d, SiLU,
                       UpsampleConv2d)
 from .layout import channel_sums
+from .periodic import PeriodicConv2d
 from .memory import keep_freed_memory
 from .norm import groupnorm_backward, groupnorm_forward
 from .norm_silu import groupnorm_silu_backward, groupnorm_silu_forward
