@@ -35,7 +35,8 @@ def gamma_method(a, S=1.5, f=None):
 
     a: (N,) one chain, (R, N) R independent replicas of equal length, or (R, N, A) A primary
        observables, combined by f: a callable of the A means and returning one number (its
-       gradient is taken by central differences); None for a single observable.
+       gradient is taken by central differences); None for a single observable. Where f or
+       its gradient is not finite at the means, every number returned is NaN.
     Returns a dict: "value", "error", "tau_int", "tau_error", "window".
     """
     a = np.asarray(a, dtype=np.float64)
@@ -55,6 +56,9 @@ def gamma_method(a, S=1.5, f=None):
             e = np.zeros(len(means))
             e[k] = h
             grad[k] = (f(means + e) - f(means - e)) / (2 * h)
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+            nan = float("nan")           # f undefined at these means (an arccosh below 1)
+            return {"value": nan, "error": nan, "tau_int": nan, "tau_error": nan, "window": 0}
         series = _as_replicas(a @ grad)      # the projected series a_f (eq. 29)
     R, n = series.shape
     N = R * n

@@ -88,7 +88,8 @@ def estimate_all(primaries, weights=None):
             taus[name] = r["tau_int"]
         else:
             w = np.asarray(weights, dtype=np.float64)
-            value, error = jackknife(lambda w, p, f=f: f((w @ p) / w.sum()), w, P)
+            with np.errstate(invalid="ignore", divide="ignore"):   # a block of zero weight
+                value, error = jackknife(lambda w, p, f=f: f((w @ p) / w.sum()), w, P)
         out[name] = [value, error]
     out["G_t"] = [out.pop(f"G_t{t}") for t in range(L)]
     out["m_eff"] = [out.pop(f"m_eff{t}") for t in range(1, L)]

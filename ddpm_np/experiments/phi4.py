@@ -1,0 +1,274 @@
+"""The lattice φ⁴ study: a diffusion model trained on Hybrid Monte Carlo data, made exact by
+independence Metropolis–Hastings through the DDIM flow's own density, against HMC
+(`ddpm-np phi4`, tutorial chapter 6).
+
+Stages, each resumable (a rerun of the same command continues where the last one stopped) and
+each writing into the study's folder:
+
+    hmc      HMC: a training set and, from other chains, the reference observables; local
+             Metropolis as the naive baseline                           → hmc.npz
+    train    the periodic, odd ε-network on the training set (Algorithm 1), with the MH
+             acceptance and ESS of a few proposals at every checkpoint  → model/, training.json
+    sample   proposals φ ~ q by DDIM in float64 with their exact log q  → proposals.npz
+    report   raw, reweighted and Metropolis–Hastings observables beside HMC's, with errors,
+             τ_int, costs, and the figures                              → report.json, *.png
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from ..checkpoint import atomic_write
+from ..checks import check_int
+from ..data.batching import ArrayDataset
+from ..diffusion import NoiseSchedule, ddim_flow_sample, module_eps_jacobian
+from ..loading import load_for_sampling
+from ..models import LatticeEps
+from ..outputs import OutputError, check_folder
+from ..physics import Phi4Action, hmc, local_metropolis, per_config
+from ..physics.action import MAX_EXACT_L
+from ..stopping import stop_requests
+from ..train import Trainer, TrainConfig, TrainingInterrupted
+
+STAGES = ("hmc", "train", "sample", "report")
+
+
+@dataclass
+class Phi4Config:
+    """Everything a study depends on (stored in study.json; a rerun must match it)."""
+    L: int = 6
+    m2: float = -4.0
+    lam: float = 6.975
+    seed: int = 0
+    train_configs: int = 32768       # HMC configurations to learn from (and their mirror images)
+    reference_configs: int = 32768   # HMC configurations of the reference run (16 chains)
+    local_sweeps: int = 4000         # local Metropolis sweeps per chain (16 chains)
+    steps: int = 4000                # training steps
+    batch_size: int = 256
+    lr: float = 2e-3
+    channels: int = 32
+    blocks: int = 3
+    checkpoint_every: int = 500
+    monitor: int = 128               # proposals drawn at each checkpoint (acceptance, ESS)
+    proposals: int = 1024
+    ddim_steps: int = 16
+
+    @classmethod
+    def quick(cls, **kw) -> "Phi4Config":
+        """A study of seconds (smoke tests and a first look): small everything."""
+        small = dict(train_configs=1024, reference_configs=1024, local_sweeps=200, steps=40,
+                     channels=8, blocks=1, checkpoint_every=20, monitor=16, proposals=64,
+                     ddim_steps=4)
+        small.update(kw)
+        return cls(**small)
+
+    def validate(self) -> "Phi4Config":
+        self.action()                    # L, m², λ
+        if self.L > MAX_EXACT_L:
+            raise ValueError(f"L={self.L} is too large for the exact Jacobian: the density of "
+                             f"a proposal needs V = L² = {self.L ** 2} tangents a DDIM step "
+                             f"(cost ∝ V²); L ≤ {MAX_EXACT_L} (V ≤ {MAX_EXACT_L ** 2}) is "
+                             "allowed")
+        for f in fields(self):
+            if f.type == "int" and f.name not in ("L", "seed"):
+                check_int(getattr(self, f.name), f.name)
+        check_int(self.seed, "seed", low=0)
+        return self
+
+    def action(self) -> Phi4Action:
+        return Phi4Action(self.L, self.m2, self.lam)
+
+
+class Phi4Study:
+    """One study in one folder; `run(stages)` does the stages not yet done, in order."""
+
+    def __init__(self, out, config: Phi4Config | None = None, progress=True, log=print):
+        self.out = Path(out)
+        self.progress, self.log = progress, log
+        saved = self.out / "study.json"
+        if config is None:
+            if not saved.exists():
+                raise OutputError(f"{self.out} holds no φ⁴ study (no study.json)")
+            config = Phi4Config(**json.loads(saved.read_text())["config"])
+        self.config = config.validate()
+        self.action = config.action()
+        check_folder(self.out, "study folder")
+        self.state = self._claim(saved)
+
+    def _claim(self, saved: Path) -> dict:
+        if saved.exists():
+            state = json.loads(saved.read_text())
+            if state["config"] != asdict(self.config):
+                diff = [k for k, v in asdict(self.config).items() if state["config"].get(k) != v]
+                raise OutputError(f"{self.out} holds a study with other settings ("
+                                  f"{', '.join(diff)}); choose another --out, or rerun with "
+                                  "the same settings to continue it")
+            return state
+        self.out.mkdir(parents=True, exist_ok=True)
+        state = {"config": asdict(self.config), "done": [], "seconds": {}}
+        self._save_state(state)
+        return state
+
+    def _save_state(self, state=None):
+        text = json.dumps(state or self.state, indent=1)
+        atomic_write(self.out / "study.json", lambda f: f.write(text.encode()))
+
+    def _finish(self, stage, seconds):
+        self.state["seconds"][stage] = self.state["seconds"].get(stage, 0.0) + seconds
+        if stage not in self.state["done"]:
+            self.state["done"].append(stage)
+        self._save_state()
+
+    def run(self, stages=STAGES) -> dict | None:
+        for stage in stages:
+            if stage not in STAGES:
+                raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
+        for stage in STAGES:
+            if stage in stages and (stage not in self.state["done"] or stage == "report"):
+                for need in STAGES[:STAGES.index(stage)]:
+                    if need not in self.state["done"] and need not in stages:
+                        raise OutputError(f"stage {stage} needs stage {need} first "
+                                          f"(ddpm-np phi4 ... --stage {need})")
+                getattr(self, f"stage_{stage}")()
+        if "report" in stages:
+            return json.loads((self.out / "report.json").read_text())
+        return None
+
+    # -- 1. HMC and local Metropolis ---------------------------------------------------------
+    def stage_hmc(self):
+        c, t0 = self.config, time.perf_counter()
+        rng = np.random.default_rng([c.seed, 1])
+        self.log(f"HMC: {c.train_configs} training and {c.reference_configs} reference "
+                 f"configurations at L={c.L}, m²={c.m2}, λ={c.lam}")
+        chains = 64
+        train = hmc(self.action, chains, -(-c.train_configs // chains), rng, every=2,
+                    progress=self.progress, desc="HMC (training set)")
+        ref = hmc(self.action, 16, -(-c.reference_configs // 16), np.random.default_rng(
+            [c.seed, 2]), progress=self.progress, desc="HMC (reference)")
+        local = local_metropolis(self.action, 16, c.local_sweeps, np.random.default_rng(
+            [c.seed, 3]), progress=self.progress)
+        phi_train = train["phi"].reshape(-1, c.L, c.L)[:c.train_configs]
+        np.savez(self.out / "hmc.npz", train=phi_train, reference=per_config(ref["phi"]),
+                 local=per_config(local["phi"]))
+        self.state["hmc"] = {
+            "acceptance": ref["acceptance"], "step": ref["step"], "n_steps": ref["n_steps"],
+            "seconds": ref["seconds"], "samples": int(ref["phi"].shape[0] * ref["phi"].shape[1]),
+            "training_seconds": train["seconds"]}
+        self.state["local"] = {"acceptance": local["acceptance"], "seconds": local["seconds"],
+                               "samples": int(16 * c.local_sweeps)}
+        self.state["scale"] = float(np.sqrt(np.mean(phi_train ** 2)))
+        self._finish("hmc", time.perf_counter() - t0)
+
+    # -- 2. training -------------------------------------------------------------------------
+    def training_data(self) -> ArrayDataset:
+        """The training set as x_0 = φ/s (s: the field's r.m.s.), with its mirror image −φ."""
+        phi = np.load(self.out / "hmc.npz")["train"] / self.state["scale"]
+        x = np.concatenate([phi, -phi])[:, None].astype(np.float32)
+        return ArrayDataset(x, description={"phi4": asdict(self.config)})
+
+    def stage_train(self):
+        c, t0 = self.config, time.perf_counter()
+        data, ckpt = self.training_data(), self.out / "model" / "checkpoint.npz"
+        if ckpt.exists():
+            trainer = Trainer.resume(ckpt, data, log=self.log)
+        else:
+            model = LatticeEps(c.channels, c.blocks, rng=np.random.default_rng([c.seed, 4]))
+            cfg = TrainConfig(steps=c.steps, batch_size=c.batch_size, lr=c.lr,
+                              checkpoint_every=c.checkpoint_every, seed=c.seed,
+                              warmup_steps=min(100, c.steps // 10))
+            trainer = Trainer(model, NoiseSchedule.linear(), data, cfg, self.out / "model",
+                              meta={"phi4": asdict(c), "scale": self.state["scale"]})
+        self.log(f"training the ε-network ({trainer.model.num_parameters()} parameters) for "
+                 f"{c.steps} steps")
+        monitor_seconds = [0.0]
+
+        def monitor(tr):
+            s = time.perf_counter()
+            props = self.propose(c.monitor, np.random.default_rng([c.seed, 5, tr.step]))
+            from ..physics import ess_per_sample, independence_mh
+            _, acc = independence_mh(props["log_w"], np.random.default_rng([c.seed, 6]))
+            curve = self.state.setdefault("training_curve", [])
+            curve[:] = [row for row in curve if row["step"] < tr.step]
+            curve.append({"step": tr.step, "acceptance": float(acc.mean()),
+                          "ess_per_sample": ess_per_sample(props["log_w"]),
+                          "loss": float(np.mean(tr.log["loss"][-50:]))})
+            self._save_state()
+            monitor_seconds[0] += time.perf_counter() - s
+
+        try:
+            trainer.run(progress=self.progress, on_checkpoint=monitor)
+        except TrainingInterrupted as e:
+            self._add_seconds("train", time.perf_counter() - t0 - monitor_seconds[0])
+            raise TrainingInterrupted(f"interrupted at step {trainer.step}/{c.steps}; the "
+                                      "study is saved: rerun the same ddpm-np phi4 command "
+                                      "to continue it", e.signum) from None
+        self._add_seconds("monitor", monitor_seconds[0])
+        self._finish("train", time.perf_counter() - t0 - monitor_seconds[0])
+
+    def _add_seconds(self, key, s):
+        self.state["seconds"][key] = self.state["seconds"].get(key, 0.0) + s
+        self._save_state()
+
+    # -- 3. proposals with their exact density -----------------------------------------------
+    def sampler(self):
+        """The trained ε-network in float64 (EMA weights) and its schedule."""
+        model32, schedule, _ = load_for_sampling(self.out / "model" / "checkpoint.npz")
+        model = LatticeEps(**model32.config(), rng=np.random.default_rng(0), dtype=np.float64)
+        model.load_state_dict(model32.state_dict())
+        return model.eval(), schedule
+
+    def propose(self, n, rng, sampler=None):
+        """n proposals φ ~ q_sym with log q(φ), S(φ) and log w = −S − log q.
+
+        1. x_T ~ N(0, I), deterministic DDIM (ddim_steps) with the exact log-density;
+        2. φ = s·x_0: log q(φ) = log q(x_0) − V·log s;
+        3. a random sign: the network is odd, so q(−φ) = q(φ) and the flip keeps q_sym = q.
+        """
+        model, schedule = sampler or self.sampler()
+        L, V = self.config.L, self.config.L ** 2
+        x_T = rng.standard_normal((n, 1, L, L))
+        x0, log_q = ddim_flow_sample(module_eps_jacobian(model), x_T, schedule,
+                                     self.config.ddim_steps)
+        s = self.state["scale"]
+        phi = s * x0[:, 0] * rng.choice([-1.0, 1.0], size=n)[:, None, None]
+        log_q = log_q - V * np.log(s)
+        S = self.action(phi)
+        return {"phi": phi, "log_q": log_q, "S": S, "log_w": -S - log_q}
+
+    def stage_sample(self, batch=64):
+        c, t0 = self.config, time.perf_counter()
+        path = self.out / "proposals.npz"
+        have = dict(np.load(path)) if path.exists() else None
+        done = 0 if have is None else len(have["phi"])
+        sampler = self.sampler()
+        self.log(f"{c.proposals} proposals by DDIM-{c.ddim_steps} with their exact log q "
+                 f"({done} done)")
+        from tqdm.auto import tqdm
+        with stop_requests() as stop, tqdm(total=c.proposals, initial=done, desc="proposals",
+                                           disable=not self.progress) as bar:
+            while done < c.proposals:
+                n = min(batch, c.proposals - done)
+                new = self.propose(n, np.random.default_rng([c.seed, 7, done]), sampler)
+                have = new if have is None else {k: np.concatenate([have[k], new[k]])
+                                                 for k in new}
+                atomic_write(path, lambda f: np.savez(f, **have))
+                done += n
+                bar.update(n)
+                if stop and done < c.proposals:
+                    self._add_seconds("sample", time.perf_counter() - t0)
+                    raise TrainingInterrupted(
+                        f"interrupted after {done}/{c.proposals} proposals; they are saved: "
+                        "rerun the same ddpm-np phi4 command to continue", stop.signum)
+        self._finish("sample", time.perf_counter() - t0)
+
+    # -- 4. the report -----------------------------------------------------------------------
+    def stage_report(self):
+        from .phi4_report import write_report
+        t0 = time.perf_counter()
+        write_report(self)
+        self.state["seconds"]["report"] = time.perf_counter() - t0
+        self._save_state()
