@@ -21,4 +21,4 @@ from .guidance import guided_eps_model
 from .solvers import dpm_solver_sample, dpm_solver_step, solver_timesteps
 from .inversion import ddim_invert, slerp
 from .inpaint import repaint_sample, repaint_schedule
-from .flow_density import ddim_coefficients, ddim_flow_sample, module_eps_jacobian
+from .flow_density import ddim_coefficients, ddim_flow_sample, flow_sample, module_eps_jacobian

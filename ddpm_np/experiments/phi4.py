@@ -25,7 +25,7 @@ import numpy as np
 from ..checkpoint import atomic_write
 from ..checks import check_int
 from ..data.batching import ArrayDataset
-from ..diffusion import NoiseSchedule, ddim_flow_sample, module_eps_jacobian
+from ..diffusion import NoiseSchedule, flow_sample, module_eps_jacobian
 from ..loading import load_for_sampling
 from ..models import LatticeEps
 from ..outputs import OutputError, check_folder
@@ -55,14 +55,15 @@ class Phi4Config:
     checkpoint_every: int = 500
     monitor: int = 128               # proposals drawn at each checkpoint (acceptance, ESS)
     proposals: int = 1024
-    ddim_steps: int = 16
+    sampler_steps: int = 12          # network evaluations of the deterministic sampler
+    order: int = 2                   # 2: DPM-Solver++(2M), 1: DDIM (both on log-SNR spacing)
 
     @classmethod
     def quick(cls, **kw) -> "Phi4Config":
         """A study of seconds (smoke tests and a first look): small everything."""
         small = dict(train_configs=1024, reference_configs=1024, local_sweeps=200, steps=40,
                      channels=8, blocks=1, checkpoint_every=20, monitor=16, proposals=64,
-                     ddim_steps=4)
+                     sampler_steps=4)
         small.update(kw)
         return cls(**small)
 
@@ -77,6 +78,8 @@ class Phi4Config:
             if f.type == "int" and f.name not in ("L", "seed"):
                 check_int(getattr(self, f.name), f.name)
         check_int(self.seed, "seed", low=0)
+        if self.order not in (1, 2):
+            raise ValueError(f"order must be 1 (DDIM) or 2 (DPM-Solver++(2M)), got {self.order}")
         return self
 
     def action(self) -> Phi4Action:
@@ -221,18 +224,23 @@ class Phi4Study:
         model.load_state_dict(model32.state_dict())
         return model.eval(), schedule
 
+    def sampler_name(self) -> str:
+        c = self.config
+        return f"{'DPM-Solver++(2M)' if c.order == 2 else 'DDIM'}-{c.sampler_steps}"
+
     def propose(self, n, rng, sampler=None):
         """n proposals φ ~ q_sym with log q(φ), S(φ) and log w = −S − log q.
 
-        1. x_T ~ N(0, I), deterministic DDIM (ddim_steps) with the exact log-density;
+        1. x_T ~ N(0, I), the deterministic sampler (DPM-Solver++(2M) or DDIM) with the
+           exact log-density of its map;
         2. φ = s·x_0: log q(φ) = log q(x_0) − V·log s;
         3. a random sign: the network is odd, so q(−φ) = q(φ) and the flip keeps q_sym = q.
         """
         model, schedule = sampler or self.sampler()
         L, V = self.config.L, self.config.L ** 2
         x_T = rng.standard_normal((n, 1, L, L))
-        x0, log_q = ddim_flow_sample(module_eps_jacobian(model), x_T, schedule,
-                                     self.config.ddim_steps)
+        x0, log_q = flow_sample(module_eps_jacobian(model), x_T, schedule,
+                                self.config.sampler_steps, self.config.order)
         s = self.state["scale"]
         phi = s * x0[:, 0] * rng.choice([-1.0, 1.0], size=n)[:, None, None]
         log_q = log_q - V * np.log(s)
@@ -245,7 +253,7 @@ class Phi4Study:
         have = dict(np.load(path)) if path.exists() else None
         done = 0 if have is None else len(have["phi"])
         sampler = self.sampler()
-        self.log(f"{c.proposals} proposals by DDIM-{c.ddim_steps} with their exact log q "
+        self.log(f"{c.proposals} proposals by {self.sampler_name()} with their exact log q "
                  f"({done} done)")
         from tqdm.auto import tqdm
         with stop_requests() as stop, tqdm(total=c.proposals, initial=done, desc="proposals",

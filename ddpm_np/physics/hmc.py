@@ -66,7 +66,7 @@ def hmc(action: Phi4Action, n_chains: int, n_samples: int, rng: np.random.Genera
         phi, acc = hmc_trajectory(action, phi, rng, step, n_steps)
         accepted.append(acc.mean())
         if (k + 1) % 10 == 0 and k < 0.8 * thermalize:
-            step *= float(np.exp(0.5 * (np.mean(accepted[-10:]) - target_acceptance)))
+            step *= float(np.exp(2.0 * (np.mean(accepted[-10:]) - target_acceptance)))
     # 2. production at a fixed step size (a step size that moved would break detailed balance)
     out = np.empty((n_chains, n_samples, L, L))
     acc_sum = 0.0
