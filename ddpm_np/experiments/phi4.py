@@ -30,7 +30,7 @@ from ..loading import load_for_sampling
 from ..models import LatticeEps
 from ..outputs import OutputError, check_folder
 from ..physics import Phi4Action, hmc, local_metropolis, per_config
-from ..physics.action import MAX_EXACT_L
+from ..physics.action import ENSEMBLES, MAX_EXACT_L
 from ..stopping import stop_requests
 from ..train import Trainer, TrainConfig, TrainingInterrupted
 
@@ -69,9 +69,12 @@ class Phi4Config:
 
     def validate(self) -> "Phi4Config":
         self.action()                    # L, m², λ
+        if self.L % 2:
+            raise ValueError(f"L must be even (the local Metropolis baseline updates the "
+                             f"lattice in two checkerboard halves), got {self.L}")
         if self.L > MAX_EXACT_L:
             raise ValueError(f"L={self.L} is too large for the exact Jacobian: the density of "
-                             f"a proposal needs V = L² = {self.L ** 2} tangents a DDIM step "
+                             f"a proposal needs V = L² = {self.L ** 2} tangents a sampler step "
                              f"(cost ∝ V²); L ≤ {MAX_EXACT_L} (V ≤ {MAX_EXACT_L ** 2}) is "
                              "allowed")
         for f in fields(self):
@@ -280,3 +283,28 @@ class Phi4Study:
         write_report(self)
         self.state["seconds"]["report"] = time.perf_counter() - t0
         self._save_state()
+
+
+def default_out(L: int) -> Path:
+    return Path("runs") / f"phi4-L{L}"
+
+
+def run_phi4(L=6, lam=None, m2=-4.0, out=None, stage="all", quick=False, seed=0,
+             progress=True, log=print, **settings) -> dict | None:
+    """The whole study (stage "all") or one stage, in `out` (default runs/phi4-L{L}); a rerun
+    with the same settings continues it. λ defaults to the benchmark ensemble of L (m² = −4,
+    L/ξ ≈ 4). `settings`: any other Phi4Config field (None: its default). Returns the report
+    when the report stage ran."""
+    Phi4Action(L, m2, 1.0 if lam is None else lam)          # L, m², λ before anything else
+    if lam is None:
+        if L not in ENSEMBLES or m2 != -4.0:
+            known = ", ".join(f"L={k}: {v}" for k, v in ENSEMBLES.items())
+            raise ValueError(f"no benchmark λ for L={L}, m2={m2}; give --lam (benchmarks at "
+                             f"m2=-4: {known})")
+        lam = ENSEMBLES[L]
+    given = {k: v for k, v in settings.items() if v is not None}
+    make = Phi4Config.quick if quick else Phi4Config
+    config = make(L=L, m2=m2, lam=lam, seed=seed, **given).validate()
+    stages = STAGES if stage == "all" else (stage,)
+    study = Phi4Study(out or default_out(L), config, progress=progress, log=log)
+    return study.run(stages)

@@ -1,0 +1,35 @@
+"""ddpm-np phi4"""
+from ..types import positive_int, seed_int
+
+NAME = "phi4"
+HELP = ("lattice φ⁴ theory: a diffusion sampler trained on HMC data, made exact by "
+        "Metropolis–Hastings, against HMC")
+
+
+def add_arguments(p):
+    from ...experiments.phi4 import STAGES
+    p.add_argument("--L", type=int, default=6, help="lattice size L×L (2 ≤ L ≤ 8; default 6)")
+    p.add_argument("--lam", type=float, help="quartic coupling λ ≥ 0 (default: the benchmark "
+                                             "ensemble of L at m²=−4: 6.975 for L=6, 6.008 "
+                                             "for L=8)")
+    p.add_argument("--m2", type=float, default=-4.0, help="mass term m² (default −4)")
+    p.add_argument("--out", help="study folder (default runs/phi4-L{L}); rerunning the same "
+                                 "command continues an interrupted study")
+    p.add_argument("--stage", choices=("all",) + STAGES, default="all",
+                   help="one stage only: hmc (data and reference), train, sample (proposals "
+                        "with their log q), report (observables, MH, figures); default all")
+    p.add_argument("--quick", action="store_true", help="a tiny study that takes seconds")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
+    p.add_argument("--steps", type=positive_int, help="training steps (default 4000)")
+    p.add_argument("--proposals", type=positive_int, help="proposals (default 1024)")
+    p.add_argument("--sampler-steps", type=positive_int,
+                   help="network evaluations of the deterministic sampler (default 12)")
+    p.add_argument("--order", type=int, choices=(1, 2),
+                   help="1: DDIM, 2: DPM-Solver++(2M) (default 2)")
+
+
+def run(args):
+    from ...experiments.phi4 import run_phi4
+    run_phi4(args.L, args.lam, args.m2, args.out, args.stage, quick=args.quick, seed=args.seed,
+             progress=not args.no_progress, steps=args.steps, proposals=args.proposals,
+             sampler_steps=args.sampler_steps, order=args.order)
