@@ -180,3 +180,9 @@ if not quick():
 # where diffusion models help physics: when good samples of a system exist or can be made once,
 # they turn into a generator of unlimited, uncorrelated new ones; where they don't exist,
 # the model cannot invent the well it never saw.
+#
+# **What this chapter assumed**, and a physicist would not: exact training data (which made the
+# sampler's job easy and its answer unnecessary), and samples taken as they come from the model,
+# biased by whatever it learned wrong. Chapter 6 drops both: the training data come from a
+# Markov chain (HMC) on a lattice field theory, and the model's bias is removed *exactly* by a
+# Metropolis–Hastings correction through the sampler's own density.

@@ -114,10 +114,7 @@ class Phi4Study:
                                   f"{', '.join(diff)}); choose another --out, or rerun with "
                                   "the same settings to continue it")
             return state
-        self.out.mkdir(parents=True, exist_ok=True)
-        state = {"config": asdict(self.config), "done": [], "seconds": {}}
-        self._save_state(state)
-        return state
+        return {"config": asdict(self.config), "done": [], "seconds": {}}
 
     def _save_state(self, state=None):
         text = json.dumps(state or self.state, indent=1)
@@ -139,6 +136,10 @@ class Phi4Study:
                     if need not in self.state["done"] and need not in stages:
                         raise OutputError(f"stage {stage} needs stage {need} first "
                                           f"(ddpm-np phi4 ... --stage {need})")
+        self.out.mkdir(parents=True, exist_ok=True)          # every request checked: begin
+        self._save_state()
+        for stage in STAGES:
+            if stage in stages and (stage not in self.state["done"] or stage == "report"):
                 getattr(self, f"stage_{stage}")()
         if "report" in stages:
             return json.loads((self.out / "report.json").read_text())

@@ -12,11 +12,12 @@ TUTORIAL = Path(__file__).resolve().parents[2] / "tutorial"
 CHAPTERS = sorted(TUTORIAL.glob("[0-9][0-9]_*.py"))
 FIGURES = {"01": ["01_schedule", "01_chain"], "02": ["02_loss_weight"],
            "03": ["03_linear_vs_closed_form", "03_linear_gaussian", "03_linear_fails_mlp_works"],
-           "04": ["04_samples"], "05": ["05_free_energy"]}
+           "04": ["04_samples"], "05": ["05_free_energy"],
+           "06": ["06_phi4_observables"]}
 
 
 def test_the_chapters_are_the_lecture_path():
-    assert [c.name[:2] for c in CHAPTERS] == ["01", "02", "03", "04", "05"]
+    assert [c.name[:2] for c in CHAPTERS] == ["01", "02", "03", "04", "05", "06"]
     index = (TUTORIAL / "README.md").read_text()
     for chapter in CHAPTERS:
         assert chapter.name in index

@@ -1,0 +1,112 @@
+"""The φ⁴ study in quick mode: the report's contents, resuming without redoing work, a
+resumed sampling stage that gives the same proposals, an interruption that keeps what was
+done, and a folder holding other settings refused."""
+import contextlib
+import json
+
+import numpy as np
+import pytest
+
+from ddpm_np.experiments import phi4
+from ddpm_np.experiments.phi4 import Phi4Config, Phi4Study, run_phi4
+from ddpm_np.outputs import OutputError
+from ddpm_np.train import TrainingInterrupted
+
+QUIET = dict(progress=False, log=lambda *a: None)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("phi4") / "L4"
+    report = run_phi4(4, lam=5.0, out=out, quick=True, proposals=128, **QUIET)
+    return out, report
+
+
+def test_report_holds_every_sampler_and_figure(study):
+    out, report = study
+    for sampler in ("hmc", "raw", "mh", "reweighted", "local"):
+        for name in ("abs_m", "chi2", "e_ising", "m", "binder"):
+            value = report[sampler][name]
+            assert len(value) == 2 and np.isfinite(value[0]), (sampler, name, value)
+    for key in ("hmc", "local_metropolis", "mh"):
+        assert 0 <= report["acceptance"][key] <= 1
+        assert report["tau_int"][key] >= 0.4
+    assert 0 < report["ess_per_sample"]["diffusion"] <= 1
+    assert {"hmc", "train", "sample"} <= set(report["seconds"])
+    assert report["seconds_per_independent_sample"]["diffusion_mh"] > 0
+    assert report["training_curve"] and report["proposals"] == 128
+    assert json.loads((out / "report.json").read_text()) == report
+    for fig in ("observables", "training", "correlator", "cost"):
+        assert (out / f"{fig}.png").stat().st_size > 10_000
+
+
+def test_hmc_reference_is_consistent_with_local_metropolis(study):
+    """Two independent Markov chains on the same theory: within 4σ on the main observables."""
+    dev = study[1]["deviation_from_hmc_in_sigma"]["local"]
+    for name in ("abs_m", "chi2", "e_ising"):
+        assert abs(dev[name]) < 4, (name, dev[name])
+
+
+def test_a_rerun_continues_without_redoing(study):
+    out, report = study
+    stamp = (out / "hmc.npz").stat().st_mtime_ns, (out / "proposals.npz").stat().st_mtime_ns
+    again = run_phi4(4, lam=5.0, out=out, quick=True, proposals=128, **QUIET)
+    assert ((out / "hmc.npz").stat().st_mtime_ns, (out / "proposals.npz").stat().st_mtime_ns) \
+        == stamp
+    assert again["mh"] == report["mh"]
+
+
+def test_other_settings_are_refused(study):
+    with pytest.raises(OutputError, match="holds a study with other settings \\(lam\\)"):
+        run_phi4(4, lam=5.5, out=study[0], quick=True, proposals=128, **QUIET)
+
+
+def test_resumed_sampling_gives_the_same_proposals(study, tmp_path):
+    out = tmp_path / "copy"
+    out.mkdir()
+    for name in ("study.json", "hmc.npz"):
+        (out / name).write_bytes((study[0] / name).read_bytes())
+    (out / "model").mkdir()
+    (out / "model" / "checkpoint.npz").write_bytes(
+        (study[0] / "model" / "checkpoint.npz").read_bytes())
+    full = dict(np.load(study[0] / "proposals.npz"))
+    np.savez(out / "proposals.npz", **{k: v[:64] for k, v in full.items()})
+    state = json.loads((out / "study.json").read_text())
+    state["done"].remove("sample")
+    (out / "study.json").write_text(json.dumps(state))
+    Phi4Study(out, **QUIET).run(("sample",))
+    again = np.load(out / "proposals.npz")
+    for k, v in full.items():
+        np.testing.assert_array_equal(again[k], v)
+
+
+def test_an_interrupted_sampling_stage_keeps_its_proposals(study, tmp_path, monkeypatch):
+    out = tmp_path / "copy"
+    out.mkdir()
+    for name in ("study.json", "hmc.npz"):
+        (out / name).write_bytes((study[0] / name).read_bytes())
+    (out / "model").mkdir()
+    (out / "model" / "checkpoint.npz").write_bytes(
+        (study[0] / "model" / "checkpoint.npz").read_bytes())
+    state = json.loads((out / "study.json").read_text())
+    state["done"].remove("sample")
+    (out / "study.json").write_text(json.dumps(state))
+
+    @contextlib.contextmanager
+    def stopped():
+        class Stop:
+            signum = 2
+
+            def __bool__(self):
+                return True
+        yield Stop()
+
+    monkeypatch.setattr(phi4, "stop_requests", stopped)
+    with pytest.raises(TrainingInterrupted, match="64/128 proposals; they are saved"):
+        Phi4Study(out, **QUIET).run(("sample",))
+    assert len(np.load(out / "proposals.npz")["phi"]) == 64
+
+
+def test_quick_config_is_valid_and_small():
+    c = Phi4Config.quick(L=8, lam=6.008).validate()
+    assert c.steps < 100 and c.proposals <= 128
