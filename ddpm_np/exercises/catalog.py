@@ -60,6 +60,8 @@ EXERCISES = (
              "ddpm_np.diffusion", ("ddim_step",)),
     Exercise("ex10", "ex10_guidance", "classifier-free guidance",
              "ddpm_np.diffusion", ("guided_eps_model",)),
+    Exercise("ex11", "ex11_independence_mh", "independence Metropolis–Hastings",
+             "ddpm_np.physics", ("independence_mh",)),
 )
 
 BY_ID = {e.id: e for e in EXERCISES}
@@ -123,5 +125,10 @@ HINTS = {
         " everywhere) and combines them; with y None, only the null label. Library: "
         "ddpm_np/diffusion/guidance.py (one call on a doubled batch)"
     ),
+    "ex11_independence_mh": (
+        "draw the N − 1 uniforms u first; keep the index of the current proposal; at step i "
+        "accept when log u < log_w[i] − log_w[current] (compare logs: the weights themselves "
+        "overflow), then index[i] = current. A proposal as good as the current one or better "
+        "is always accepted. Library: ddpm_np/physics/correction.py"
+    ),
 }
-

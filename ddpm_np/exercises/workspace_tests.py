@@ -32,6 +32,7 @@ conv2d_backward = _yours("ex07_conv_backward", "conv2d_backward")
 groupnorm_backward = _yours("ex08_groupnorm_backward", "groupnorm_backward")
 ddim_step = _yours("ex09_ddim_step", "ddim_step")
 guided_eps_model = _yours("ex10_guidance", "guided_eps_model")
+independence_mh = _yours("ex11_independence_mh", "independence_mh")
 SCHEDULE = NoiseSchedule.linear(1000)
 
 
@@ -337,3 +338,34 @@ def test_ex10_without_labels_it_is_the_unconditional_model():
     model = TwoGaussians()
     x, t = np.linspace(-3, 3, 5)[:, None], np.full(5, 100)
     close(guided_eps_model(model, None, 2.0)(x, t), model.uncond(x, t), 1e-12)
+
+
+# -- ex11 ------------------------------------------------------------------------------------
+@pytest.mark.ex11
+def test_ex11_an_exact_proposal_always_moves(rng):
+    """q = p: every weight is the same, every proposal is accepted."""
+    index, accepted = independence_mh(np.full(50, -3.7), rng)
+    assert np.asarray(accepted).shape == (49,) and np.all(accepted)
+    np.testing.assert_array_equal(index, np.arange(50))
+
+
+@pytest.mark.ex11
+def test_ex11_the_known_acceptance_and_stationary_law(rng):
+    """Target p = (¼, ¾) on {0, 1}, proposals uniform: w = p/q = (½, 3/2). From state 0 every
+    move is accepted; from state 1 a move to 0 with probability ⅓. The acceptance is
+    ¼·1 + ¾·(½·⅓ + ½·1) = ¾, and the chain spends ¾ of its time in state 1."""
+    n = 200_000
+    state = rng.integers(0, 2, n)
+    log_w = np.log(np.where(state == 1, 1.5, 0.5))
+    index, accepted = independence_mh(log_w, rng)
+    acc = np.mean(accepted)
+    assert abs(acc - 0.75) < 5 * np.sqrt(0.75 * 0.25 / n) * 3, acc     # 3: correlated steps
+    in_one = np.mean(state[np.asarray(index)] == 1)
+    assert abs(in_one - 0.75) < 0.01, in_one
+
+
+@pytest.mark.ex11
+def test_ex11_large_log_weights_do_not_overflow(rng):
+    """Log weights of ±1000 (p and q far apart): compare logs, never exp of one of them."""
+    index, accepted = independence_mh(np.array([0.0, 1000.0, -1000.0, 1000.0]), rng)
+    np.testing.assert_array_equal(index, [0, 1, 1, 3])

@@ -47,7 +47,7 @@ def test_every_exercise_passes_with_the_library_put_back(tmp_path):
     write_workspace(tmp_path, solved=True)
     rows = status(tmp_path)
     assert [(e.id, p == t and t > 0) for e, p, t, _ in rows] == [(e.id, True) for e in EXERCISES]
-    assert status_table(rows).endswith("10 of 10 exercises done")
+    assert status_table(rows).endswith("11 of 11 exercises done")
 
 
 def test_the_status_counts_a_learners_progress_and_markers_select_one_exercise(tmp_path):
@@ -77,7 +77,7 @@ def test_status_names_an_exercise_that_hangs_or_is_broken_and_checks_the_rest(tm
     assert rows["ex04"][2] == f"{ex['ex04'].module}.py is missing"
     assert rows["ex03"][0] == rows["ex03"][1] > 0 and not rows["ex03"][2]
     text = status_table(table)
-    assert "7 of 10 exercises done" in text and "endless loop" in text
+    assert "8 of 11 exercises done" in text and "endless loop" in text
 
 
 def test_a_test_file_that_does_not_parse_is_one_line(tmp_path, capsys):
@@ -110,7 +110,7 @@ def test_the_command_writes_a_workspace_and_prints_the_table(tmp_path, capsys):
     assert "start with ex01_q_sample.py" in capsys.readouterr().out
     assert main(["exercises", str(tmp_path / "ws"), "--status"]) == 0
     out = capsys.readouterr().out
-    assert "0 of 10 exercises done" in out and out.count("to do") == 10
+    assert "0 of 11 exercises done" in out and out.count("to do") == 11
 
 
 def test_status_without_pytest_says_how_to_get_it(tmp_path, monkeypatch, capsys):
@@ -156,7 +156,7 @@ def test_hints_come_in_two_levels(capsys):
     assert "null label" in capsys.readouterr().out
     for e in EXERCISES:
         assert f"--hint {int(e.id[2:])}" in e.stub_source and e.hint not in e.stub_source
-    assert main(["exercises", "--hint", "11"]) == 2
-    assert "give an exercise 1..10" in capsys.readouterr().err
+    assert main(["exercises", "--hint", "12"]) == 2
+    assert "give an exercise 1..11" in capsys.readouterr().err
     assert main(["exercises"]) == 2
     assert "give the workspace folder" in capsys.readouterr().err
