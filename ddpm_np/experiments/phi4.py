@@ -35,6 +35,9 @@ from ..stopping import stop_requests
 from ..train import Trainer, TrainConfig, TrainingInterrupted
 
 STAGES = ("hmc", "train", "sample", "report")
+# at L = 8 the proposal is harder to get right (more sampler steps keep the acceptance up) and
+# each one costs (64/36)² more than at L = 6 (fewer acceptance checks during training)
+LARGE_L = {"sampler_steps": 16, "checkpoint_every": 1000}
 
 
 @dataclass
@@ -304,6 +307,9 @@ def run_phi4(L=6, lam=None, m2=-4.0, out=None, stage="all", quick=False, seed=0,
                              f"m2=-4: {known})")
         lam = ENSEMBLES[L]
     given = {k: v for k, v in settings.items() if v is not None}
+    if not quick and L >= 8:
+        for k, v in LARGE_L.items():
+            given.setdefault(k, v)
     make = Phi4Config.quick if quick else Phi4Config
     config = make(L=L, m2=m2, lam=lam, seed=seed, **given).validate()
     stages = STAGES if stage == "all" else (stage,)

@@ -37,9 +37,11 @@ def hmc_trajectory(action: Phi4Action, phi, rng: np.random.Generator, step, n_st
     """One HMC update of every chain of phi (C, L, L): returns (phi, accepted (C,) bool)."""
     pi = rng.standard_normal(phi.shape)
     H0 = 0.5 * np.sum(pi ** 2, axis=(-2, -1)) + action(phi)
-    phi1, pi1 = leapfrog(action, phi, pi, step, n_steps)
-    H1 = 0.5 * np.sum(pi1 ** 2, axis=(-2, -1)) + action(phi1)
-    accept = np.log(rng.random(len(phi))) < -(H1 - H0)
+    with np.errstate(over="ignore", invalid="ignore"):    # a step too large while tuning
+        phi1, pi1 = leapfrog(action, phi, pi, step, n_steps)
+        H1 = 0.5 * np.sum(pi1 ** 2, axis=(-2, -1)) + action(phi1)
+    # a trajectory that diverged (H1 not finite) is rejected like any other bad one
+    accept = np.isfinite(H1) & (np.log(rng.random(len(phi))) < -(H1 - H0))
     return np.where(accept[:, None, None], phi1, phi), accept
 
 

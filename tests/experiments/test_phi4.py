@@ -110,3 +110,10 @@ def test_an_interrupted_sampling_stage_keeps_its_proposals(study, tmp_path, monk
 def test_quick_config_is_valid_and_small():
     c = Phi4Config.quick(L=8, lam=6.008).validate()
     assert c.steps < 100 and c.proposals <= 128
+
+
+def test_scaling_figure_and_table(study, tmp_path):
+    from ddpm_np.experiments import phi4_scaling
+    assert phi4_scaling.main([str(study[0]), "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").stat().st_size > 10_000
+    assert phi4_scaling.main([str(tmp_path / "nowhere")]) == 2

@@ -23,7 +23,8 @@ def add_arguments(p):
     p.add_argument("--steps", type=positive_int, help="training steps (default 4000)")
     p.add_argument("--proposals", type=positive_int, help="proposals (default 1024)")
     p.add_argument("--sampler-steps", type=positive_int,
-                   help="network evaluations of the deterministic sampler (default 12)")
+                   help="network evaluations of the deterministic sampler (default 12; 16 "
+                        "at L=8)")
     p.add_argument("--order", type=int, choices=(1, 2),
                    help="1: DDIM, 2: DPM-Solver++(2M) (default 2)")
 
