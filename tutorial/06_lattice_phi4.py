@@ -89,7 +89,7 @@ scale = float(np.sqrt(np.mean(train_set ** 2)))
 x = (np.concatenate([train_set, -train_set]) / scale)[:, None].astype(np.float32)
 model = LatticeEps(32, 3, rng=np.random.default_rng(2))
 schedule = NoiseSchedule.linear()
-config = TrainConfig(steps=pick(1500, 30), batch_size=256, lr=2e-3, warmup_steps=pick(100, 3))
+config = TrainConfig(steps=pick(800, 30), batch_size=256, lr=2e-3, warmup_steps=pick(100, 3))
 t0 = time.perf_counter()
 Trainer(model, schedule, ArrayDataset(x), config).run(progress=False)
 print(f"trained {config.steps} steps in {time.perf_counter() - t0:.0f} s")
@@ -143,7 +143,7 @@ net = LatticeEps(**model.config(), rng=np.random.default_rng(0), dtype=np.float6
 net.load_state_dict(model.state_dict())                   # the same weights, in float64
 t0 = time.perf_counter()
 x0, log_q = flow_sample(module_eps_jacobian(net.eval()), rng.standard_normal(
-    (pick(512, 32), 1, L, L)), schedule, steps=12, order=2)
+    (pick(384, 32), 1, L, L)), schedule, steps=12, order=2)
 phi = scale * x0[:, 0]
 log_q -= L * L * np.log(scale)                            # φ = s·x_0
 log_w = -action(phi) - log_q

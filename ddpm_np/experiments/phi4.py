@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..checkpoint import atomic_write
 from ..checks import check_int
@@ -29,7 +30,8 @@ from ..diffusion import NoiseSchedule, flow_sample, module_eps_jacobian
 from ..loading import load_for_sampling
 from ..models import LatticeEps
 from ..outputs import OutputError, check_folder
-from ..physics import Phi4Action, hmc, local_metropolis, per_config
+from ..physics import (Phi4Action, ess_per_sample, hmc, independence_mh, local_metropolis,
+                       per_config)
 from ..physics.action import ENSEMBLES, MAX_EXACT_L
 from ..stopping import stop_requests
 from ..train import Trainer, TrainConfig, TrainingInterrupted
@@ -199,7 +201,6 @@ class Phi4Study:
         def monitor(tr):
             s = time.perf_counter()
             props = self.propose(c.monitor, np.random.default_rng([c.seed, 5, tr.step]))
-            from ..physics import ess_per_sample, independence_mh
             _, acc = independence_mh(props["log_w"], np.random.default_rng([c.seed, 6]))
             curve = self.state.setdefault("training_curve", [])
             curve[:] = [row for row in curve if row["step"] < tr.step]
@@ -262,7 +263,6 @@ class Phi4Study:
         sampler = self.sampler()
         self.log(f"{c.proposals} proposals by {self.sampler_name()} with their exact log q "
                  f"({done} done)")
-        from tqdm.auto import tqdm
         with stop_requests() as stop, tqdm(total=c.proposals, initial=done, desc="proposals",
                                            disable=not self.progress) as bar:
             while done < c.proposals:

@@ -46,7 +46,8 @@ def plot_training(report, path):
         ax.plot(steps, [r["ess_per_sample"] for r in curve], "s-", label="ESS / N")
     ax.set_xlabel("training step")
     ax.set_ylim(0, 1)
-    ax.set_title("the proposal improves with training", fontsize=10)
+    ax.set_title("the proposal during training (a few proposals at each checkpoint)",
+                 fontsize=10)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)

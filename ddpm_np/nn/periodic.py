@@ -40,7 +40,7 @@ def circular_fold(dxp, p: int):
     return dx
 
 
-def periodic_conv2d_forward(x, W, b, conv_forward=conv2d_forward):
+def periodic_conv2d_forward(x, W, b):
     """y[n, o, i, j] = b[o] + Σ_{c,u,v} W[o, c, u, v]·x[n, c, (i+u−p) mod H, (j+v−p) mod W].
 
     x: (N, C, H, W) ; W: (O, C, k, k), k odd ; b: (O,)  ->  y: (N, O, H, W).
@@ -51,14 +51,14 @@ def periodic_conv2d_forward(x, W, b, conv_forward=conv2d_forward):
         raise ValueError(f"a periodic convolution needs a square kernel of odd size, got "
                          f"{W.shape[-2]}×{k}")
     p = k // 2
-    y, cache = conv_forward(circular_pad(x, p), W, b, 1, 0)
+    y, cache = conv2d_forward(circular_pad(x, p), W, b, 1, 0)
     return y, (cache, p)
 
 
-def periodic_conv2d_backward(dout, cache, conv_backward=conv2d_backward):
+def periodic_conv2d_backward(dout, cache):
     """(dx, dW, db) of periodic_conv2d_forward: the convolution's, with dx folded back."""
     conv_cache, p = cache
-    dxp, dW, db = conv_backward(dout, conv_cache)
+    dxp, dW, db = conv2d_backward(dout, conv_cache)
     return circular_fold(dxp, p), dW, db
 
 
@@ -90,8 +90,7 @@ class PeriodicConv2d(Module):
     def _functional_forward(self, x, b):
         return periodic_conv2d_forward(x, self.W.data, b)
 
-    def _functional_backward(self, dout, cache):
-        return periodic_conv2d_backward(dout, cache)
+    _functional_backward = staticmethod(periodic_conv2d_backward)
 
     def backward(self, dout):
         dx, dW, db = self._functional_backward(dout, self._need_cache())
