@@ -61,19 +61,22 @@ def test_other_settings_are_refused(study):
         run_phi4(4, lam=5.5, out=study[0], quick=True, proposals=128, **QUIET)
 
 
-def test_resumed_sampling_gives_the_same_proposals(study, tmp_path):
-    out = tmp_path / "copy"
+def copy_before_sampling(src, out):
+    """The study in `src` copied to `out` as it was before its sampling stage."""
     out.mkdir()
-    for name in ("study.json", "hmc.npz"):
-        (out / name).write_bytes((study[0] / name).read_bytes())
-    (out / "model").mkdir()
-    (out / "model" / "checkpoint.npz").write_bytes(
-        (study[0] / "model" / "checkpoint.npz").read_bytes())
-    full = dict(np.load(study[0] / "proposals.npz"))
-    np.savez(out / "proposals.npz", **{k: v[:64] for k, v in full.items()})
+    for name in ("study.json", "hmc.npz", "model/checkpoint.npz"):
+        (out / name).parent.mkdir(exist_ok=True)
+        (out / name).write_bytes((src / name).read_bytes())
     state = json.loads((out / "study.json").read_text())
     state["done"].remove("sample")
     (out / "study.json").write_text(json.dumps(state))
+    return out
+
+
+def test_resumed_sampling_gives_the_same_proposals(study, tmp_path):
+    out = copy_before_sampling(study[0], tmp_path / "copy")
+    full = dict(np.load(study[0] / "proposals.npz"))
+    np.savez(out / "proposals.npz", **{k: v[:64] for k, v in full.items()})
     Phi4Study(out, **QUIET).run(("sample",))
     again = np.load(out / "proposals.npz")
     for k, v in full.items():
@@ -81,16 +84,7 @@ def test_resumed_sampling_gives_the_same_proposals(study, tmp_path):
 
 
 def test_an_interrupted_sampling_stage_keeps_its_proposals(study, tmp_path, monkeypatch):
-    out = tmp_path / "copy"
-    out.mkdir()
-    for name in ("study.json", "hmc.npz"):
-        (out / name).write_bytes((study[0] / name).read_bytes())
-    (out / "model").mkdir()
-    (out / "model" / "checkpoint.npz").write_bytes(
-        (study[0] / "model" / "checkpoint.npz").read_bytes())
-    state = json.loads((out / "study.json").read_text())
-    state["done"].remove("sample")
-    (out / "study.json").write_text(json.dumps(state))
+    out = copy_before_sampling(study[0], tmp_path / "copy")
 
     @contextlib.contextmanager
     def stopped():
