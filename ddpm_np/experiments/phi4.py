@@ -113,11 +113,17 @@ class Phi4Study:
     def _claim(self, saved: Path) -> dict:
         if saved.exists():
             state = json.loads(saved.read_text())
-            if state["config"] != asdict(self.config):
-                diff = [k for k, v in asdict(self.config).items() if state["config"].get(k) != v]
+            want = asdict(self.config)
+            diff = [k for k, v in want.items() if state["config"].get(k) != v]
+            if diff == ["proposals"] and want["proposals"] > state["config"]["proposals"]:
+                # more proposals from the same model: sampling continues where it stopped
+                state["config"]["proposals"] = want["proposals"]
+                state["done"] = [d for d in state["done"] if d not in ("sample", "report")]
+            elif diff:
                 raise OutputError(f"{self.out} holds a study with other settings ("
                                   f"{', '.join(diff)}); choose another --out, or rerun with "
-                                  "the same settings to continue it")
+                                  "the same settings to continue it (only --proposals may "
+                                  "grow)")
             return state
         return {"config": asdict(self.config), "done": [], "seconds": {}}
 

@@ -56,6 +56,25 @@ def test_a_rerun_continues_without_redoing(study):
     assert again["mh"] == report["mh"]
 
 
+def test_more_proposals_continue_the_sampling(study, tmp_path):
+    """A finished study of 64 proposals asked for 128: the first 64 stay, the next 64 are the
+    ones a study of 128 draws."""
+    out = copy_before_sampling(study[0], tmp_path / "copy")
+    full = dict(np.load(study[0] / "proposals.npz"))
+    np.savez(out / "proposals.npz", **{k: v[:64] for k, v in full.items()})
+    state = json.loads((out / "study.json").read_text())
+    state["config"]["proposals"] = 64
+    state["done"] += ["sample", "report"]
+    (out / "study.json").write_text(json.dumps(state))
+    with pytest.raises(OutputError, match="only --proposals may grow"):
+        run_phi4(4, lam=5.0, out=out, quick=True, proposals=32, **QUIET)
+    report = run_phi4(4, lam=5.0, out=out, quick=True, proposals=128, **QUIET)
+    again = np.load(out / "proposals.npz")
+    for k, v in full.items():
+        np.testing.assert_array_equal(again[k], v)
+    assert report["proposals"] == 128
+
+
 def test_other_settings_are_refused(study):
     with pytest.raises(OutputError, match="holds a study with other settings \\(lam\\)"):
         run_phi4(4, lam=5.5, out=study[0], quick=True, proposals=128, **QUIET)

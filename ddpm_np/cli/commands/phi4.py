@@ -21,7 +21,8 @@ def add_arguments(p):
     p.add_argument("--quick", action="store_true", help="a tiny study that takes seconds")
     p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
     p.add_argument("--steps", type=positive_int, help="training steps (default 4000)")
-    p.add_argument("--proposals", type=positive_int, help="proposals (default 1024)")
+    p.add_argument("--proposals", type=positive_int,
+                   help="proposals (default 1024); a rerun with more adds to them")
     p.add_argument("--sampler-steps", type=positive_int,
                    help="network evaluations of the deterministic sampler (default 12; 16 "
                         "at L=8)")
