@@ -185,7 +185,7 @@ show(fig, "06_phi4_observables")
 # each proposal (V tangents through the network a step, so its cost grows like V²) divided by
 # its acceptance. `ddpm-np phi4 --L 6` runs the full study (longer training, 1024 proposals,
 # the report and figures) in about ten minutes; docs/results.md compares the cost per
-# independent sample of local Metropolis, HMC and the corrected sampler at L = 4, 6 and 8, and
+# independent sample of local Metropolis, HMC and the corrected sampler at L = 4 to 10, and
 # says where the exact Jacobian stops being affordable.
 
 # %%

@@ -37,7 +37,7 @@ from ..stopping import stop_requests
 from ..train import Trainer, TrainConfig, TrainingInterrupted
 
 STAGES = ("hmc", "train", "sample", "report")
-# at L = 8 the proposal is harder to get right (more sampler steps keep the acceptance up) and
+# from L = 8 the proposal is harder to get right (more sampler steps keep the acceptance up) and
 # each one costs (64/36)² more than at L = 6 (fewer acceptance checks during training)
 LARGE_L = {"sampler_steps": 16, "checkpoint_every": 1000}
 

@@ -15,7 +15,7 @@ import numpy as np
 # λ at m² = −4 for which L/ξ ≈ 4: the ensembles of the normalising-flow benchmarks (L ≥ 6), and
 # for L = 4 the λ at which this project's HMC gives L/ξ = 4.0 (observables.py's definition)
 ENSEMBLES = {4: 9.9, 6: 6.975, 8: 6.008, 10: 5.550, 12: 5.276}
-MAX_EXACT_L = 8      # V = L² ≤ 64: the exact Jacobian is V backward passes a step
+MAX_EXACT_L = 10     # V = L² ≤ 100: the exact Jacobian costs ~V² a proposal and step
 
 
 def _finite(value, name, low=None, strict=False):

@@ -8,10 +8,11 @@ HELP = ("lattice φ⁴ theory: a diffusion sampler trained on HMC data, made exa
 
 def add_arguments(p):
     from ...experiments.phi4 import STAGES
-    p.add_argument("--L", type=int, default=6, help="lattice size L×L (2 ≤ L ≤ 8; default 6)")
+    p.add_argument("--L", type=int, default=6,
+                   help="lattice size L×L (even, 2 ≤ L ≤ 10; default 6)")
     p.add_argument("--lam", type=float, help="quartic coupling λ ≥ 0 (default: the benchmark "
-                                             "ensemble of L at m²=−4: 6.975 for L=6, 6.008 "
-                                             "for L=8)")
+                                             "ensemble of L at m²=−4: 9.9, 6.975, 6.008, "
+                                             "5.55 for L=4, 6, 8, 10)")
     p.add_argument("--m2", type=float, default=-4.0, help="mass term m² (default −4)")
     p.add_argument("--out", help="study folder (default runs/phi4-L{L}); rerunning the same "
                                  "command continues an interrupted study")
