@@ -1,5 +1,6 @@
 """Networks: the linear ε-model (a matrix per time step), the timestep embedding, the MLP for
-2-D data, the UNet for images, the periodic network for lattice fields, and the digit classifier behind the MNIST metrics."""
+2-D data, the UNet for images, the periodic network for lattice fields, and the digit
+classifier behind the MNIST metrics."""
 import numpy as np
 
 from .classifier import Classifier

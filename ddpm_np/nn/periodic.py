@@ -5,7 +5,8 @@ Padding the input by wrapping it around (p rows and columns from the opposite si
 convolving without padding gives exactly that, and so commutes with every translation of the
 lattice (a "same" convolution with zeros would not).
 
-    xp = circular_pad(x, p)          (N, C, H+2p, W+2p), xp[.., i, j] = x[.., (i−p) mod H, (j−p) mod W]
+    xp = circular_pad(x, p)          (N, C, H+2p, W+2p),
+                                     xp[.., i, j] = x[.., (i−p) mod H, (j−p) mod W]
     y  = conv2d(xp, W, b, padding=0) (N, O, H, W) for a k×k kernel, p = k//2
 Backward: dxp from the convolution, then circular_fold (the adjoint of the pad): each padded
 row or column's gradient is added back onto the site it copies.

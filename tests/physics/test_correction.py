@@ -36,9 +36,9 @@ def test_mh_reaches_a_known_target_from_a_wider_proposal():
 
 
 def test_a_wrong_proposal_is_biased_raw_and_exact_corrected():
-    """Free field on 4×4, proposals from DPM-Solver++(2M) with 10 steps and ε* scaled by 1.2: the raw χ₂ and ⟨φ²⟩
-    are off by more than 5σ; reweighted and Metropolis–Hastings estimates are within 2σ of the
-    closed forms."""
+    """Free field on 4×4, proposals from DPM-Solver++(2M) with 10 steps and ε* scaled by 1.2:
+    the raw χ₂ and ⟨φ²⟩ are off by more than 5σ; reweighted and Metropolis–Hastings estimates
+    are within 2σ of the closed forms."""
     action = Phi4Action(4, m2=0.5, lam=0)
     cov = action.free_covariance()
     schedule = NoiseSchedule.linear()

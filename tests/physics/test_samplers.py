@@ -3,7 +3,8 @@ the interacting theory; the leapfrog's reversibility and its energy error."""
 import numpy as np
 import pytest
 
-from ddpm_np.physics import Phi4Action, estimate_all, hmc, local_metropolis, per_config
+from ddpm_np.physics import (Phi4Action, estimate_all, gamma_method, hmc, local_metropolis,
+                             per_config)
 from ddpm_np.physics.hmc import leapfrog
 
 
@@ -25,7 +26,6 @@ def test_free_field_moments(sampler):
     est = estimate_all(per_config(run["phi"]))
     chi2, err = est["chi2"]
     assert abs(chi2 - 1 / (2 * 0.5)) < 5 * err, (chi2, err)
-    from ddpm_np.physics import gamma_method
     g = gamma_method(_phi2(run["phi"]))
     assert abs(g["value"] - np.trace(cov) / 16) < 5 * g["error"]
 
