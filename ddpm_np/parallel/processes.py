@@ -23,6 +23,8 @@ from __future__ import annotations
 import functools
 import os
 import pickle
+import stat
+import struct
 import time
 
 # The launchers' variables that give the number of processes (MPICH/Hydra and Intel MPI; Open
@@ -152,11 +154,33 @@ class MPIWorld(Serial):
             time.sleep(0.01)
         if message and not self.is_root:
             os.write(2, f"ddpm-np: process {self.rank} of {self.size}: {message}\n".encode())
+            read_out(2)
         self.comm.Abort(status or 1)
         return status                           # not reached
 
     def describe(self) -> str:
         return f"{self.size} processes"
+
+
+def read_out(fd: int, wait: float = 10.0) -> bool:
+    """Wait until the reader of the pipe `fd` (the launcher's output relay) has read everything
+    written to it, for at most `wait` seconds; True once it is empty. An abort kills the relay
+    with the job, and what it has not read by then never reaches the user. Not a pipe (a
+    terminal, a file): nothing to wait for."""
+    try:
+        import fcntl                            # POSIX only, like the launchers that pipe
+        import termios
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return True
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            unread = fcntl.ioctl(fd, termios.FIONREAD, struct.pack("i", 0))
+            if struct.unpack("i", unread)[0] == 0:
+                return True
+            time.sleep(0.01)
+    except (ImportError, OSError):
+        return True
+    return False
 
 
 def _portable(exc: BaseException) -> BaseException:

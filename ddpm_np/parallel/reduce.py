@@ -14,13 +14,14 @@ class GradientReducer:
     Each process has already scaled its gradients by its share of the batch (sharding.share),
     so the sum is the gradient of the global batch; `loss_share` is its weighted loss, and
     `stop_signal` a signal number it received (0: none). After the call every parameter's
-    `grad` holds the sum, and every process returns the global loss and the agreed stop
-    (the signal one of them received, SIGTERM if another process's, 0 if none). Also keeps the
-    time spent in the all-reduce, for the reports."""
+    `grad` holds the sum, and every process returns the global loss and the same stop: SIGINT
+    if any process received it, else SIGTERM if any received a signal, else 0 (every process
+    then exits with the same status, whichever of them the launcher's signal reached first).
+    Also keeps the time spent in the all-reduce, for the reports."""
 
     def __init__(self, world, params):
         self.world, self.params = world, list(params)
-        self.flat = None                # gradients, loss and stop request
+        self.flat = None                # gradients, loss, stop requests: Ctrl-C and others
         self.seconds, self.calls = 0.0, 0
 
     @property
@@ -30,13 +31,14 @@ class GradientReducer:
 
     def __call__(self, loss_share: float, stop_signal: int = 0) -> tuple[float, int]:
         if self.flat is None:
-            self.flat = np.empty(sum(p.grad.size for p in self.params) + 2,
+            self.flat = np.empty(sum(p.grad.size for p in self.params) + 3,
                                  self.params[0].grad.dtype)
         flat, start = self.flat, 0
         for p in self.params:
             flat[start:start + p.grad.size] = p.grad.ravel()
             start += p.grad.size
-        flat[-2:] = loss_share, stop_signal
+        flat[-3:] = (loss_share, stop_signal == signal.SIGINT,
+                     stop_signal not in (0, signal.SIGINT))
         t0 = time.perf_counter()
         self.world.allreduce_sum(flat)
         self.seconds += time.perf_counter() - t0
@@ -45,4 +47,5 @@ class GradientReducer:
         for p in self.params:
             p.grad[...] = flat[start:start + p.grad.size].reshape(p.grad.shape)
             start += p.grad.size
-        return float(flat[-2]), (stop_signal or signal.SIGTERM) if flat[-1] else 0
+        stop = signal.SIGINT if flat[-2] else signal.SIGTERM if flat[-1] else 0
+        return float(flat[-3]), int(stop)

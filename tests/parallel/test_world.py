@@ -80,3 +80,55 @@ def test_several_processes_without_mpi4py_is_one_line(monkeypatch, capsys, value
     assert len(err) == 1 and message in err[0], err
     if value == "2":
         assert 'pip install "ddpm_np[mpi]"' in err[0]
+
+
+def test_a_failing_process_waits_until_its_message_has_been_read(tmp_path):
+    import os
+    import threading
+    import time
+
+    from ddpm_np.parallel.processes import read_out
+    r, w = os.pipe()
+    try:
+        os.write(w, b"ddpm-np: process 1 of 2: failed\n")
+        assert not read_out(w, wait=0.2)                    # nobody has read it yet
+        reader = threading.Timer(0.3, lambda: os.read(r, 100))
+        reader.start()
+        t0 = time.monotonic()
+        assert read_out(w, wait=10.0)
+        assert time.monotonic() - t0 >= 0.25                # returned once the reader had read
+        reader.join()
+    finally:
+        os.close(r)
+        os.close(w)
+    with open(tmp_path / "log", "w") as f:                  # a file: nothing to wait for
+        assert read_out(f.fileno(), wait=0.0)
+
+
+@pytest.mark.parametrize("mine, other, agreed", [
+    (0, 0, 0), (2, 0, 2), (0, 2, 2), (15, 2, 2), (2, 15, 2), (15, 0, 15), (0, 15, 15),
+    (15, 15, 15)])
+def test_every_process_agrees_on_the_same_stop_signal(mine, other, agreed):
+    """Ctrl-C reaches the processes at different steps, and batch systems send SIGTERM: the
+    all-reduce gives every process the same signal, so that they exit with the same status."""
+    from ddpm_np.nn import Parameter
+    from ddpm_np.parallel.reduce import GradientReducer
+
+    class Recorder:
+        buffer = None
+
+        def allreduce_sum(self, flat):
+            Recorder.buffer = flat.copy()
+
+    class Adder:
+        def allreduce_sum(self, flat):
+            flat += Recorder.buffer
+
+    def reducer(world):
+        p = Parameter(np.zeros(3))
+        p.grad = np.ones(3)
+        return GradientReducer(world, [p])
+
+    reducer(Recorder())(0.5, other)
+    loss, stop = reducer(Adder())(0.25, mine)
+    assert (loss, stop) == (0.75, agreed)
