@@ -8,6 +8,10 @@ import pytest
 _shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 if not os.environ.get("DDPM_NP_DATA") and _shared.is_dir():
     os.environ["DDPM_NP_DATA"] = str(_shared)
+# The fast tier's choices follow its rules, not this machine's measurements (nn/fast/tuning.py),
+# here and in every process a test starts: the same numbers on every machine. The tests of the
+# calibration itself turn it on.
+os.environ["DDPM_NP_CALIBRATE"] = "0"
 
 
 @pytest.fixture

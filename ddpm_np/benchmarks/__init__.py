@@ -1,16 +1,17 @@
 """Benchmarks that print figures (never timed tests): `ddpm-np bench conv|unet|profile|scaling|
-train` and `python -m ddpm_np.benchmarks.levers`. docs/performance.md quotes them, each with its
-command.
+train|busy|calibrate` and `python -m ddpm_np.benchmarks.levers`. docs/performance.md quotes
+them, each with its command.
 
 - unet.py: a convolution per shape, and the UNet's training step and forward pass, against this
   machine's GEMM rate; bounds.py: the convolutions' matrix products alone (what bounds them);
 - profile.py: where a step's time goes, layer by layer; levers.py: each lever of the fast tier
   against what it replaced; scaling.py: cost against batch and image size;
 - parallel.py: data-parallel training under mpiexec; busy.py: the demo, a tutorial chapter and
-  a training step, quiet and beside two busy loops; flops.py, tools.py: what they share.
+  a training step, quiet and beside two busy loops; calibrate.py: this machine's choices for
+  the fast tier (nn/fast/tuning.py); flops.py, tools.py: what they share.
 """
 
-BENCHMARKS = ("conv", "unet", "profile", "train", "scaling", "busy")
+BENCHMARKS = ("conv", "unet", "profile", "train", "scaling", "busy", "calibrate")
 
 
 def run_benchmark(what: str = "conv", batch: int = 64, repeats: int = 5, figure=None,
@@ -23,6 +24,9 @@ def run_benchmark(what: str = "conv", batch: int = 64, repeats: int = 5, figure=
         raise ValueError("--figure applies to bench scaling")
     if quick and what != "busy":
         raise ValueError("--quick applies to bench busy")
+    if what == "calibrate":
+        from .calibrate import bench_calibrate
+        return bench_calibrate(batch=batch)
     if what == "busy":
         from .busy import bench_busy
         return bench_busy(quick=quick)

@@ -10,6 +10,7 @@ several processes is here:
   without it, the run stops with the line that says how to install it.
 - Each of the K processes on one machine gets cores/K threads for the fast tier and the BLAS
   (unless DDPM_NP_THREADS says otherwise): K processes × all cores would oversubscribe them.
+  They all use rank 0's calibrated choices for the fast tier (nn/fast/tuning.py).
 - Side effects belong to rank 0 (writing files, printing). `root_does(f)` runs f there and
   hands every process its result, or its exception: a failure on rank 0 stops every process
   the same way, instead of leaving the others waiting in the next collective call.
@@ -55,6 +56,22 @@ class Serial:
     """One process: every collective call is the identity."""
     rank, size, is_root = 0, 1, True
 
+    def _share_choices(self):
+        """Every process takes rank 0's choices for the fast tier (nn/fast/tuning.py) and
+        measures nothing itself: the same routes everywhere. Rank 0 first measures the default
+        models' shapes at this run's share of a batch of 64 if its cache lacks them (once per
+        machine), while the others wait."""
+        from ..nn.fast import tuning
+        if not tuning.enabled():
+            return
+
+        def measured():
+            from ..benchmarks.calibrate import calibrate
+            calibrate(max(1, 64 // self.size), again=False, progress=False)
+            return tuning.table()
+
+        tuning.install(self.root_does(measured))
+
     def part(self, n: int) -> slice:
         return slice(0, n)
 
@@ -97,6 +114,7 @@ class MPIWorld(Serial):
         node.Free()
         if threads_from_env:
             self._share_cores()
+            self._share_choices()
 
     def _share_cores(self):
         """cores/K threads per process on a machine running K of them, for the fast tier's chunks
@@ -107,6 +125,22 @@ class MPIWorld(Serial):
         os.environ.setdefault("DDPM_NP_THREADS", str(share))
         from threadpoolctl import threadpool_limits
         self._blas_limit = threadpool_limits(limits=share)   # kept for the life of the process
+
+    def _share_choices(self):
+        """Every process takes rank 0's choices for the fast tier (nn/fast/tuning.py) and
+        measures nothing itself: the same routes everywhere. Rank 0 first measures the default
+        models' shapes at this run's share of a batch of 64 if its cache lacks them (once per
+        machine), while the others wait."""
+        from ..nn.fast import tuning
+        if not tuning.enabled():
+            return
+
+        def measured():
+            from ..benchmarks.calibrate import calibrate
+            calibrate(max(1, 64 // self.size), again=False, progress=False)
+            return tuning.table()
+
+        tuning.install(self.root_does(measured))
 
     def part(self, n: int) -> slice:
         """This process's rows of n: consecutive, sizes differing by at most one."""

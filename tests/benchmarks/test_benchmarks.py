@@ -134,3 +134,30 @@ def test_bench_busy_times_each_workload_quiet_and_busy_and_ends_its_loops(monkey
     loops = [p for p in started if "while 1: pass" in p.args]
     assert len(loops) == 4 and all(p.poll() is not None for p in started)
     assert len(lines) == 3
+
+
+def test_bench_calibrate_measures_the_default_shapes_again_and_prints_every_candidate(
+        monkeypatch, tmp_path, capsys):
+    from ddpm_np.benchmarks import calibrate
+    from ddpm_np.cli import main
+    from ddpm_np.nn.fast import tuning
+    assert (32, 32, 28, 28) in calibrate.default_conv_shapes()
+    assert all(C > 3 and O > 3 for C, O, _, _ in calibrate.default_conv_shapes())
+    monkeypatch.setattr(calibrate, "default_conv_shapes", lambda batch: [(16, 16, 8, 8)])
+    monkeypatch.setenv("DDPM_NP_CACHE_DIR", str(tmp_path))
+    timings = []
+    monkeypatch.setattr(tuning, "best_seconds", lambda fn, repeats=3: timings.append(1) or 1e-3)
+    tuning.forget()
+    try:
+        for runs in (1, 2):                                 # again: measured both times
+            assert main(["bench", "calibrate", "--batch", "4"]) == 0
+            assert len(timings) == 6 * runs                 # 3 chunk sizes, 3 routes
+            out = capsys.readouterr().out
+            assert "DDPM_NP_CALIBRATE is off" in out        # the tests' setting
+            row = next(line for line in out.splitlines() if "conv 3x3 16->16 @8x8, batch 4" in line)
+            assert "im2col 1.0, F(2×2) 1.0, F(4×4) 1.0" in row and "| im2col |" in row
+            assert "1 MiB 1.0, 2 MiB 1.0, 4 MiB 1.0" in out
+        assert not tuning.enabled()
+        assert len(tuning.table()) == 2
+    finally:
+        tuning.forget()

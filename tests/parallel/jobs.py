@@ -4,6 +4,8 @@
     train-unet OUT     the same with a tiny class-conditional UNet
     fail-alone         rank 1 fails while rank 0 waits for it in a collective call
     fail-together      every process fails the same way
+    calibrate          with calibration on: each process prints how many timings it made and
+                       the choices it uses (two small convolutions stand for the default shapes)
 """
 import sys
 
@@ -45,6 +47,22 @@ def main(job, *args):
         if w.rank == 1:
             return w.settle(3, "rank 1 failed alone")
         w.bcast(None)                   # waits for rank 1, which never comes
+    elif job == "calibrate":
+        import json
+
+        from ddpm_np.benchmarks import calibrate
+        from ddpm_np.nn.fast import tuning
+        calibrate.default_conv_shapes = lambda batch: [(32, 32, 8, 8), (64, 64, 4, 4)]
+        timings, timed = [], tuning.best_seconds
+        tuning.best_seconds = lambda fn, repeats=3: (timings.append(1), timed(fn, repeats))[1]
+        w = world()
+        choices = {k: v["choice"] for k, v in tuning.table().items()}
+        w.root_does(lambda: None)                           # the lines in rank order
+        for rank in range(w.size):
+            if rank == w.rank:
+                print(json.dumps({"rank": w.rank, "timings": len(timings), "choices": choices}),
+                      flush=True)
+            w.bcast(None)
     elif job == "fail-together":
         return world().settle(3, "every rank failed")
     return 0

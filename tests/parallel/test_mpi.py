@@ -11,7 +11,7 @@ import pytest
 
 from ddpm_np.checkpoint import load_checkpoint
 
-from .conftest import JOBS, cli, needs_mpi, popen, run
+from .conftest import JOBS, cli, command, env, needs_mpi, popen, run
 
 pytestmark = needs_mpi
 TOY = ["--dataset", "moons", "--hidden", "16", "--blocks", "1", "--T", "50", "--no-progress"]
@@ -107,6 +107,21 @@ def test_a_process_that_fails_alone_stops_the_job_with_its_message():
     result = run([JOBS, "fail-alone"], 2, timeout=60)
     assert result.returncode == 3
     assert "ddpm-np: process 1 of 2: rank 1 failed alone" in result.stderr
+
+
+def test_under_mpiexec_one_process_measures_and_all_use_its_choices(tmp_path):
+    environment = dict(env(), DDPM_NP_CALIBRATE="1", DDPM_NP_CACHE_DIR=str(tmp_path))
+    reports = []
+    for _ in range(2):                                  # measured, then from the cache
+        result = subprocess.run(command([JOBS, "calibrate"], 2), capture_output=True, text=True,
+                                env=environment, timeout=120)
+        ok(result)
+        reports.append([json.loads(line) for line in result.stdout.splitlines()])
+    first, second = reports
+    assert [r["timings"] > 0 for r in first] == [True, False]
+    assert [r["timings"] for r in second] == [0, 0]
+    assert len(first[0]["choices"]) == 3                # the chunk size and two routes
+    assert all(r["choices"] == first[0]["choices"] for r in first + second)
 
 
 def test_processes_that_fail_together_exit_together():

@@ -13,7 +13,9 @@ def add_arguments(p):
                         "goes, layer by layer; train: training steps of the MNIST UNet, also "
                         "under mpiexec -n K; scaling: a step's cost against batch and image "
                         "size; busy: the 2-D demo, a tutorial chapter and a training step, "
-                        "quiet and beside two busy loops")
+                        "quiet and beside two busy loops; calibrate: measure this machine's "
+                        "choices of convolution route and chunk size again (cached in the user's "
+                        "cache folder; DDPM_NP_CALIBRATE=0 turns them off)")
     p.add_argument("--figure", help="scaling: draw the curves into this PNG file")
     p.add_argument("--batch", type=positive_int, default=64, help="batch size (default 64)")
     p.add_argument("--repeats", type=positive_int, default=5, help="timed repeats, best kept")

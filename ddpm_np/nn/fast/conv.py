@@ -42,7 +42,8 @@ from .conv_phases import phase_plan, phase_weights
 from .conv_winograd import winograd_backward, winograd_forward
 from .im2col import epilogue, gather, pad_into, patches
 from .layout import buffer, nchw, nhwc
-from .threads import chunk_bounds, largest, run_chunks
+from . import tuning
+from .threads import chunk_bounds, chunk_bytes, largest, num_threads, run_chunks
 
 # Where Winograd paid on a 2-core AMD EPYC (per layer at batch 64; docs/performance.md), as
 # (m of F(m×m, 3×3), fewest pixels, fewest channels in and out together), the first that fits:
@@ -74,13 +75,16 @@ def use_winograd(kh, kw, stride, padding, C, O, H, W) -> int:
     return 0
 
 
-def route(kh, kw, stride, padding, C, O, H, W, winograd=None, narrow=NARROW_CHANNELS) -> tuple:
-    """The route a convolution takes, by its shape alone: ("1x1", 0), ("narrow", 0) (few output
-    channels: conv_narrow.py), ("winograd", m) or ("im2col", 0). Few input channels keep the
-    im2col route, whose backward pass then takes dx by the narrow route. The benchmarks compare
-    the routes through two arguments: `winograd` (0, 2 or 4) overrides the rule for a 3×3,
-    stride-1, padding-1 convolution, and `narrow` is the most channels the narrow side may have
-    (0: no narrow route)."""
+def route(kh, kw, stride, padding, C, O, H, W, winograd=None, narrow=NARROW_CHANNELS, N=None,
+          dtype=np.float32) -> tuple:
+    """The route a convolution takes: ("1x1", 0), ("narrow", 0) (few output channels:
+    conv_narrow.py), ("winograd", m) or ("im2col", 0). Few input channels keep the im2col route,
+    whose backward pass then takes dx by the narrow route. Between im2col, F(2×2) and F(4×4)
+    for a 3×3, stride-1, padding-1 convolution: the rule of the shapes (`use_winograd`), or
+    with calibration on (tuning.py) the fastest on this machine for a batch of about N
+    (measured the first time, if N is given). The benchmarks compare the routes through two
+    arguments: `winograd` (0, 2 or 4) overrides both, and `narrow` is the most channels the
+    narrow side may have (0: no narrow route)."""
     if (kh, kw, stride, padding) == (1, 1, 1, 0):
         return "1x1", 0
     if narrow_output(kh, kw, stride, padding, C, O, narrow):
@@ -93,7 +97,39 @@ def route(kh, kw, stride, padding, C, O, H, W, winograd=None, narrow=NARROW_CHAN
     else:
         m = 0 if narrow_input(kh, kw, stride, padding, C, O, narrow) else \
             use_winograd(kh, kw, stride, padding, C, O, H, W)
+        if (kh, kw, stride, padding) == (3, 3, 1, 1) and narrow == NARROW_CHANNELS and \
+                not narrow_input(kh, kw, stride, padding, C, O, narrow):
+            m = calibrated_winograd(C, O, H, W, N, np.dtype(dtype), m)
     return ("winograd", m) if m else ("im2col", 0)
+
+
+def batch_class(N) -> int:
+    """The batch a choice is measured at and remembered for: the power of two ≤ N."""
+    return 1 << (max(int(N or 1), 1).bit_length() - 1)
+
+
+def winograd_key(C, O, H, W, n, dtype) -> str:
+    """The name of a 3×3 convolution's route choice in the calibration table."""
+    return f"conv 3x3 {C}->{O} @{H}x{W}, batch {n}, {np.dtype(dtype).name}, " \
+           f"{num_threads()} threads"
+
+
+def calibrated_winograd(C, O, H, W, N, dtype, rule) -> int:
+    """im2col (0), F(2×2) or F(4×4) for a 3×3 "same" convolution C → O on H×W: this machine's
+    fastest for batches of about N (a power of two ≤ N), forward and backward (tuning.py)."""
+    chunk_bytes()                   # calibrated first: the routes are timed with it
+    n = batch_class(N)
+    key = winograd_key(C, O, H, W, n, dtype)
+
+    def seconds(m):
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((n, C, H, W)).astype(dtype)
+        Wt = rng.standard_normal((O, C, 3, 3)).astype(dtype)
+        b, dy, ws = np.zeros(O, dtype), np.ones((n, O, H, W), dtype), {}
+        return tuning.best_seconds(lambda: conv2d_backward(
+            dy, conv2d_forward(x, Wt, b, 1, 1, ws, winograd=m)[1]))
+
+    return tuning.choose(key, (0, 2, 4), rule, seconds if N is not None else None)
 
 
 def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, add=None, winograd=None,
@@ -114,7 +150,7 @@ def conv2d_forward(x, W, b, stride=1, padding=0, workspace=None, add=None, winog
         Ho = conv_output_size(H, kh, stride, padding)
         Wo = conv_output_size(Wd, kw, stride, padding)
         check_addend(add, (N, O, Ho, Wo))
-    name, m = route(kh, kw, stride, padding, C, O, H, Wd, winograd, narrow)
+    name, m = route(kh, kw, stride, padding, C, O, H, Wd, winograd, narrow, N, x.dtype)
     if name == "1x1":
         return conv1x1_forward(x, W, b, add)
     if name == "narrow":

@@ -1,0 +1,79 @@
+"""`ddpm-np bench calibrate`: measure this machine's choices for the default models' shapes
+again (nn/fast/tuning.py), with progress, and print them with the time of every candidate."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .tools import convs_seen
+
+
+def default_conv_shapes(batch: int = 64) -> list:
+    """(C, O, H, W) of the default MNIST UNet's 3×3 "same" convolutions whose route is chosen
+    (not by few channels on one side), in the order a forward pass meets them, each once."""
+    from ..models import UNet
+    from ..nn.fast.conv_narrow import narrow_input, narrow_output
+    rng = np.random.default_rng(0)
+    model = UNet(num_classes=10, rng=rng, tier="fast")
+    x = rng.standard_normal((2, 1, 28, 28)).astype(np.float32)
+    seen = convs_seen(model, lambda: model(x, np.ones(2, int), np.zeros(2, int)))
+    shapes = []
+    for layer, (_, C, H, W) in seen:
+        O, _, kh, kw = layer.W.shape
+        if (kh, kw, layer.stride, layer.padding) == (3, 3, 1, 1) and (C, O, H, W) not in shapes \
+                and not narrow_input(3, 3, 1, 1, C, O) and not narrow_output(3, 3, 1, 1, C, O):
+            shapes.append((C, O, H, W))
+    return shapes
+
+
+def calibrate(batch: int = 64, again: bool = True, progress: bool = True) -> list:
+    """Measure the chunk size and the route of every default shape at `batch` (`again`: even
+    those already measured); returns [(key, choice, {candidate: seconds} or None)], None where
+    the rule decides."""
+    from tqdm import tqdm
+
+    from ..nn.fast import conv, threads, tuning
+    shapes = default_conv_shapes(batch)
+    was = tuning.enabled()
+    tuning.set_enabled(True)
+    keys = [f"chunk bytes, {threads.num_threads()} threads"] + [
+        conv.winograd_key(C, O, H, W, conv.batch_class(batch), np.float32)
+        for C, O, H, W in shapes]
+    try:
+        if again:
+            for key in keys:
+                tuning.drop(key)
+        rows = []
+        bar = tqdm(keys, desc="calibrate", disable=not progress, leave=False)
+        for key, shape in zip(bar, [None] + shapes):
+            if shape is None:
+                choice = threads.chunk_bytes()
+            else:
+                C, O, H, W = shape
+                _, choice = conv.route(3, 3, 1, 1, C, O, H, W, N=batch)
+            known = tuning.table().get(key)
+            rows.append((key, choice, known["seconds"] if known else None))
+        return rows
+    finally:
+        tuning.set_enabled(was)
+
+
+def bench_calibrate(batch: int = 64, out=print, progress: bool = True) -> list:
+    from ..nn.fast import tuning
+    t0 = time.perf_counter()
+    rows = calibrate(batch, progress=progress)
+    out(f"Calibrated in {time.perf_counter() - t0:.1f} s; cache {tuning.cache_path()}"
+        + ("" if tuning.enabled() else " (DDPM_NP_CALIBRATE is off: runs use the rules)"))
+    out("| choice | kept | candidates: ms, forward + backward |")
+    out("|---|---|---|")
+    names = {"0": "im2col", "2": "F(2×2)", "4": "F(4×4)"}
+    for key, choice, seconds in rows:
+        if key.startswith("chunk"):
+            label = lambda c: f"{int(c) >> 20} MiB"             # noqa: E731
+        else:
+            label = lambda c: names.get(str(c), str(c))          # noqa: E731
+        times = ", ".join(f"{label(c)} {1e3 * s:.1f}" for c, s in seconds.items()) \
+            if seconds else "not measured: the rule"
+        out(f"| {key} | {label(choice)} | {times} |")
+    return rows
