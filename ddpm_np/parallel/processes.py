@@ -1,8 +1,8 @@
 """The processes of a run: one (the default) or K started by `mpiexec -n K`, through mpi4py.
 
 MPI moves the bytes; the project decides what is reduced and when (reduce.py: one all-reduce
-of the flat gradient per step, called by train.py; sharding.py: model calls split by rows). Everything else about
-several processes is here:
+of the flat gradient per step, called by train.py; sharding.py: model calls split by rows).
+Everything else about several processes is here:
 
 - `world()` is this process's view, made once: `Serial` when the program was started on its
   own (or by `mpiexec -n 1`), `MPIWorld` when a launcher started several. mpi4py is imported

@@ -6,14 +6,15 @@ per block of whole samples (statistics are per sample, so a block needs nothing 
 itself), on every core:
 
     forward    S1 = Σx, S2 = Σx² per (n, c) → a, b per (n, c) (fast/norm.py), then with
-               h = (x·a + b)/2:   SiLU(x·a + b) = h·(1 + tanh h)
-    backward   g = 2·SiLU′·dy = dy·(1 + y + tanh h·(1 − y)) from the output y and tanh h,
+               h = (x·a + b)/2 and u = 1 + tanh h:   SiLU(x·a + b) = h·u
+    backward   g = 2·SiLU′·dy = dy·(1 + y + tanh h·(1 − y)) = dy·(u + y·(2 − u)) from the
+               output y and u,
                S1 = Σg, S2 = Σg·x per (n, c), and GroupNorm's backward dx = α·g + β·x + γ
                (fast/norm.py) with the ½ folded into the coefficients
 
 since σ(t) = (1 + tanh(t/2))/2, SiLU(t) = t·σ(t) and SiLU′(t) = σ(t) + SiLU(t)·(1 − σ(t)).
-The backward pass needs x, y (references to arrays that exist anyway) and tanh h (kept only in
-training: `keep`); recomputing tanh h instead costs four more passes over the data.
+The backward pass needs x, y (references to arrays that exist anyway) and u (kept only in
+training: `keep`); recomputing u instead costs four more passes over the data.
 """
 import numpy as np
 
@@ -32,7 +33,7 @@ def _blocks(n0, n1, sample_bytes):
 
 def groupnorm_silu_forward(x, scale, shift, num_groups, norm_eps=1e-5, keep=True):
     """As `ddpm_np.nn.groupnorm_silu_forward`: SiLU(GroupNorm(x)), x (N, C, *spatial), output
-    in x's memory order. Cache: (x and the output y in memory order, tanh h (only with `keep`;
+    in x's memory order. Cache: (x and the output y in memory order, 1 + tanh h (only with `keep`;
     inference needs no backward pass), μ_g, 1/√(σ²_g+norm_eps), scale, num_groups,
     channels_last)."""
     x, channels_last = _in_memory_order(x)
@@ -50,8 +51,9 @@ def groupnorm_silu_forward(x, scale, shift, num_groups, norm_eps=1e-5, keep=True
             mu[s0:s1], inv_std[s0:s1] = _stats(S1, S2, m, cg, norm_eps, x.dtype)
             a, b = affine_coefficients(mu[s0:s1], inv_std[s0:s1], scale, shift, cg)
             _per_channel_sum([(xb, 0.5 * a)], 0.5 * b, h, channels_last)
-            th = np.tanh(h, out=tanh_h[s0:s1] if keep else None)
-            h += h * th if keep else np.multiply(th, h, out=th)   # h·(1 + tanh h)
+            u = np.tanh(h, out=tanh_h[s0:s1] if keep else None)
+            u += 1
+            h *= u                                              # h·(1 + tanh h)
 
     over_batch(task, N, sample_bytes)
     cache = (x, y, tanh_h, mu, inv_std, scale, num_groups, channels_last)
@@ -61,9 +63,10 @@ def groupnorm_silu_forward(x, scale, shift, num_groups, norm_eps=1e-5, keep=True
 def groupnorm_silu_backward(dout, cache):
     """Gradients (dx, dscale, dshift) of groupnorm_silu_forward; dx in the input's memory order.
 
-    With the forward pass's output y and tanh h: SiLU′ = σ + y·(1 − σ) = ½·(1 + y + tanh h·(1 − y)),
-    so 2·(GroupNorm's dy) = dout·(1 + y + tanh h·(1 − y)), then GroupNorm's backward."""
-    x, y, tanh_h, mu, inv_std, scale, G, channels_last = cache
+    With the forward pass's output y and u = 1 + tanh h:
+    SiLU′ = σ + y·(1 − σ) = ½·(u + y·(2 − u)), so 2·(GroupNorm's dy) = dout·(u + y·(2 − u)),
+    then GroupNorm's backward."""
+    x, y, tanh_h, mu, inv_std, scale, G, channels_last = cache      # tanh_h: 1 + tanh h
     if tanh_h is None:
         raise RuntimeError("groupnorm_silu_backward: the forward pass ran with keep=False "
                            "(inference mode); run it in training mode to back-propagate")
@@ -81,10 +84,10 @@ def groupnorm_silu_backward(dout, cache):
     def task(n0, n1):
         for s0, s1 in _blocks(n0, n1, sample_bytes):
             xb, yb, g = x[s0:s1], y[s0:s1], dx[s0:s1]
-            np.subtract(1, yb, out=g)
-            g *= tanh_h[s0:s1]
-            g += yb
-            g += 1
+            u = tanh_h[s0:s1]                                   # 1 + tanh h
+            np.subtract(2, u, out=g)
+            g *= yb
+            g += u
             g *= dout[s0:s1]                                    # 2·(GroupNorm's dy)
             S1b, S2b = _channel_sums(g, xb, channels_last)
             S1[s0:s1], S2b = 0.5 * S1b, 0.5 * S2b

@@ -12,8 +12,9 @@ oversubscribe them), decided once per process (`hold_blas`): from the first call
 on, the fast tier's threads are the parallelism, every large product runs in chunks on them, and
 every small one runs on the calling thread. A BLAS thread pool is little help to those, and on a
 busy machine its threads, spinning while they wait for work, cost several times the work itself
-(`ddpm-np bench busy`, docs/performance.md). `release_blas()` gives the BLAS its threads back. `threadpoolctl` does the
-holding, for whichever BLAS or OpenMP runtime NumPy is built with, on every OS.
+(`ddpm-np bench busy`, docs/performance.md). `release_blas()` gives the BLAS its threads back.
+`threadpoolctl` does the holding, for whichever BLAS or OpenMP runtime NumPy is built with, on
+every OS.
 
 Results do not depend on the number of threads nor on which thread ran which chunk: chunks are
 fixed by the batch size alone (one chunk when threading is off), and per-chunk partial sums are
