@@ -9,13 +9,16 @@ costs a page fault, paid again on every call. `keep_freed_memory()` raises both 
 blocks stay in the heap and are reused (its effect on a UNet step: docs/performance.md). The
 price: the process keeps its peak heap size instead of returning it between steps.
 
-The `ddpm-np` command calls it at start. It changes the whole process's allocator, so a
-library does not do it on import: a program that trains with ddpm_np should call it once.
+The `ddpm-np` command calls it at start, and the fast tier the first time one of its layers
+runs (`once`), like the BLAS's threads (threads.hold_blas): a program that runs the fast tier
+gets the speed of the command. Not on import, since it changes the whole process's allocator;
+`keep_freed_memory(128 << 10, 128 << 10)` gives glibc's defaults back.
 """
 import ctypes
 import sys
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3     # glibc's malloc.h
+_done = False
 
 
 def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 1 << 30) -> bool:
@@ -30,3 +33,11 @@ def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 1 <<
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold))) and \
         bool(mallopt(_M_TRIM_THRESHOLD, int(trim_threshold)))
+
+
+def once():
+    """keep_freed_memory() the first time it is called in the process (by a fast layer)."""
+    global _done
+    if not _done:
+        _done = True
+        keep_freed_memory()

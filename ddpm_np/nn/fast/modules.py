@@ -11,6 +11,7 @@ from .activations import silu_backward, silu_forward
 from .conv import check_addend, conv2d_backward, conv2d_forward
 from .linear import (attend_backward_chunks, attend_forward_chunks, linear_backward,
                      linear_forward)
+from .memory import once as keep_memory
 from .norm import groupnorm_backward, groupnorm_forward
 from .norm_silu import groupnorm_silu_backward, groupnorm_silu_forward
 from .threads import hold_blas
@@ -20,11 +21,13 @@ from .upconv import upconv2d_backward, upconv2d_forward
 class OneBlasThread:
     """A fast layer runs with the BLAS on one thread, held once for the process
     (threads.hold_blas: every large product of the fast tier runs in chunks on its own threads,
-    and a BLAS thread pool spinning beside them takes the cores they need). Subclasses put
-    their work in `_forward`/`_backward` (default: the reference layer's)."""
+    and a BLAS thread pool spinning beside them takes the cores they need), and with freed
+    memory kept for reuse (memory.once). Subclasses put their work in `_forward`/`_backward`
+    (default: the reference layer's)."""
 
     def forward(self, *args, **kwargs):
         hold_blas()
+        keep_memory()
         return self._forward(*args, **kwargs)
 
     def backward(self, dout):
