@@ -77,3 +77,63 @@ def bench_calibrate(batch: int = 64, out=print, progress: bool = True) -> list:
             if seconds else "not measured: the rule"
         out(f"| {key} | {label(choice)} | {times} |")
     return rows
+
+
+def compare(batch: int = 64, repeats: int = 7, out=print) -> dict:
+    """The calibrated choices against the rules, alternately in one process: every 3×3
+    convolution of the default UNet as a layer (forward and backward), the UNet's training step
+    and its forward pass. Prints ms and calibrated / rules per row; returns {row: (rules,
+    calibrated)} in seconds. `python -m ddpm_np.benchmarks.calibrate --compare`."""
+    from ..models import UNet
+    from ..nn import fast
+    from ..nn.fast import keep_freed_memory, tuning
+    from .levers import alternate
+    from .tools import unet_training_step
+    keep_freed_memory()
+    rng = np.random.default_rng(0)
+    calibrate(batch, again=False, progress=False)           # measured before the timing
+
+    def under(on, fn):
+        def run():
+            tuning.set_enabled(on)
+            fn()
+        return run
+
+    rows = {}
+    for C, O, H, W in default_conv_shapes(batch):
+        layer = fast.Conv2d(C, O, 3, padding=1, rng=rng)
+        x = rng.standard_normal((batch, C, H, W)).astype(np.float32)
+        dy = rng.standard_normal((batch, O, H, W)).astype(np.float32)
+        rows[f"conv 3x3 {C}->{O} @{H}"] = lambda layer=layer, x=x, dy=dy: (
+            layer(x), layer.backward(dy))
+    _, step = unet_training_step(batch, rng)
+    rows[f"training step, batch {batch}"] = step
+    model = UNet(num_classes=10, rng=rng, tier="fast").eval()
+    x = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
+    t, y = rng.integers(1, 1001, batch), rng.integers(0, 10, batch)
+    rows[f"forward (eval), batch {batch}"] = lambda: model(x, t, y)
+    out(f"| {'row':32s} | rules ms | calibrated ms | calibrated / rules |")
+    out("|---|---|---|---|")
+    times = {}
+    try:
+        for name, fn in rows.items():
+            t_ = alternate({"rules": under(False, fn), "calibrated": under(True, fn)}, repeats)
+            times[name] = (t_["rules"], t_["calibrated"])
+            out(f"| {name:32s} | {1e3 * t_['rules']:.1f} | {1e3 * t_['calibrated']:.1f} | "
+                f"{t_['calibrated'] / t_['rules']:.3f} |")
+    finally:
+        tuning.set_enabled(None)
+    return times
+
+
+if __name__ == "__main__":
+    import argparse
+    p = argparse.ArgumentParser(description="this machine's choices for the fast tier")
+    p.add_argument("--compare", action="store_true", help="calibrated against the rules")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--repeats", type=int, default=7)
+    a = p.parse_args()
+    if a.compare:
+        compare(a.batch, a.repeats)
+    else:
+        bench_calibrate(a.batch)

@@ -54,7 +54,7 @@ def main(job, *args):
         from ddpm_np.nn.fast import tuning
         calibrate.default_conv_shapes = lambda batch: [(32, 32, 8, 8), (64, 64, 4, 4)]
         timings, timed = [], tuning.best_seconds
-        tuning.best_seconds = lambda fn, repeats=3: (timings.append(1), timed(fn, repeats))[1]
+        tuning.best_seconds = lambda fn, repeats=5: (timings.append(1), timed(fn, repeats))[1]
         w = world()
         choices = {k: v["choice"] for k, v in tuning.table().items()}
         w.root_does(lambda: None)                           # the lines in rank order

@@ -38,7 +38,7 @@ from pathlib import Path
 
 FILE = "calibration.json"
 FORMAT = "ddpm_np calibration 1"
-MARGIN = 0.03                   # a candidate replaces the rule only if this much faster
+MARGIN = 0.05                   # a candidate replaces the rule only if this much faster
 
 _enabled = None                 # set_enabled's value; None: the environment decides
 _table = None                   # {key: {"choice": c, "seconds": {c: s}}} once loaded
@@ -198,7 +198,7 @@ def trying(key: str, candidate):
         del _trying[key]
 
 
-def best_seconds(fn, repeats: int = 3) -> float:
+def best_seconds(fn, repeats: int = 5) -> float:
     """The shortest of `repeats` timed calls of fn(), after one untimed call."""
     fn()
     best = float("inf")
