@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 from .checkpoint import remove_stale_temporaries, save_checkpoint
 from .checks import check_float, check_int
 from .diffusion import NoiseSchedule, diffusion_loss, sample_training_batch
-from .diffusion.losses import WEIGHTINGS
+from .diffusion.learned_variance import hybrid_loss
+from .diffusion.losses import WEIGHTINGS, loss_weights
 from .diffusion.param import check_parameterization
 from .nn.optim import EMA, Adam, clip_grad_norm, warmup_cosine_lr
 from .parallel import GradientReducer, share, world as this_world
@@ -109,6 +110,11 @@ class DiffusionObjective:
             out = model(xt[rows], t[rows], np.where(drop, model.num_classes, y)[rows])
         else:
             out = model(xt[rows], t[rows])
+        if getattr(model, "learn_sigma", False):         # L_hybrid (learned_variance.py)
+            weights = None if self.weighting == "none" else loss_weights(
+                t[rows], self.schedule, "eps", self.weighting, self.snr_gamma)
+            return hybrid_loss(out, x0[rows], eps[rows], xt[rows], t[rows], self.schedule,
+                               weights=weights)
         return diffusion_loss(out, x0[rows], eps[rows], t[rows], self.schedule,
                               self.parameterization, self.weighting, self.snr_gamma)
 
@@ -133,6 +139,9 @@ class Trainer:
                                            config.snr_gamma)
         self.objective = objective
         self.config = config.validate()
+        if getattr(model, "learn_sigma", False) and config.parameterization != "eps":
+            raise ValueError("a network that learns the variance predicts ε: use "
+                             f"parameterization 'eps', not {config.parameterization!r}")
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.meta = dict(meta or {})
         self.rng = np.random.default_rng(config.seed)

@@ -35,12 +35,10 @@ def calibrate(batch: int = 64, again: bool = True, progress: bool = True) -> lis
 
     from ..nn.fast import conv, threads, tuning
     shapes = default_conv_shapes(batch)
-    was = tuning.enabled()
-    tuning.set_enabled(True)
     keys = [f"chunk bytes, {threads.num_threads()} threads"] + [
         conv.winograd_key(C, O, H, W, conv.batch_class(batch), np.float32)
         for C, O, H, W in shapes]
-    try:
+    with tuning.switched_on():
         if again:
             for key in keys:
                 tuning.drop(key)
@@ -55,8 +53,6 @@ def calibrate(batch: int = 64, again: bool = True, progress: bool = True) -> lis
             known = tuning.table().get(key)
             rows.append((key, choice, known["seconds"] if known else None))
         return rows
-    finally:
-        tuning.set_enabled(was)
 
 
 def bench_calibrate(batch: int = 64, out=print, progress: bool = True) -> list:

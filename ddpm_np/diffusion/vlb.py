@@ -4,7 +4,9 @@
     L_{t−1} = KL(q(x_{t−1}|x_t, x_0) ‖ p_θ(x_{t−1}|x_t)),  x_t ~ q(x_t|x_0)   (eq. 5)
     L_0     = −log p_θ(x_0|x_1)                                          (decoder)
 
-p_θ(x_{t−1}|x_t) = N(μ_θ(x_t, t), σ_t²I) with μ_θ from ε_θ (eq. 11). The decoder is either
+p_θ(x_{t−1}|x_t) = N(μ_θ(x_t, t), σ_t²I) with μ_θ from ε_θ (eq. 11), σ_t² fixed (β̃_t or β_t) or
+learned (`sigma="learned"`: the model returns ε_θ and v, learned_variance.py). The decoder is
+either
   - "discretized": 8-bit data scaled to [−1, 1], each value owns a bin of width 2/255 and the end
     bins extend to ±∞ (eq. 13) → a probability, so the bound is a code length in bits/dim;
   - "gaussian": the density N(x_0; μ_θ(x_1, 1), σ_1²) for real-valued data → the bound is on
@@ -58,16 +60,31 @@ def vlb_terms(eps_model, x0, schedule: NoiseSchedule, rng: np.random.Generator,
     every L_{t−1}, t = 2..T (T−1 model calls); K < T−1 draws, for each example independently, K
     t's uniformly from 2..T and scales their sum by (T−1)/K: an unbiased estimate whose extra
     variance shows in the spread across examples (so a standard error over examples covers it).
-    Returns dict: "prior" (N,), "kl" (N, K) with the t's in "t" (N, K), "kl_sum" (N,),
+    sigma: "beta_tilde", "beta", or "learned" (eps_model returns (ε_θ, v); the decoder then
+    uses the learned variance at t = 1 as well). Returns dict: "prior" (N,), "kl" (N, K) with the t's in "t" (N, K), "kl_sum" (N,),
     "decoder" (N,), "total" (N,), and "dims" (dimensions per example).
     """
     check_array("x0", x0)
     if decoder not in ("gaussian", "discretized"):
         raise ValueError(f"unknown decoder {decoder!r}; use 'gaussian' or 'discretized'")
-    sigmas2 = schedule.sigmas(sigma) ** 2
+    learned = isinstance(sigma, str) and sigma == "learned"
+    if learned:        # eps_model(x_t, t) -> (ε_θ, v): the variance of learned_variance.py
+        from .learned_variance import model_log_variance
+    else:
+        sigmas2 = schedule.sigmas(sigma) ** 2
+
+    def predict(xt, t):
+        """(ε_θ, the reverse variance) in float64."""
+        out = eps_model(xt.astype(x0.dtype), t)
+        if not learned:
+            return out.astype(np.float64), sigmas2[t].reshape(shape1)
+        eps_theta, v = (a.astype(np.float64) for a in out)
+        return eps_theta, np.exp(model_log_variance(v, t, schedule))
+
     x = x0.astype(np.float64)
     N, T = x.shape[0], schedule.T
     axes = tuple(range(1, x.ndim))
+    shape1 = (N,) + (1,) * (x.ndim - 1)
     # 1. prior: q(x_T|x_0) = N(√ᾱ_T x_0, (1−ᾱ_T) I) against N(0, I)
     ab_T = schedule.alpha_bars[T]
     prior = gaussian_kl(np.sqrt(ab_T) * x, 1 - ab_T, 0.0, 1.0).sum(axis=axes)
@@ -80,20 +97,19 @@ def vlb_terms(eps_model, x0, schedule: NoiseSchedule, rng: np.random.Generator,
         ts = rng.integers(2, T + 1, size=(N, num_timesteps))
         scale = (T - 1) / num_timesteps
     kl = np.empty(ts.shape)
-    shape1 = (N,) + (1,) * (x.ndim - 1)
     for j in range(ts.shape[1]):
         t = ts[:, j]
         eps = rng.standard_normal(x.shape)
         xt = q_sample(x, t, eps, schedule)
         mu_q, var_q = q_posterior(x, xt, t, schedule)
-        eps_theta = eps_model(xt.astype(x0.dtype), t).astype(np.float64)
+        eps_theta, var_p = predict(xt, t)
         mu_p = mu_theta_from_eps(xt, t, eps_theta, schedule)
-        kl[:, j] = gaussian_kl(mu_q, var_q, mu_p, sigmas2[t].reshape(shape1)).sum(axis=axes)
-    # 3. the decoder at t = 1, variance β_1
+        kl[:, j] = gaussian_kl(mu_q, var_q, mu_p, var_p).sum(axis=axes)
+    # 3. the decoder at t = 1, variance β_1 (or the learned one)
     x1 = q_sample(x, 1, rng.standard_normal(x.shape), schedule)
-    eps1 = eps_model(x1.astype(x0.dtype), np.full(N, 1)).astype(np.float64)
+    eps1, var1 = predict(x1, np.full(N, 1))
     mu1 = mu_theta_from_eps(x1, 1, eps1, schedule)
-    s1 = np.sqrt(schedule.betas[1])
+    s1 = np.sqrt(var1) if learned else np.sqrt(schedule.betas[1])
     if decoder == "gaussian":
         logp = -0.5 * np.log(2 * np.pi * s1 ** 2) - 0.5 * ((x - mu1) / s1) ** 2
     else:

@@ -19,14 +19,20 @@ MNIST_TRAIN = dict(steps=6000, batch_size=64, lr=5e-4, warmup_steps=200, min_lr=
                    grad_clip=1.0, ema_decay=0.999, label_dropout=0.1, checkpoint_every=250)
 
 
-def mnist_schedule() -> NoiseSchedule:
-    """Ho et al.'s schedule: T = 1000, β linear 1e-4 → 0.02."""
-    return NoiseSchedule.linear(1000)
+SCHEDULES = ("linear", "cosine")
 
 
-def mnist_model(rng, conditional: bool = True) -> UNet:
-    """The default UNet (base 32, mults 1-2-4, attention at 7×7), class-conditional."""
-    return UNet(num_classes=10 if conditional else None, rng=rng)
+def mnist_schedule(kind: str = "linear") -> NoiseSchedule:
+    """T = 1000: Ho et al.'s β linear 1e-4 → 0.02, or Nichol & Dhariwal's cosine ᾱ_t."""
+    if kind not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {kind!r}")
+    return NoiseSchedule.linear(1000) if kind == "linear" else NoiseSchedule.cosine(1000)
+
+
+def mnist_model(rng, conditional: bool = True, learn_sigma: bool = False) -> UNet:
+    """The default UNet (base 32, mults 1-2-4, attention at 7×7), class-conditional; with
+    `learn_sigma`, it outputs v beside ε (the learned variance)."""
+    return UNet(num_classes=10 if conditional else None, rng=rng, learn_sigma=learn_sigma)
 
 
 def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, seed: int = 0):
@@ -54,13 +60,16 @@ def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, s
 
 def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
                 progress: bool = True, resume_from=None, stop_at: int | None = None,
-                overwrite: bool = False, log=print, **config) -> Trainer:
+                overwrite: bool = False, log=print, learn_sigma: bool = False,
+                schedule: str = "linear", **config) -> Trainer:
     """Train the class-conditional MNIST UNet with checkpoints in out_dir, or continue the run
     saved at `resume_from`. `config`: TrainConfig fields to change from MNIST_TRAIN (lr,
-    batch_size, checkpoint_every, …; on resume only lr and checkpoint_every). A folder holding
-    another run is refused unless `overwrite` (saving.py)."""
+    batch_size, checkpoint_every, …; on resume only lr and checkpoint_every). `learn_sigma`,
+    `schedule`: see mnist_model, mnist_schedule (new runs only). A folder holding another run
+    is refused unless `overwrite` (saving.py)."""
     from ..saving import claim_for_new_run, claim_for_resume
     if resume_from is None:
+        noise_schedule = mnist_schedule(schedule)
         cfg = TrainConfig(**dict(MNIST_TRAIN, seed=seed, **config))
         if steps is not None:
             cfg.steps = steps
@@ -75,8 +84,9 @@ def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
                         description={"dataset": "mnist", "split": "train"})
     if resume_from is None:
         claim_for_new_run(out_dir, overwrite)
-        trainer = Trainer(mnist_model(np.random.default_rng(seed)), mnist_schedule(), data, cfg,
-                          out_dir, meta={"sample_shape": [1, 28, 28]})
+        trainer = Trainer(mnist_model(np.random.default_rng(seed), learn_sigma=learn_sigma),
+                          noise_schedule, data, cfg, out_dir,
+                          meta={"sample_shape": [1, 28, 28]})
     else:
         trainer = Trainer.resume(resume_from, data, out_dir, log=log, steps=steps,
                                  stop_at=stop_at, **config)

@@ -28,6 +28,7 @@ DATASETS = toy2d.NAMES + ("mnist",)
 TOY_DEFAULTS = dict(seed=0, batch_size=256, lr=2e-3, hidden=128, blocks=3, T=200,
                     parameterization="eps", loss_weighting="none", checkpoint_every=1000)
 TOY_ONLY = ("hidden", "blocks", "T", "parameterization")
+MNIST_ONLY = ("learn_sigma", "schedule")
 CHANGEABLE = ("lr", "checkpoint_every")
 MIN_TOY_T = 21          # the toy schedule's β_T = 0.02·1000/T must stay below 1
 
@@ -53,16 +54,19 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
               steps: int | None = None, stop_at: int | None = None, data_dir=None,
               progress: bool = True, log=print, seed=None, batch_size=None, lr=None,
               hidden=None, blocks=None, T=None, parameterization=None, loss_weighting=None,
-              checkpoint_every=None) -> Trainer:
+              checkpoint_every=None, learn_sigma=None, schedule=None) -> Trainer:
     """Train (or resume) a run and return its Trainer (see the top of this file).
 
     MNIST takes its configuration from `mnist_train.MNIST_TRAIN`; of the options it uses seed,
-    batch_size, lr, loss_weighting and checkpoint_every. The 2-D datasets use all of them (model width `hidden`,
-    `blocks` residual blocks, T diffusion steps).
+    batch_size, lr, loss_weighting and checkpoint_every, and its own `learn_sigma` (the UNet
+    learns the reverse variance, trained with L_hybrid) and `schedule` ("linear" or "cosine").
+    The 2-D datasets use the others (model width `hidden`, `blocks` residual blocks, T
+    diffusion steps).
     """
     options = dict(seed=seed, batch_size=batch_size, lr=lr, hidden=hidden, blocks=blocks, T=T,
                    parameterization=parameterization, loss_weighting=loss_weighting,
-                   checkpoint_every=checkpoint_every)
+                   checkpoint_every=checkpoint_every, learn_sigma=learn_sigma,
+                   schedule=schedule)
     given = {k: v for k, v in options.items() if v is not None}
     if steps is not None:
         check_int(steps, "steps")
@@ -86,6 +90,10 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
         from .mnist_train import train_mnist
         return train_mnist(out, steps=steps, data_dir=data_dir, progress=progress,
                            stop_at=stop_at, overwrite=overwrite, log=log, **given)
+    mnist_only = [_flag(k) for k in MNIST_ONLY if k in given]
+    if mnist_only:
+        raise RunError(f"{', '.join(mnist_only)} apply to mnist; the 2-D model keeps a fixed "
+                       "variance and its own schedule")
     o = dict(TOY_DEFAULTS, **given)
     check_int(o["T"], "T", low=MIN_TOY_T)
     # the schedule keeps about ten arrays of T + 1 float64s
@@ -112,6 +120,9 @@ def _run_settings(meta) -> dict:
     cfg, model = meta.get("train_config", {}), meta.get("model", {}).get("config", {})
     settings = {k: cfg.get(k) for k in ("seed", "batch_size", "parameterization")}
     settings["loss_weighting"] = cfg.get("loss_weighting", "none")
+    if meta.get("model", {}).get("kind") == "unet":
+        settings["learn_sigma"] = bool(model.get("learn_sigma", False))
+        settings["schedule"] = meta.get("schedule", {}).get("name", "linear")
     if meta.get("model", {}).get("kind") == "mlp":
         settings.update(hidden=model.get("hidden"), blocks=model.get("num_blocks"),
                         T=len(meta.get("schedule", {}).get("betas", [])))

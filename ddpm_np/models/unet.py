@@ -41,13 +41,16 @@ class UNet(Module):
     ResBlocks (the middle counts as the smallest size). `num_classes` enables class conditioning
     (label `num_classes` = none, for classifier-free guidance). `tier` ("fast", "reference",
     None for `nn.default_tier()`) chooses the layers; it changes speed, not results (beyond float
-    rounding), and is not part of `config()`.
+    rounding), and is not part of `config()`. `learn_sigma`: the output has twice the input's
+    channels, ε_θ then v, the interpolation of the reverse variance between β̃_t and β_t
+    (Nichol & Dhariwal 2021, eq. 15; diffusion/learned_variance.py).
     """
 
     def __init__(self, in_channels=1, base_channels=32, channel_mults=(1, 2, 4), num_res_blocks=1,
                  attention_resolutions=(7,), num_classes=None, image_size=28, emb_dim=64,
-                 groups=8, *, rng, dtype=np.float32, tier=None):
+                 groups=8, learn_sigma=False, *, rng, dtype=np.float32, tier=None):
         self.in_channels = check_int(in_channels, "in_channels")
+        self.learn_sigma = bool(learn_sigma)
         self.base_channels = check_int(base_channels, "base_channels")
         self.channel_mults = tuple(int(m) for m in channel_mults)
         if len(self.channel_mults) < 2 or min(self.channel_mults) < 1:
@@ -93,7 +96,8 @@ class UNet(Module):
             self.up_attn.append(self._attn(nn, chs[i], res, **kw))
             cur = chs[i]
         self.norm_out = nn.GroupNormSiLU(min(groups, cur), cur, dtype=dtype)
-        self.conv_out = nn.Conv2d(cur, in_channels, 3, padding=1, zero_init=True, **kw)
+        out_channels = in_channels * (2 if self.learn_sigma else 1)
+        self.conv_out = nn.Conv2d(cur, out_channels, 3, padding=1, zero_init=True, **kw)
 
     def _attn(self, nn, c, res, **kw):
         if res in self.attention_resolutions:
@@ -105,7 +109,7 @@ class UNet(Module):
                     channel_mults=list(self.channel_mults), num_res_blocks=self.num_res_blocks,
                     attention_resolutions=list(self.attention_resolutions),
                     num_classes=self.num_classes, image_size=self.image_size,
-                    emb_dim=self.emb_dim, groups=self.groups)
+                    emb_dim=self.emb_dim, groups=self.groups, learn_sigma=self.learn_sigma)
 
     def forward(self, xt, t, y=None):
         check_dtype(xt, self.conv_in.W.dtype, "UNet")
@@ -140,7 +144,7 @@ class UNet(Module):
             if attn is not None:
                 h = attn(h)
         self._cache = split_at
-        return self.conv_out(self.norm_out(h))                 # ε_θ
+        return self.conv_out(self.norm_out(h))                 # ε_θ (and v: learn_sigma)
 
     def backward(self, d_eps):
         split_at = self._need_cache()

@@ -30,6 +30,11 @@ def add_arguments(p):
     p.add_argument("--loss-weighting", choices=WEIGHTINGS,
                    help="per-t weights of the loss: none (L_simple, the default) or min_snr "
                         "(Hang et al. 2023, γ = 5)")
+    p.add_argument("--learn-sigma", action="store_true", default=None,
+                   help="mnist: the UNet also learns the reverse variance (Nichol & Dhariwal "
+                        "2021), trained with L_hybrid; ancestral sampling and the bound use it")
+    p.add_argument("--schedule", choices=("linear", "cosine"),
+                   help="mnist: the noise schedule (default linear, T = 1000)")
     p.add_argument("--checkpoint-every", type=positive_int,
                    help=f"default {d['checkpoint_every']} (mnist 250)")
     p.add_argument("--stop-at", type=positive_int, metavar="STEP",
@@ -46,7 +51,8 @@ def run(args):
                         hidden=args.hidden, blocks=args.blocks, T=args.T,
                         parameterization=args.parameterization,
                         loss_weighting=args.loss_weighting,
-                        checkpoint_every=args.checkpoint_every)
+                        checkpoint_every=args.checkpoint_every, learn_sigma=args.learn_sigma,
+                        schedule=args.schedule)
     print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
     reduce = trainer.reduce_gradients
     if reduce.calls:

@@ -60,6 +60,19 @@ def set_enabled(on: bool | None):
     _enabled = on
 
 
+@contextlib.contextmanager
+def switched_on():
+    """Within the block, calibration is on whatever the environment says (`bench calibrate`);
+    the previous setting comes back after."""
+    global _enabled
+    before = _enabled
+    _enabled = True
+    try:
+        yield
+    finally:
+        _enabled = before
+
+
 def cache_path() -> Path:
     folder = os.environ.get("DDPM_NP_CACHE_DIR")
     if not folder:
@@ -221,7 +234,8 @@ def install(choices: dict, frozen: bool = True):
 
 
 def forget():
-    """Drop this process's table (the next choice reads the cache again) and unfreeze."""
-    global _table, _frozen
-    _table, _frozen = None, False
+    """Drop this process's table (the next choice reads the cache again) and setting, and
+    unfreeze."""
+    global _table, _frozen, _enabled
+    _table, _frozen, _enabled = None, False, None
     _warned.clear()

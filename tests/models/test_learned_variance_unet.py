@@ -1,0 +1,55 @@
+"""A UNet that learns the reverse variance: twice the channels out (ε, v), its config round
+trip, training with L_hybrid (v starts at β̃ and moves), ancestral sampling and the bound with
+its Σ_θ from a checkpoint."""
+import numpy as np
+import pytest
+
+from ddpm_np.data.batching import ArrayDataset
+from ddpm_np.diffusion import NoiseSchedule, guided_eps_model, nll_bits_per_dim
+from ddpm_np.loading import load_for_sampling
+from ddpm_np.models import UNet
+from ddpm_np.train import TrainConfig, Trainer
+
+SMALL = dict(base_channels=8, channel_mults=(1, 2), attention_resolutions=(), num_classes=10,
+             emb_dim=8, groups=2)
+
+
+def test_the_output_holds_epsilon_and_v_and_the_config_says_so(rng):
+    model = UNet(**SMALL, learn_sigma=True, rng=rng)
+    out = model(rng.standard_normal((2, 1, 28, 28)).astype(np.float32), np.array([3, 9]),
+                np.array([1, 10]))
+    assert out.shape == (2, 2, 28, 28) and not out.any()        # zero-initialised: v = 0: β̃
+    again = UNet(**model.config(), rng=rng)
+    assert again.learn_sigma and model.config()["learn_sigma"] is True
+    assert UNet(**SMALL, rng=rng).config()["learn_sigma"] is False
+
+
+def test_training_with_l_hybrid_moves_v_and_refuses_other_targets(tmp_path, rng):
+    x = np.round(rng.uniform(-1, 1, (64, 1, 28, 28)) * 127.5).astype(np.float32) / 127.5
+    y = rng.integers(0, 10, 64)
+    schedule = NoiseSchedule.linear(20, 1e-2, 0.5)
+    model = UNet(**SMALL, learn_sigma=True, rng=rng)
+    with pytest.raises(ValueError, match="learns the variance predicts ε"):
+        Trainer(model, schedule, ArrayDataset(x, y), TrainConfig(steps=2, parameterization="v"))
+    cfg = TrainConfig(steps=12, batch_size=8, lr=1e-3, warmup_steps=2, checkpoint_every=12,
+                      seed=1, loss_weighting="min_snr")
+    trainer = Trainer(model, schedule, ArrayDataset(x, y, description={"dataset": "mnist"}),
+                      cfg, tmp_path, meta={"sample_shape": [1, 28, 28]})
+    trainer.run(progress=False)
+    assert np.all(np.isfinite(trainer.log["loss"]))
+    v_out = model.conv_out.W.data[1:]                         # the v channel's kernel
+    assert np.abs(v_out).max() > 0
+
+    loaded, sched, _ = load_for_sampling(tmp_path / "checkpoint.npz")
+    assert loaded.learn_sigma
+    from ddpm_np.experiments.mnist_sample import sample_images
+    images = sample_images(loaded, sched, 3, np.random.default_rng(0), np.array([1, 2, 3]), 0.5,
+                           sampler="ddpm", progress=False)
+    assert images.shape == (3, 1, 28, 28) and np.all(np.isfinite(images))
+    ddim = sample_images(loaded, sched, 3, np.random.default_rng(0), np.array([1, 2, 3]), 0.5,
+                         sampler="ddim", steps=5, progress=False)
+    assert ddim.shape == (3, 1, 28, 28)
+    bpd, se, _ = nll_bits_per_dim(guided_eps_model(loaded, None, variance=True), x[:4], sched,
+                                  np.random.default_rng(0), sigma="learned",
+                                  decoder="discretized")
+    assert np.isfinite(bpd) and bpd > 0
