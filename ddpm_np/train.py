@@ -125,8 +125,8 @@ class Trainer:
     The objective says what one step minimises: Algorithm 1 by default (`DiffusionObjective` on
     `schedule`), or any callable `objective(model, x, y, rng, rows) -> (loss, dL/d output)` on
     the rows `rows` of the batch, such as `experiments.classifier.ClassificationObjective()`
-    (then `schedule` may be None). `world`: the processes that train together (default: parallel.world(), one process
-    unless started by mpiexec)."""
+    (then `schedule` may be None). `world`: the processes that train together (default:
+    parallel.world(), one process unless started by mpiexec)."""
 
     def __init__(self, model, schedule: NoiseSchedule | None, data, config: TrainConfig,
                  out_dir=None, meta: dict | None = None, objective=None, world=None):

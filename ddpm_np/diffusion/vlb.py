@@ -61,8 +61,9 @@ def vlb_terms(eps_model, x0, schedule: NoiseSchedule, rng: np.random.Generator,
     t's uniformly from 2..T and scales their sum by (T−1)/K: an unbiased estimate whose extra
     variance shows in the spread across examples (so a standard error over examples covers it).
     sigma: "beta_tilde", "beta", or "learned" (eps_model returns (ε_θ, v); the decoder then
-    uses the learned variance at t = 1 as well). Returns dict: "prior" (N,), "kl" (N, K) with the t's in "t" (N, K), "kl_sum" (N,),
-    "decoder" (N,), "total" (N,), and "dims" (dimensions per example).
+    uses the learned variance at t = 1 as well). Returns dict: "prior" (N,), "kl" (N, K) with
+    the t's in "t" (N, K), "kl_sum" (N,), "decoder" (N,), "total" (N,), and "dims" (dimensions
+    per example).
     """
     check_array("x0", x0)
     if decoder not in ("gaussian", "discretized"):
