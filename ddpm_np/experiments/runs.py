@@ -28,7 +28,7 @@ DATASETS = toy2d.NAMES + ("mnist",)
 TOY_DEFAULTS = dict(seed=0, batch_size=256, lr=2e-3, hidden=128, blocks=3, T=200,
                     parameterization="eps", loss_weighting="none", checkpoint_every=1000)
 TOY_ONLY = ("hidden", "blocks", "T", "parameterization")
-MNIST_ONLY = ("learn_sigma", "schedule")
+MNIST_ONLY = ("learn_sigma", "schedule", "preset")
 CHANGEABLE = ("lr", "checkpoint_every")
 MIN_TOY_T = 21          # the toy schedule's β_T = 0.02·1000/T must stay below 1
 
@@ -54,19 +54,21 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
               steps: int | None = None, stop_at: int | None = None, data_dir=None,
               progress: bool = True, log=print, seed=None, batch_size=None, lr=None,
               hidden=None, blocks=None, T=None, parameterization=None, loss_weighting=None,
-              checkpoint_every=None, learn_sigma=None, schedule=None) -> Trainer:
+              checkpoint_every=None, learn_sigma=None, schedule=None,
+              preset=None) -> Trainer:
     """Train (or resume) a run and return its Trainer (see the top of this file).
 
     MNIST takes its configuration from `mnist_train.MNIST_TRAIN`; of the options it uses seed,
     batch_size, lr, loss_weighting and checkpoint_every, and its own `learn_sigma` (the UNet
-    learns the reverse variance, trained with L_hybrid) and `schedule` ("linear" or "cosine").
+    learns the reverse variance, trained with L_hybrid), `schedule` ("linear" or "cosine") and
+    `preset` (a named recipe, mnist_train.PRESETS; the other options given win over it).
     The 2-D datasets use the others (model width `hidden`, `blocks` residual blocks, T
     diffusion steps).
     """
     options = dict(seed=seed, batch_size=batch_size, lr=lr, hidden=hidden, blocks=blocks, T=T,
                    parameterization=parameterization, loss_weighting=loss_weighting,
                    checkpoint_every=checkpoint_every, learn_sigma=learn_sigma,
-                   schedule=schedule)
+                   schedule=schedule, preset=preset)
     given = {k: v for k, v in options.items() if v is not None}
     if steps is not None:
         check_int(steps, "steps")
@@ -87,7 +89,15 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
         if toy_only:
             raise RunError(f"{', '.join(toy_only)} apply to the 2-D datasets; the MNIST UNet "
                            "has its own configuration (experiments/mnist_train.py)")
-        from .mnist_train import train_mnist
+        from .mnist_train import PRESETS, train_mnist
+        if "preset" in given:
+            if given["preset"] not in PRESETS:
+                raise RunError(f"unknown preset {given['preset']!r}; choose one of "
+                               f"{', '.join(PRESETS)}")
+            recipe = dict(PRESETS[given.pop("preset")])
+            planned = recipe.pop("steps")
+            steps = steps if steps is not None else planned
+            given = dict(recipe, **given)
         return train_mnist(out, steps=steps, data_dir=data_dir, progress=progress,
                            stop_at=stop_at, overwrite=overwrite, log=log, **given)
     mnist_only = [_flag(k) for k in MNIST_ONLY if k in given]
@@ -142,6 +152,9 @@ def _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress,
     if dataset is not None and dataset != ckpt_dataset:
         raise RunError(f"--dataset cannot change when resuming: {resume} is a run on "
                        f"{ckpt_dataset}; start a new run (without --resume) to train on {dataset}")
+    if "preset" in given:
+        raise RunError("--preset applies to a new run; a resumed run keeps its recipe (give "
+                       "--steps to train it longer)")
     settings = _run_settings(meta)
     for name, value in given.items():
         if name in CHANGEABLE:

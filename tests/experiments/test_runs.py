@@ -40,3 +40,20 @@ def test_a_run_removes_the_temporaries_a_killed_write_left(tmp_path):
     keep.write_text("mine")
     train_run(resume=t.checkpoint_path(), progress=False, log=lambda *a: None)
     assert not any(p.exists() for p in stale) and keep.exists()
+
+
+def test_the_short_preset_sets_its_recipe_and_options_beside_it_win(tmp_path):
+    """One step of each: the preset's steps, weighting and learned variance reach the run, and
+    a schedule given beside it is kept (MNIST from ../shared/data)."""
+    from ddpm_np.experiments.mnist_train import PRESETS
+    t = train_run("mnist", out=tmp_path / "short", preset="short", stop_at=1, progress=False,
+                  batch_size=4)
+    assert t.step == 1 and t.config.steps == PRESETS["short"]["steps"]
+    assert t.config.loss_weighting == "min_snr" and t.model.learn_sigma
+    assert t.config.batch_size == 4
+    t = train_run("mnist", out=tmp_path / "cosine", preset="short", steps=1, progress=False,
+                  batch_size=4, schedule="cosine", loss_weighting="none")
+    assert t.config.steps == 1 and t.schedule.name == "cosine"
+    assert t.config.loss_weighting == "none"
+    with pytest.raises(RunError, match="unknown preset 'long'"):
+        train_run("mnist", out=tmp_path / "x", preset="long")

@@ -7,6 +7,7 @@ HELP = "train a model on a 2-D dataset or mnist (or resume a run)"
 
 def add_arguments(p):
     from ...diffusion.losses import WEIGHTINGS
+    from ...experiments.mnist_train import PRESETS
     from ...experiments.runs import DATASETS, MIN_TOY_T, TOY_DEFAULTS
     p.add_argument("--dataset", choices=DATASETS)
     p.add_argument("--data-dir", type=folder, help="mnist: folder with the IDX files "
@@ -30,6 +31,10 @@ def add_arguments(p):
     p.add_argument("--loss-weighting", choices=WEIGHTINGS,
                    help="per-t weights of the loss: none (L_simple, the default) or min_snr "
                         "(Hang et al. 2023, γ = 5)")
+    p.add_argument("--preset", choices=tuple(PRESETS),
+                   help="mnist: a named recipe; short: "
+                        + ", ".join(f"{k} {v}" for k, v in PRESETS["short"].items())
+                        + " (about 15 minutes on 2 cores); options given beside it win")
     p.add_argument("--learn-sigma", action="store_true", default=None,
                    help="mnist: the UNet also learns the reverse variance (Nichol & Dhariwal "
                         "2021), trained with L_hybrid; ancestral sampling and the bound use it")
@@ -52,7 +57,7 @@ def run(args):
                         parameterization=args.parameterization,
                         loss_weighting=args.loss_weighting,
                         checkpoint_every=args.checkpoint_every, learn_sigma=args.learn_sigma,
-                        schedule=args.schedule)
+                        schedule=args.schedule, preset=args.preset)
     print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
     reduce = trainer.reduce_gradients
     if reduce.calls:
