@@ -39,10 +39,15 @@ def resolve_checkpoint(name_or_path) -> Path:
     return Path(name_or_path)
 
 
-def sample_images(model, schedule, n, rng, labels=None, guidance=0.0, sampler="ddim", steps=50,
-                  batch_size=100, progress=True, eta=0.0, clip=True, spacing="trailing"):
-    """n images (n, 1, 28, 28), in batches (bounded memory). labels: (n,) or None. With `clip`
-    the result is clipped to [−1, 1]; without, a value that overflowed stays visible."""
+def sample_images(model, schedule, n, rng, labels=None, guidance=0.0, sampler="ddim",
+                  steps=None, batch_size=100, progress=True, eta=0.0, clip=True,
+                  spacing="trailing"):
+    """n images (n, 1, 28, 28), in batches (bounded memory). labels: (n,) or None. steps: the
+    sampler's (default SAMPLER_STEPS; "ddpm" takes all T, or with a learned variance `steps`
+    of a respaced chain if given). With `clip` the result is clipped to [−1, 1]; without, a
+    value that overflowed stays visible."""
+    if steps is None and sampler in SAMPLER_STEPS:
+        steps = min(SAMPLER_STEPS[sampler], schedule.T)
     out = []
     for i in tqdm(range(0, n, batch_size), desc="sampling", disable=not progress or
                   n <= batch_size, leave=False):
@@ -56,7 +61,7 @@ def sample_images(model, schedule, n, rng, labels=None, guidance=0.0, sampler="d
             eps_model = (with_variance if learned else eps_only)(model)
         shape = (m, 1, 28, 28)
         if learned:                         # Algorithm 2 with the learned Σ_θ
-            x = ancestral_sample(eps_model, shape, schedule, rng, clip_x0=CLIP,
+            x = ancestral_sample(eps_model, shape, schedule, rng, steps=steps, clip_x0=CLIP,
                                  progress=progress and n <= batch_size)
         elif sampler == "ddpm":
             x = ddpm_sample(eps_model, shape, schedule, rng, clip_x0=CLIP,

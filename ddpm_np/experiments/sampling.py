@@ -36,8 +36,8 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = DEFAULT_SAMPLER,
     """(samples, info) from a checkpoint path, or "mnist" for the shipped model.
 
     sampler: "dpm++2m" (the default: DPM-Solver++(2M), `steps`, default 15, time steps spaced
-    by `spacing`), "ddim" (`steps`, default 50; `eta` its noise) or "ddpm" (all T steps); digit: the
-    class to draw (class-conditional models; default: classes in turn); guidance: w (default
+    by `spacing`), "ddim" (`steps`, default 50; `eta` its noise) or "ddpm" (all T steps, or with
+    a learned variance `steps` of a respaced chain); digit: the class to draw (class-conditional models; default: classes in turn); guidance: w (default
     0.5 for class-conditional models, none otherwise). info: the sampler, the guidance used, and
     whether the samples are images. `images_only`: refuse a model that is not an image model.
     Every argument is checked before sampling; samples that are not finite raise
@@ -54,9 +54,10 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = DEFAULT_SAMPLER,
                             "picture needs an image model")
     if sampler not in SAMPLERS:
         raise SamplingError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
-    if steps is not None and sampler == "ddpm":
-        raise SamplingError("steps apply to the DDIM and DPM-Solver samplers (DDPM always takes "
-                            "all T steps)")
+    if steps is not None and sampler == "ddpm" and not getattr(model, "learn_sigma", False):
+        raise SamplingError("steps apply to the DDIM and DPM-Solver samplers, and to DDPM with a "
+                            "learned variance; this model's variance is fixed, so DDPM takes "
+                            "all T steps")
     if eta and sampler != "ddim":
         raise SamplingError("eta applies to the DDIM sampler only")
     if spacing not in SPACINGS:
@@ -83,7 +84,7 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = DEFAULT_SAMPLER,
     if bad.any():
         raise NonFiniteSamples(f"{int(bad.sum())} of {n} samples are not finite (NaN or Inf): "
                                "the model's output overflowed; nothing was written")
-    steps = schedule.T if sampler == "ddpm" else steps
+    steps = schedule.T if sampler == "ddpm" and steps is None else steps
     info = {"sampler": sampler, "steps": steps, "guidance": guidance,
             "image": "sample_shape" in meta,
             "sampler_name": {"ddpm": "DDPM", "ddim": "DDIM", "dpm++2m": "DPM-Solver++(2M)"}[

@@ -49,6 +49,10 @@ def test_training_with_l_hybrid_moves_v_and_refuses_other_targets(tmp_path, rng)
     ddim = sample_images(loaded, sched, 3, np.random.default_rng(0), np.array([1, 2, 3]), 0.5,
                          sampler="ddim", steps=5, progress=False)
     assert ddim.shape == (3, 1, 28, 28)
+    from ddpm_np.experiments.sampling import sample_checkpoint
+    x, info = sample_checkpoint(tmp_path / "checkpoint.npz", 4, sampler="ddpm", steps=5,
+                                progress=False)        # a respaced chain with Σ_θ
+    assert x.shape == (4, 1, 28, 28) and info["steps"] == 5
     bpd, se, _ = nll_bits_per_dim(guided_eps_model(loaded, None, variance=True), x[:4], sched,
                                   np.random.default_rng(0), sigma="learned",
                                   decoder="discretized")

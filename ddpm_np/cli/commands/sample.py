@@ -18,7 +18,8 @@ def add_arguments(p):
                         "ddpm: Algorithm 2, all T steps (slow)")
     p.add_argument("--sample-steps", "--steps", dest="steps", type=positive_int,
                    help=f"sampler steps (default {SAMPLER_STEPS['dpm++2m']} for dpm++2m, "
-                        f"{SAMPLER_STEPS['ddim']} for ddim; ddpm takes all T)")
+                        f"{SAMPLER_STEPS['ddim']} for ddim; ddpm takes all T, or with a "
+                        "learned variance these many respaced steps)")
     p.add_argument("--spacing", choices=SPACINGS, default="trailing",
                    help="dpm++2m: how its time steps are spaced (default trailing)")
     p.add_argument("--eta", type=finite_float(0, high=1), default=0.0,
