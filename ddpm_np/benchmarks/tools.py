@@ -6,17 +6,11 @@ import time
 
 import numpy as np
 
+from ..nn.fast.tuning import best_seconds
 
-def best_time(fn, repeats: int = 5, warmup: int = 1) -> float:
-    """Smallest wall-clock seconds of `fn()` over `repeats` calls after `warmup` calls."""
-    for _ in range(warmup):
-        fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+# Smallest wall-clock seconds of `fn()` over `repeats` calls after `warmup` calls: the timing
+# the fast tier's calibration uses too.
+best_time = best_seconds
 
 
 def gemm_gflops(n: int = 2048, repeats: int = 5, rng=None) -> float:

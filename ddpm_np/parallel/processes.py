@@ -56,22 +56,6 @@ class Serial:
     """One process: every collective call is the identity."""
     rank, size, is_root = 0, 1, True
 
-    def _share_choices(self):
-        """Every process takes rank 0's choices for the fast tier (nn/fast/tuning.py) and
-        measures nothing itself: the same routes everywhere. Rank 0 first measures the default
-        models' shapes at this run's share of a batch of 64 if its cache lacks them (once per
-        machine), while the others wait."""
-        from ..nn.fast import tuning
-        if not tuning.enabled():
-            return
-
-        def measured():
-            from ..benchmarks.calibrate import calibrate
-            calibrate(max(1, 64 // self.size), again=False, progress=False)
-            return tuning.table()
-
-        tuning.install(self.root_does(measured))
-
     def part(self, n: int) -> slice:
         return slice(0, n)
 

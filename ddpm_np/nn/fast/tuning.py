@@ -211,9 +211,10 @@ def trying(key: str, candidate):
         del _trying[key]
 
 
-def best_seconds(fn, repeats: int = 5) -> float:
-    """The shortest of `repeats` timed calls of fn(), after one untimed call."""
-    fn()
+def best_seconds(fn, repeats: int = 5, warmup: int = 1) -> float:
+    """The shortest of `repeats` timed calls of fn(), after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
