@@ -109,7 +109,42 @@ def bench_profile(batch: int = 64, repeats: int = 5, out=print) -> dict:
         per = {k: v / repeats for k, v in timer.seconds.items()}
         result[name] = dict(wall_s=wall, timed_s=timed, outside_s=outside, layers=per)
         _print_table(name, batch, wall, timed, outside, per, out)
+    result["trainer"] = trainer_overheads(batch, repeats, out)
     return result
+
+
+def trainer_overheads(batch: int = 64, repeats: int = 5, out=print) -> dict:
+    """What a `Trainer` step spends outside the network, each part timed alone (median) on the
+    default MNIST recipe's shapes: drawing the batch from 10,000 images (the draw does not
+    depend on their number), t, ε and x_t, the gradient norm and clipping, the EMA update;
+    against the whole step. Returns {part: seconds}."""
+    from ..data.batching import ArrayDataset
+    from ..diffusion import sample_training_batch
+    from ..experiments.mnist_train import MNIST_TRAIN, mnist_model, mnist_schedule
+    from ..nn.optim import clip_grad_norm
+    from ..train import TrainConfig, Trainer
+    rng = np.random.default_rng(0)
+    data = ArrayDataset(rng.uniform(-1, 1, (10000, 1, 28, 28)).astype(np.float32),
+                        rng.integers(0, 10, 10000))
+    cfg = TrainConfig(**dict(MNIST_TRAIN, batch_size=batch, steps=10 ** 6))
+    trainer = Trainer(mnist_model(rng), mnist_schedule(), data, cfg)
+    trainer.train_step(), trainer.train_step()
+    x0, _ = data.batch(rng, batch)
+    parts = {
+        "the whole step": trainer.train_step,
+        "batch drawn from the data": lambda: data.batch(rng, batch),
+        "t, ε and x_t (Algorithm 1, lines 2–4)": lambda: sample_training_batch(
+            x0, trainer.schedule, rng),
+        "gradient norm and clipping": lambda: clip_grad_norm(trainer.params, cfg.grad_clip),
+        "EMA update": trainer.ema.update,
+    }
+    times = {k: median_time(fn, repeats) for k, fn in parts.items()}
+    whole = times["the whole step"]
+    out(f"a Trainer step at batch {batch} (MNIST recipe): {whole * 1e3:.0f} ms; outside the "
+        "network:")
+    for k, v in list(times.items())[1:]:
+        out(f"  {k:40s} {v * 1e3:8.2f} ms {v / whole:6.1%}")
+    return times
 
 
 def _print_table(name, batch, wall, timed, outside, per, out):

@@ -93,7 +93,9 @@ def test_bench_profile_lists_every_kind_of_layer_and_removes_its_timers(monkeypa
     monkeypatch.setattr("ddpm_np.models.UNet", unet)
     lines = []
     r = bp.bench_profile(batch=2, repeats=1, out=lines.append)
-    assert set(r) == {"step", "forward"}
+    assert set(r) == {"step", "forward", "trainer"}
+    assert set(r["trainer"]) >= {"the whole step", "EMA update", "batch drawn from the data"}
+    assert any(line.startswith("a Trainer step at batch 2") for line in lines)
     kinds = {k for k, _ in r["step"]["layers"]}
     assert "GroupNormSiLU" in kinds and "Conv2d 3×3 32→32 @28 F(4×4)" in kinds
     assert "Conv2d 3×3 128→128 @7" in kinds and "UpsampleConv2d 3×3 64→64 @14" in kinds
