@@ -21,9 +21,9 @@ MNIST_TRAIN = dict(steps=6000, batch_size=64, lr=5e-4, warmup_steps=200, min_lr=
 
 # Recipes by name (`ddpm-np train --dataset mnist --preset NAME`): changes to MNIST_TRAIN and
 # to the model; options given beside a preset win. "short": the step count that fits 15 minutes
-# of a 2-core machine (0.5 s a step), with the levers that paid at that budget
-# (docs/results.md, "Quality per CPU-minute").
-PRESETS = {"short": dict(steps=1800, loss_weighting="min_snr", learn_sigma=True)}
+# of a 2-core machine (0.6 s a Trainer step, measured), with the levers that paid at that
+# budget (docs/results.md, "Quality per CPU-minute").
+PRESETS = {"short": dict(steps=1500, loss_weighting="min_snr", learn_sigma=True)}
 
 SCHEDULES = ("linear", "cosine")
 
