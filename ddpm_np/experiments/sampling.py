@@ -37,8 +37,9 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = DEFAULT_SAMPLER,
 
     sampler: "dpm++2m" (the default: DPM-Solver++(2M), `steps`, default 15, time steps spaced
     by `spacing`), "ddim" (`steps`, default 50; `eta` its noise) or "ddpm" (all T steps, or with
-    a learned variance `steps` of a respaced chain); digit: the class to draw (class-conditional models; default: classes in turn); guidance: w (default
-    0.5 for class-conditional models, none otherwise). info: the sampler, the guidance used, and
+    a learned variance `steps` of a respaced chain); digit: the class to draw
+    (class-conditional models; default: classes in turn); guidance: w (default 0.5 for
+    class-conditional models, none otherwise). info: the sampler, the guidance used, and
     whether the samples are images. `images_only`: refuse a model that is not an image model.
     Every argument is checked before sampling; samples that are not finite raise
     NonFiniteSamples.
