@@ -23,7 +23,7 @@ MNIST_TRAIN = dict(steps=6000, batch_size=64, lr=5e-4, warmup_steps=200, min_lr=
 # to the model; options given beside a preset win. "short": the step count that fits 15 minutes
 # of a 2-core machine (0.6 s a Trainer step, measured), with the levers that paid at that
 # budget (docs/results.md, "Quality per CPU-minute").
-PRESETS = {"short": dict(steps=1500, loss_weighting="min_snr", learn_sigma=True)}
+PRESETS = {"short": dict(steps=1500, loss_weighting="min_snr")}
 
 SCHEDULES = ("linear", "cosine")
 

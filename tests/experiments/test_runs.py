@@ -49,11 +49,11 @@ def test_the_short_preset_sets_its_recipe_and_options_beside_it_win(tmp_path):
     t = train_run("mnist", out=tmp_path / "short", preset="short", stop_at=1, progress=False,
                   batch_size=4)
     assert t.step == 1 and t.config.steps == PRESETS["short"]["steps"]
-    assert t.config.loss_weighting == "min_snr" and t.model.learn_sigma
+    assert t.config.loss_weighting == "min_snr" and not t.model.learn_sigma
     assert t.config.batch_size == 4
     t = train_run("mnist", out=tmp_path / "cosine", preset="short", steps=1, progress=False,
-                  batch_size=4, schedule="cosine", loss_weighting="none")
-    assert t.config.steps == 1 and t.schedule.name == "cosine"
+                  batch_size=4, schedule="cosine", loss_weighting="none", learn_sigma=True)
+    assert t.config.steps == 1 and t.schedule.name == "cosine" and t.model.learn_sigma
     assert t.config.loss_weighting == "none"
     with pytest.raises(RunError, match="unknown preset 'long'"):
         train_run("mnist", out=tmp_path / "x", preset="long")
