@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_float
 from ..nn.loss import mse_loss
 from .forward import q_posterior
 from .param import mu_theta_from_eps, x0_from_eps
@@ -64,17 +65,49 @@ def split_output(output):
     return output[:, :c], output[:, c:]
 
 
+class _Part:
+    """A learned-variance network seen through one part of its output: "eps" (ε_θ) or "both"
+    ((ε_θ, v)); keeps `num_classes`, so that guidance can wrap it."""
+
+    def __init__(self, model, part):
+        self.model, self.part = model, part
+        self.num_classes = getattr(model, "num_classes", None)
+
+    def __call__(self, xt, t, *labels):
+        eps, v = split_output(self.model(xt, t, *labels))
+        return eps if self.part == "eps" else (eps, v)
+
+
 def eps_only(model):
-    """`model(x_t, t)` as an ε-model for the samplers: the ε half of a learned-variance
-    network's output (`model.learn_sigma`), else the model itself."""
-    if not getattr(model, "learn_sigma", False):
-        return model
-    return lambda xt, t, *rest: split_output(model(xt, t, *rest))[0]
+    """The network as an ε-model for the samplers and for guidance: the ε half of a
+    learned-variance network's output (`model.learn_sigma`), else the model itself."""
+    return _Part(model, "eps") if getattr(model, "learn_sigma", False) else model
 
 
 def with_variance(model):
-    """`model(x_t, t)` of a learned-variance network as `(ε_θ, v)`, for `ancestral_sample`."""
-    return lambda xt, t, *rest: split_output(model(xt, t, *rest))
+    """A learned-variance network as `model(x_t, t[, labels]) -> (ε_θ, v)`."""
+    return _Part(model, "both")
+
+
+def guided_with_variance(model, y, guidance: float = 0.0, null_label: int | None = None):
+    """`(x_t, t) -> (ε̃, v)` for `ancestral_sample` from a class-conditional learned-variance
+    network: ε̃ guided as in `guided_eps_model` (Ho & Salimans eq. 6), v from the conditional
+    pass (guidance moves the mean, not the variance, as in GLIDE); y None: every label is
+    `null_label` (default `model.num_classes`), no guidance. One pass on 2N images if w > 0."""
+    guidance = check_float(guidance, "guidance", low=0)
+    null = model.num_classes if null_label is None else null_label
+
+    def fn(xt, t):
+        n = len(xt)
+        if y is None or guidance == 0:
+            labels = np.full(n, null) if y is None else np.asarray(y)
+            return split_output(model(xt, t, labels))
+        out = model(np.concatenate([xt, xt]), np.concatenate([t, t]),
+                    np.concatenate([np.asarray(y), np.full(n, null)]))
+        (eps_c, v_c), (eps_u, _) = split_output(out[:n]), split_output(out[n:])
+        return (1 + guidance) * eps_c - guidance * eps_u, v_c
+
+    return fn
 
 
 def vlb_term(v, mu_theta, x0, xt, t, schedule: NoiseSchedule):

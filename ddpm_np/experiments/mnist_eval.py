@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data.mnist import load_mnist, to_model_range
 from ..diffusion import guided_eps_model, nll_bits_per_dim
-from ..diffusion.learned_variance import with_variance
+from ..diffusion.learned_variance import guided_with_variance, with_variance
 from ..checks import check_float, check_int
 from .metrics import classifier_metrics, frechet_distance, load_classifier
 from .mnist_sample import GUIDANCE, NonFiniteSamples, sample_images
@@ -78,8 +78,11 @@ def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_i
         x_test, _ = load_mnist("test", data_dir=data_dir)
         x0 = to_model_range(x_test[rng.choice(len(x_test), bpd_images, replace=False)])
         learned = bool(getattr(model, "learn_sigma", False))   # the bound with Σ_θ
-        eps_model = guided_eps_model(model, None, variance=learned) if model.num_classes else \
-            (with_variance(model) if learned else model)
+        if learned:
+            eps_model = guided_with_variance(model, None) if model.num_classes else \
+                with_variance(model)
+        else:
+            eps_model = guided_eps_model(model, None) if model.num_classes else model
         bpd, se, _ = nll_bits_per_dim(eps_model, x0, schedule, rng, decoder="discretized",
                                       num_timesteps=bpd_timesteps,
                                       sigma="learned" if learned else "beta_tilde")

@@ -10,7 +10,8 @@ from tqdm.auto import tqdm
 
 from ..data.mnist import load_mnist, to_model_range
 from ..diffusion import ddim_sample, ddpm_sample, dpm_solver_sample, guided_eps_model, q_sample
-from ..diffusion.learned_variance import ancestral_sample, eps_only, with_variance
+from ..diffusion.learned_variance import (ancestral_sample, eps_only, guided_with_variance,
+                                          with_variance)
 from . import plotting
 from .metrics import weights_path
 
@@ -54,11 +55,13 @@ def sample_images(model, schedule, n, rng, labels=None, guidance=0.0, sampler="d
         m = min(batch_size, n - i)
         y = None if labels is None else np.asarray(labels[i:i + m])
         learned = sampler == "ddpm" and getattr(model, "learn_sigma", False)
-        if model.num_classes is not None:
-            eps_model = guided_eps_model(model, y, guidance if y is not None else 0.0,
-                                         variance=learned)
+        if learned:
+            eps_model = guided_with_variance(model, y, guidance) if model.num_classes \
+                is not None else with_variance(model)
+        elif model.num_classes is not None:
+            eps_model = guided_eps_model(eps_only(model), y, guidance if y is not None else 0.0)
         else:
-            eps_model = (with_variance if learned else eps_only)(model)
+            eps_model = eps_only(model)
         shape = (m, 1, 28, 28)
         if learned:                         # Algorithm 2 with the learned Σ_θ
             x = ancestral_sample(eps_model, shape, schedule, rng, steps=steps, clip_x0=CLIP,
@@ -93,7 +96,8 @@ def figures(model, schedule, out_dir, guidance=GUIDANCE, steps=50, seed=0, data_
     rng = np.random.default_rng(seed)
     n = 10 * per_digit
     y = np.repeat(np.arange(10), per_digit) if model.num_classes else None
-    eps_model = guided_eps_model(model, y, guidance) if model.num_classes else eps_only(model)
+    eps_model = guided_eps_model(eps_only(model), y, guidance) if model.num_classes else \
+        eps_only(model)
     run = dpm_solver_sample if sampler == "dpm++2m" else ddim_sample
     x, traj = run(eps_model, (n, 1, 28, 28), schedule, rng, steps=steps, clip_x0=CLIP,
                   progress=progress, return_trajectory=True, trajectory_every=1)

@@ -158,6 +158,7 @@ def test_the_bound_with_v_1_is_the_bound_with_sigma_beta(decoder):
 
 def test_guidance_mixes_epsilon_and_keeps_the_conditional_variance(rng):
     from ddpm_np.diffusion import guided_eps_model
+    from ddpm_np.diffusion.learned_variance import eps_only, guided_with_variance
 
     class Net:
         num_classes, learn_sigma = 3, True
@@ -166,10 +167,9 @@ def test_guidance_mixes_epsilon_and_keeps_the_conditional_variance(rng):
             return np.concatenate([x * (1 + y[:, None]), x * 10 + y[:, None]], axis=1)
 
     x, t, y = rng.standard_normal((4, 1)), np.full(4, 5), np.array([0, 1, 2, 0])
-    eps, v = guided_eps_model(Net(), y, 0.5, variance=True)(x, t)
+    eps, v = guided_with_variance(Net(), y, 0.5)(x, t)
     np.testing.assert_allclose(eps, 1.5 * x * (1 + y[:, None]) - 0.5 * x * 4)
     np.testing.assert_allclose(v, x * 10 + y[:, None])
-    np.testing.assert_allclose(guided_eps_model(Net(), y, 0.5)(x, t), eps)
-    with pytest.raises(ValueError, match="learns the variance"):
-        guided_eps_model(type("Plain", (), {"num_classes": 3, "__call__": Net.__call__})(), y,
-                         variance=True)
+    np.testing.assert_allclose(guided_eps_model(eps_only(Net()), y, 0.5)(x, t), eps)
+    eps0, v0 = guided_with_variance(Net(), None)(x, t)          # no label: the null class
+    np.testing.assert_allclose(v0, x * 10 + 3)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from ddpm_np.data.batching import ArrayDataset
-from ddpm_np.diffusion import NoiseSchedule, guided_eps_model, nll_bits_per_dim
+from ddpm_np.diffusion import NoiseSchedule, nll_bits_per_dim
+from ddpm_np.diffusion.learned_variance import guided_with_variance
 from ddpm_np.loading import load_for_sampling
 from ddpm_np.models import UNet
 from ddpm_np.train import TrainConfig, Trainer
@@ -53,7 +54,7 @@ def test_training_with_l_hybrid_moves_v_and_refuses_other_targets(tmp_path, rng)
     x, info = sample_checkpoint(tmp_path / "checkpoint.npz", 4, sampler="ddpm", steps=5,
                                 progress=False)        # a respaced chain with Σ_θ
     assert x.shape == (4, 1, 28, 28) and info["steps"] == 5
-    bpd, se, _ = nll_bits_per_dim(guided_eps_model(loaded, None, variance=True), x[:4], sched,
+    bpd, se, _ = nll_bits_per_dim(guided_with_variance(loaded, None), x[:4], sched,
                                   np.random.default_rng(0), sigma="learned",
                                   decoder="discretized")
     assert np.isfinite(bpd) and bpd > 0
