@@ -6,8 +6,9 @@ rounding: the route of a 3×3 convolution (im2col, Winograd F(2×2) or F(4×4)),
 per chunk of the batch. The rules in the code (conv.use_winograd, threads.chunk_bounds) were
 tuned on one CPU; with calibration on, the first time a choice is met for a shape, every
 candidate is timed on this machine (forward and backward, best of a few runs) and the fastest is
-kept, in memory and in a JSON file in the user's cache folder, keyed by the machine: CPU model,
-core count, NumPy and its BLAS, this project's version. A changed key starts a new table.
+kept, in memory and in a JSON file in the user's cache folder, one per machine key: CPU model,
+core count, NumPy and its BLAS, this project's version (so that several environments on one
+machine keep their own). A changed key starts a new table.
 
     choose(key, candidates, rule, measure)    the remembered choice for `key`; if none, the
                                               fastest candidate by measure(c) -> seconds
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import platform
@@ -36,7 +38,7 @@ import time
 import warnings
 from pathlib import Path
 
-FILE = "calibration.json"
+FILE = "calibration"            # calibration-<hash of the machine key>.json
 FORMAT = "ddpm_np calibration 1"
 MARGIN = 0.05                   # a candidate replaces the rule only if this much faster
 
@@ -79,7 +81,8 @@ def cache_path() -> Path:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
                                                                 ".cache")
         folder = os.path.join(base, "ddpm_np")
-    return Path(folder) / FILE
+    digest = hashlib.sha1(json.dumps(machine_key(), sort_keys=True).encode()).hexdigest()[:10]
+    return Path(folder) / f"{FILE}-{digest}.json"
 
 
 @functools.lru_cache(maxsize=1)
@@ -95,11 +98,12 @@ def machine_key() -> dict:
                 cpu = line.split(":", 1)[1].strip()
                 break
     blas = "unknown"
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):       # NumPy's own BLAS, not those loaded beside it
         from threadpoolctl import threadpool_info
-        blas = ";".join(sorted(f"{i.get('internal_api')} {i.get('version')} "
-                               f"{i.get('architecture')}" for i in threadpool_info()
-                               if i.get("user_api") == "blas")) or blas
+        found = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        own = [i for i in found if "numpy" in str(i.get("filepath", ""))] or found[:1]
+        blas = ";".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
+                        for i in own) or blas
     return {"cpu": cpu, "cores": os.cpu_count(), "numpy": np.__version__, "blas": blas,
             "ddpm_np": __version__}
 
@@ -148,11 +152,11 @@ def _save(key: str):
     path, machine = cache_path(), machine_key()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_name(FILE + ".lock"), "a") as lock:
+        with open(path.with_name(path.name + ".lock"), "a") as lock:
             with _locked(lock):
                 merged = _read(path, machine)
                 merged[key] = _table[key]
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=FILE, suffix=".tmp")
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
                 with os.fdopen(fd, "w") as f:
                     json.dump({"format": FORMAT, "machine": machine, "choices": merged}, f,
                               indent=1)

@@ -21,7 +21,7 @@ def calibrating(tmp_path, monkeypatch):
     monkeypatch.setenv("DDPM_NP_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("DDPM_NP_CALIBRATE", "1")
     tuning.forget()
-    yield tmp_path / tuning.FILE
+    yield tuning.cache_path()
     tuning.forget()
 
 
@@ -99,7 +99,9 @@ def test_a_changed_key_recalibrates(calibrating, monkeypatch):
     calls = []
     assert tuning.choose("k", (0, 2), 0, fake_times({0: 0.5, 2: 1.0}, calls)) == 0
     assert calls == [0, 2]
-    assert json.loads(calibrating.read_text())["machine"]["cpu"] == "another CPU"
+    assert json.loads(tuning.cache_path().read_text())["machine"]["cpu"] == "another CPU"
+    first = json.loads(calibrating.read_text())             # the other environment's, kept
+    assert first["machine"]["cpu"] != "another CPU" and first["choices"]["k"]["choice"] == 2
 
 
 @pytest.mark.parametrize("content", ["{not json", json.dumps([1, 2]),
@@ -162,3 +164,14 @@ def test_processes_calibrating_at_once_keep_every_choice(calibrating):
     choices = json.loads(calibrating.read_text())["choices"]
     assert len(choices) == 40 and all(c["choice"] == 2 for c in choices.values())
     assert not list(calibrating.parent.glob("*.tmp"))
+
+
+def test_the_key_names_numpys_blas_whatever_else_is_loaded():
+    """SciPy brings an OpenBLAS of its own; the key must not depend on whether it is loaded."""
+    import scipy.linalg  # noqa: F401
+    tuning.machine_key.cache_clear()
+    try:
+        key = tuning.machine_key()
+        assert key["blas"].count(";") == 0 and key["numpy"] == np.__version__
+    finally:
+        tuning.machine_key.cache_clear()
