@@ -76,9 +76,31 @@ def eps_from_output(output, xt, t, schedule: NoiseSchedule, parameterization: st
     return eps_from_v(xt, t, output, schedule)
 
 
+class EpsNetwork:
+    """A network that predicts x_0 or v, seen as an ε-network: called as the network is,
+    `(x_t, t, *labels)`, it returns ε_θ (`eps_from_output`); every other attribute
+    (num_classes, learn_sigma, eval, …) is the network's, so guidance and the samplers take it
+    as they take an ε-network."""
+
+    def __init__(self, model, schedule: NoiseSchedule, parameterization: str):
+        self.model = model
+        self.schedule = schedule
+        self.parameterization = check_parameterization(parameterization)
+
+    def __call__(self, xt, t, *args):
+        return eps_from_output(self.model(xt, t, *args), xt, t, self.schedule,
+                               self.parameterization)
+
+    def __getattr__(self, name):
+        if name == "model":         # not set yet (copying, unpickling)
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+
 def as_eps_model(model, schedule: NoiseSchedule, parameterization: str = "eps"):
-    """Wrap `model(xt, t)` predicting `parameterization` as an ε-model for the samplers."""
+    """`model(x_t, t[, labels])` predicting `parameterization`, as an ε-model for the samplers
+    and for guidance: the model itself for "eps", else an EpsNetwork."""
     check_parameterization(parameterization)
     if parameterization == "eps":
         return model
-    return lambda xt, t: eps_from_output(model(xt, t), xt, t, schedule, parameterization)
+    return EpsNetwork(model, schedule, parameterization)

@@ -9,7 +9,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..data.mnist import load_mnist, to_model_range
-from ..diffusion import ddim_sample, ddpm_sample, dpm_solver_sample, guided_eps_model, q_sample
+from ..diffusion import (as_eps_model, ddim_sample, ddpm_sample, dpm_solver_sample,
+                         guided_eps_model, q_sample)
 from ..diffusion.learned_variance import (ancestral_sample, eps_only, guided_with_variance,
                                           with_variance)
 from . import plotting
@@ -145,7 +146,12 @@ def load_image_model(checkpoint, steps: int | None = None):
             "--checkpoint mnist (the shipped model) or a run of ddpm-np train --dataset mnist")
     if steps is not None and steps > schedule.T:
         raise CheckpointError(f"{steps} DDIM steps exceed the model's T = {schedule.T}")
-    return model, schedule, meta
+    return as_eps_model(model, schedule, parameterization(meta)), schedule, meta
+
+
+def parameterization(meta) -> str:
+    """What a checkpoint's network predicts (eps, x0 or v)."""
+    return meta.get("train_config", {}).get("parameterization", "eps")
 
 
 def sampler_name(sampler, steps) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..data.batching import ArrayDataset
 from ..data.mnist import load_mnist, to_model_range
-from ..diffusion import NoiseSchedule
+from ..diffusion import NoiseSchedule, as_eps_model
 from ..models import UNet
 from ..parallel import on_root, sharded
 from ..checks import check_memory
@@ -52,7 +52,9 @@ def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, s
         trainer.ema.swap()
         trainer.model.eval()            # no caches while sampling
         try:       # on K processes, each samples its share of the grid
-            x = sample_images(sharded(trainer.model, trainer.world), trainer.schedule, len(y),
+            net = as_eps_model(trainer.model, trainer.schedule,
+                               trainer.config.parameterization)
+            x = sample_images(sharded(net, trainer.world), trainer.schedule, len(y),
                               np.random.default_rng(seed), y, GUIDANCE, "ddim", steps,
                               progress=False)
         finally:

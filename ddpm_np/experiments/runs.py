@@ -27,7 +27,7 @@ from .toy import N_TRAIN, STEPS, toy_schedule
 DATASETS = toy2d.NAMES + ("mnist",)
 TOY_DEFAULTS = dict(seed=0, batch_size=256, lr=2e-3, hidden=128, blocks=3, T=200,
                     parameterization="eps", loss_weighting="none", checkpoint_every=1000)
-TOY_ONLY = ("hidden", "blocks", "T", "parameterization")
+TOY_ONLY = ("hidden", "blocks", "T")
 MNIST_ONLY = ("learn_sigma", "schedule", "preset")
 CHANGEABLE = ("lr", "checkpoint_every")
 MIN_TOY_T = 21          # the toy schedule's β_T = 0.02·1000/T must stay below 1
@@ -59,7 +59,7 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
     """Train (or resume) a run and return its Trainer (see the top of this file).
 
     MNIST takes its configuration from `mnist_train.MNIST_TRAIN`; of the options it uses seed,
-    batch_size, lr, loss_weighting and checkpoint_every, and its own `learn_sigma` (the UNet
+    batch_size, lr, parameterization, loss_weighting and checkpoint_every, and its own `learn_sigma` (the UNet
     learns the reverse variance, trained with L_hybrid), `schedule` ("linear" or "cosine") and
     `preset` (a named recipe, mnist_train.PRESETS; the other options given win over it).
     The 2-D datasets use the others (model width `hidden`, `blocks` residual blocks, T
@@ -89,6 +89,9 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
         if toy_only:
             raise RunError(f"{', '.join(toy_only)} apply to the 2-D datasets; the MNIST UNet "
                            "has its own configuration (experiments/mnist_train.py)")
+        if given.get("learn_sigma") and given.get("parameterization", "eps") != "eps":
+            raise RunError(f"--learn-sigma trains the ε-network (--parameterization eps), not "
+                           f"--parameterization {given['parameterization']}")
         from .mnist_train import PRESETS, train_mnist
         if "preset" in given:
             if given["preset"] not in PRESETS:

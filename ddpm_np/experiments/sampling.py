@@ -104,14 +104,14 @@ def _bytes_per_sample(model, meta) -> int:
 
 def _draw(model, schedule, meta, n, rng, sampler, steps, eta, digit, guidance, progress, spacing):
     conditional = getattr(model, "num_classes", None) is not None
+    eps_model = as_eps_model(model, schedule,
+                             meta.get("train_config", {}).get("parameterization", "eps"))
     if "sample_shape" in meta:
         labels = None
         if conditional:
             labels = np.full(n, digit) if digit is not None else np.arange(n) % model.num_classes
-        return sample_images(model, schedule, n, rng, labels, guidance, sampler, steps,
+        return sample_images(eps_model, schedule, n, rng, labels, guidance, sampler, steps,
                              progress=progress, eta=eta, clip=False, spacing=spacing)
-    eps_model = as_eps_model(model, schedule,
-                             meta.get("train_config", {}).get("parameterization", "eps"))
     shape = (n, model.config().get("dim", 2))
     if sampler == "ddpm":
         return ddpm_sample(eps_model, shape, schedule, rng, progress=progress)

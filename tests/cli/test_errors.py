@@ -78,6 +78,8 @@ CASES = [
     ("train --dataset moons --batch-size 1000000000000 --out {tmp}/r", 2, "not enough memory"),
     ("train --dataset mnist --hidden 64 --out {tmp}/r", 2, "--hidden apply to the 2-D datasets"),
     ("train --dataset moons --learn-sigma --out {tmp}/r", 2, "--learn-sigma apply to mnist"),
+    ("train --dataset mnist --learn-sigma --parameterization v --out {tmp}/r", 2,
+     "--learn-sigma trains the ε-network (--parameterization eps), not --parameterization v"),
     ("train --dataset spiral --schedule cosine --out {tmp}/r", 2, "--schedule apply to mnist"),
     ("train --dataset mnist --schedule quadratic --out {tmp}/r", 2,
      "invalid choice: 'quadratic'"),

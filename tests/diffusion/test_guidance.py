@@ -41,3 +41,32 @@ def test_no_guidance_and_unconditional_take_one_plain_pass(rng):
 def test_bad_guidance_is_refused(bad):
     with pytest.raises(ValueError, match="guidance must be a finite number ≥ 0"):
         guided_eps_model(Recorder(), np.array([0]), bad)
+
+
+@pytest.mark.parametrize("parameterization", ["x0", "v"])
+def test_an_x0_or_v_network_is_guided_as_its_eps_network(rng, parameterization):
+    """A network predicting x_0 or v, seen through EpsNetwork, guides and samples as the
+    ε-network it is equivalent to: the same labels, one pass, the same ε̃."""
+    from ddpm_np.diffusion import NoiseSchedule, as_eps_model, v_from_eps_x0, x0_from_eps
+    from ddpm_np.diffusion.param import EpsNetwork
+    schedule = NoiseSchedule.cosine(50)
+    eps_net = Recorder()
+
+    class Other:
+        num_classes = 3
+        calls = []
+
+        def __call__(self, xt, t, y):
+            self.calls.append(len(xt))
+            eps = eps_net(xt, t, y)
+            x0 = x0_from_eps(xt, t, eps, schedule)
+            return x0 if parameterization == "x0" else v_from_eps_x0(eps, x0, t, schedule)
+
+    other = Other()
+    net = as_eps_model(other, schedule, parameterization)
+    assert isinstance(net, EpsNetwork) and net.num_classes == 3
+    assert as_eps_model(eps_net, schedule, "eps") is eps_net
+    x, t, y = rng.standard_normal((4, 2)), np.array([1, 5, 49, 20]), np.array([0, 1, 2, 1])
+    np.testing.assert_allclose(guided_eps_model(net, y, 1.5)(x, t),
+                               guided_eps_model(eps_net, y, 1.5)(x, t), rtol=1e-9, atol=1e-9)
+    assert other.calls == [8]

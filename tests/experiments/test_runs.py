@@ -57,3 +57,26 @@ def test_the_short_preset_sets_its_recipe_and_options_beside_it_win(tmp_path):
     assert t.config.loss_weighting == "none"
     with pytest.raises(RunError, match="unknown preset 'long'"):
         train_run("mnist", out=tmp_path / "x", preset="long")
+
+
+def test_an_mnist_run_predicting_v_samples_through_its_eps(tmp_path):
+    """--parameterization reaches the MNIST UNet's objective, the checkpoint keeps it, and the
+    image loader hands the samplers an ε-network; with the learned variance it is refused."""
+    from ddpm_np.diffusion.param import EpsNetwork
+    from ddpm_np.experiments.mnist_sample import load_image_model, sample_images
+    t = train_run("mnist", out=tmp_path / "v", steps=1, progress=False, batch_size=4,
+                  parameterization="v", checkpoint_every=1)
+    assert t.config.parameterization == "v"
+    model, schedule, _ = load_image_model(t.checkpoint_path())
+    assert isinstance(model, EpsNetwork) and model.parameterization == "v"
+    x = sample_images(model, schedule, 2, np.random.default_rng(0), np.array([3, 4]), 0.5,
+                      "ddim", 2, progress=False)
+    assert x.shape == (2, 1, 28, 28) and np.all(np.isfinite(x))
+    from ddpm_np.experiments.sampling import sample_checkpoint
+    y, _ = sample_checkpoint(t.checkpoint_path(), 2, seed=0, sampler="ddim", steps=2, digit=3,
+                             progress=False)
+    direct = sample_images(model, schedule, 2, np.random.default_rng(0), np.array([3, 3]), 0.5,
+                           "ddim", 2, progress=False, clip=False)
+    np.testing.assert_allclose(y, direct)
+    with pytest.raises(RunError, match="--learn-sigma trains the ε-network"):
+        train_run("mnist", out=tmp_path / "x", learn_sigma=True, parameterization="x0")

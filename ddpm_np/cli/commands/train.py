@@ -27,7 +27,7 @@ def add_arguments(p):
     p.add_argument("--T", type=int_at_least(MIN_TOY_T),
                    help=f"2-D: diffusion steps (default {d['T']})")
     p.add_argument("--parameterization", choices=("eps", "x0", "v"),
-                   help=f"2-D default {d['parameterization']}")
+                   help=f"what the network predicts (default {d['parameterization']})")
     p.add_argument("--loss-weighting", choices=WEIGHTINGS,
                    help="per-t weights of the loss: none (L_simple, the default) or min_snr "
                         "(Hang et al. 2023, γ = 5)")
