@@ -62,8 +62,8 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
     batch_size, lr, parameterization, loss_weighting and checkpoint_every, and its own
     `learn_sigma` (the UNet learns the reverse variance, trained with L_hybrid; ε only),
     `schedule` ("linear" or "cosine") and `preset` (a named recipe, mnist_train.PRESETS; the
-    other options given win over it). The 2-D datasets use the others (model width `hidden`, `blocks` residual blocks, T
-    diffusion steps).
+    other options given win over it). The 2-D datasets use the others (model width `hidden`,
+    `blocks` residual blocks, T diffusion steps).
     """
     options = dict(seed=seed, batch_size=batch_size, lr=lr, hidden=hidden, blocks=blocks, T=T,
                    parameterization=parameterization, loss_weighting=loss_weighting,
