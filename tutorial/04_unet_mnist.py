@@ -38,6 +38,7 @@ import matplotlib.pyplot as plt
 from ddpm_np.data.batching import ArrayDataset
 from ddpm_np.data.mnist import DatasetError, load_mnist, to_model_range
 from ddpm_np.diffusion import guided_eps_model, q_sample, x0_from_eps
+from ddpm_np.diffusion.learned_variance import eps_only
 from ddpm_np.experiments.metrics import load_classifier
 from ddpm_np.experiments.mnist_sample import GUIDANCE, load_image_model, sample_images
 from ddpm_np.experiments.mnist_train import mnist_model, mnist_schedule
@@ -128,7 +129,7 @@ except DatasetError as e:           # offline without the files: the rest of the
 if digits is not None:
     ts = [50, 200, 400, 600, 800]
     fig, ax = plt.subplots(2 * len(digits), len(ts), figsize=(1.4 * len(ts), 2.8 * len(digits)))
-    eps_model = guided_eps_model(model, None)          # no label: "any digit"
+    eps_model = guided_eps_model(eps_only(model), None)   # no label: "any digit"
     for j, t in enumerate(ts):
         xt = q_sample(digits, t, rng.standard_normal(digits.shape).astype(np.float32), schedule)
         x0_hat = x0_from_eps(xt, t, eps_model(xt, np.full(len(xt), t)), schedule)

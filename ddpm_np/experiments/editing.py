@@ -10,6 +10,7 @@ import numpy as np
 from ..checks import check_int
 from ..data.mnist import load_mnist, to_model_range
 from ..diffusion import ddim_invert, ddim_sample, guided_eps_model, repaint_sample, slerp
+from ..diffusion.learned_variance import eps_only
 from . import plotting
 from .mnist_sample import CLIP
 
@@ -72,6 +73,7 @@ def make_mask(kind) -> np.ndarray:
 
 
 def _eps(model, n, digit, guidance):
+    model = eps_only(model)
     if model.num_classes is None:
         return model
     return guided_eps_model(model, None if digit is None else np.full(n, digit), guidance)

@@ -58,3 +58,17 @@ def test_training_with_l_hybrid_moves_v_and_refuses_other_targets(tmp_path, rng)
                                   np.random.default_rng(0), sigma="learned",
                                   decoder="discretized")
     assert np.isfinite(bpd) and bpd > 0
+
+
+def test_editing_uses_the_epsilon_half(rng):
+    """Inpainting and inversion take a learned-variance network's ε half, as the samplers do."""
+    from ddpm_np.diffusion import NoiseSchedule
+    from ddpm_np.experiments.editing import inpaint_digits, inversion_errors, make_mask
+    model = UNet(**SMALL, learn_sigma=True, rng=rng).eval()
+    schedule = NoiseSchedule.linear(1000)
+    x0 = rng.uniform(-1, 1, (1, 1, 28, 28)).astype(np.float32)
+    done = inpaint_digits(model, schedule, x0, make_mask("center"), 2,
+                          np.random.default_rng(0), digit=3, guidance=0.5, steps=2,
+                          progress=False)
+    assert done.shape[1:] == (1, 28, 28) and np.all(np.isfinite(done))
+    assert set(inversion_errors(model, schedule, x0, steps=(2,), progress=False)) == {2}
