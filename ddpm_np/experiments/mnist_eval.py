@@ -24,7 +24,7 @@ MAX_N = 12_000
 # dimensions they are singular and the distance (and its noise floor) mean nothing; 1,000 give
 # figures that move by about ±15% between draws.
 MIN_N = 200
-SAMPLER_NAMES = {"ddim": "DDIM", "dpm++2m": "DPM-Solver++(2M)"}
+SAMPLER_NAMES = {"ddim": "DDIM", "dpm++2m": "DPM-Solver++(2M)", "ddpm": "DDPM-Σθ"}
 
 
 def reference_features(classifier, n_floor: int, rng, data_dir=None, repeats: int = 5):
@@ -43,9 +43,11 @@ def reference_features(classifier, n_floor: int, rng, data_dir=None, repeats: in
 
 def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_images=200,
              bpd_timesteps=50, data_dir=None, progress=True, sampler="ddim", spacing="trailing",
-             reference=None) -> dict:
+             reference=None, eta=0.0) -> dict:
     """All MNIST metrics for `n` class-conditional samples (n/10 per digit) at `guidance`.
 
+    sampler: "ddim" (`eta` its noise: 1 is the respaced chain with β̃), "dpm++2m", or "ddpm"
+    for a learned-variance model (the respaced chain of `steps` with Σ_θ).
     n ≤ 12,000 (the noise floor compares 5 disjoint sets of n training images), bpd_images ≤
     10,000 (the test set); a non-finite sample raises NonFiniteSamples."""
     if check_int(n, "n", high=MAX_N) < MIN_N:
@@ -54,8 +56,14 @@ def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_i
     check_int(bpd_images, "bpd_images", low=0, high=10_000)
     check_int(steps, f"steps (with T={schedule.T})", high=schedule.T)
     check_float(guidance, "guidance", low=0)
-    if sampler not in ("ddim", "dpm++2m"):
-        raise ValueError(f"sampler must be ddim or dpm++2m, got {sampler!r}")
+    if sampler not in SAMPLER_NAMES:
+        raise ValueError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {sampler!r}")
+    if sampler == "ddpm" and not getattr(model, "learn_sigma", False):
+        raise ValueError("the ddpm sampler on a respaced chain needs a learned variance; this "
+                         "model's is fixed (ddim with eta 1 is its respaced chain with β̃)")
+    eta = check_float(eta, "eta", low=0, high=1)
+    if eta and sampler != "ddim":
+        raise ValueError("eta applies to the DDIM sampler only")
     rng = np.random.default_rng(seed)
     # the data first: a missing file should fail in a second, not after minutes of sampling
     clf = load_classifier()
@@ -63,7 +71,7 @@ def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_i
     t0 = time.perf_counter()
     labels = np.repeat(np.arange(10), -(-n // 10))[:n]
     x = sample_images(model, schedule, n, rng, labels if model.num_classes else None, guidance,
-                      sampler, steps, progress=progress, clip=False, spacing=spacing)
+                      sampler, steps, progress=progress, clip=False, spacing=spacing, eta=eta)
     t_sample = time.perf_counter() - t0
     if not np.all(np.isfinite(x)):
         raise NonFiniteSamples(f"{np.sum(~np.isfinite(x).all(axis=(1, 2, 3)))} of {n} samples "
@@ -72,7 +80,8 @@ def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_i
     m = classifier_metrics(x, clf, test_feats, labels if model.num_classes else None)
     m.update(frechet_noise_floor=floor, frechet_noise_floor_sd=floor_sd,
              frechet_ratio=m["frechet_distance"] / floor, n=n,
-             guidance=guidance, sampler=f"{SAMPLER_NAMES[sampler]}-{steps}",
+             guidance=guidance,
+             sampler=f"{SAMPLER_NAMES[sampler]}-{steps}" + (f", eta {eta:g}" if eta else ""),
              sample_seconds=t_sample)
     if bpd_images:
         x_test, _ = load_mnist("test", data_dir=data_dir)

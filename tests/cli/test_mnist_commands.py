@@ -90,3 +90,22 @@ def test_inpaint_and_interpolate_write_their_figures(tiny_checkpoint, tmp_path, 
     assert main(["interpolate", "--checkpoint", str(tiny_checkpoint), "--frames", "4",
                  "--steps", "3", "--grid", str(row), "--no-progress"]) == 0
     assert row.exists() and "wrote 4 frames" in capsys.readouterr().out
+
+
+@needs_mnist
+def test_evaluate_a_respaced_chain_with_sigma_theta_and_ddim_with_noise(tiny_checkpoint, tmp_path,
+                                                                      capsys):
+    """--sampler ddpm measures a learned-variance model's respaced chain with Σ_θ; --eta 1 the
+    DDIM chain with β̃ (a fixed-variance model's respaced ancestral sampler)."""
+    from ddpm_np.diffusion import NoiseSchedule
+    from ddpm_np.experiments.mnist_eval import evaluate
+    from ddpm_np.models import UNet
+    model = UNet(base_channels=8, channel_mults=(1, 2), attention_resolutions=(), num_classes=10,
+                 emb_dim=8, groups=2, learn_sigma=True, rng=np.random.default_rng(0)).eval()
+    m = evaluate(model, NoiseSchedule.linear(1000), n=200, steps=3, bpd_images=0,
+                 sampler="ddpm", progress=False)
+    assert m["sampler"] == "DDPM-Σθ-3" and np.isfinite(m["frechet_distance"])
+    mfile = tmp_path / "m.json"
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--n", "200", "--steps", "2",
+                 "--eta", "1", "--bpd-images", "0", "--out", str(mfile), "--no-progress"]) == 0
+    assert json.loads(mfile.read_text())["sampler"] == "DDIM-2, eta 1"

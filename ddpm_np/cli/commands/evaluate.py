@@ -17,7 +17,10 @@ def add_arguments(p):
                    help="test images for bits/dim (0 = skip; at most 10,000)")
     p.add_argument("--guidance", type=finite_float(0), default=None,
                    help="classifier-free guidance weight w (default 0.5)")
-    p.add_argument("--sampler", choices=("ddim", "dpm++2m"), default="ddim")
+    p.add_argument("--sampler", choices=("ddim", "dpm++2m", "ddpm"), default="ddim",
+                   help="ddpm: a learned-variance model's respaced chain with Σ_θ")
+    p.add_argument("--eta", type=finite_float(0, high=1), default=0.0,
+                   help="ddim: its noise (1 = the respaced chain with β̃; default 0)")
     p.add_argument("--sample-steps", "--steps", dest="steps", type=positive_int, default=50,
                    help="sampler steps (default 50)")
     p.add_argument("--spacing", choices=SPACINGS, default="trailing",
@@ -33,7 +36,7 @@ def run(args):
                             guidance=args.guidance, n=args.n, seed=args.seed,
                             bpd_images=args.bpd_images, data_dir=args.data_dir,
                             progress=not args.no_progress, sampler=args.sampler,
-                            spacing=args.spacing)
+                            spacing=args.spacing, eta=args.eta)
     print(json.dumps(m, indent=1))
     print(summary(m), file=sys.stderr)
 
