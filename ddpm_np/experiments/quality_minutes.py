@@ -3,14 +3,14 @@ of `ddpm-np train`, each measured by `ddpm-np evaluate --out NAME.eval.json`, gr
 recipes; one table (JSON) and one figure of the Fréchet ratio, the share read as requested and
 the bound against the minutes of training.
 
-    python -m ddpm_np.experiments.quality_minutes collect runs/i24 \\
+    python -m ddpm_np.experiments.quality_minutes collect runs \\
         --recipe "today's=today-600,today-1800,shipped:52.3" --recipe "short=short-600,..." \\
         --out docs/quality_minutes.json
     python -m ddpm_np.experiments.quality_minutes plot docs/quality_minutes.json \\
         --out docs/quality_minutes.png
 
-A run NAME is the folder NAME (its checkpoint.json gives the step) beside NAME.eval.json; its
-minutes are NAME.train.log's last line, the wall seconds as `/usr/bin/time -f "%e s"` writes
+A run NAME is its metrics NAME.eval.json (which names the checkpoint's step); its minutes are
+NAME.train.log's last line, the wall seconds as `/usr/bin/time -f "%e s"` writes
 them, unless given as NAME:MINUTES (a run timed elsewhere, such as the shipped model).
 """
 from __future__ import annotations
