@@ -62,8 +62,8 @@ def vlb_terms(eps_model, x0, schedule: NoiseSchedule, rng: np.random.Generator,
     variance shows in the spread across examples (so a standard error over examples covers it).
     sigma: "beta_tilde", "beta", or "learned" (eps_model returns (ε_θ, v); the decoder then
     uses the learned variance at t = 1 as well). Returns dict: "prior" (N,), "kl" (N, K) with
-    the t's in "t" (N, K), "kl_sum" (N,), "decoder" (N,), "total" (N,), and "dims" (dimensions
-    per example).
+    the t's in "t" (N, K), "kl_sum" (N,) (= "kl" summed times "scale", (T−1)/K), "decoder"
+    (N,), "total" (N,), "dims" (dimensions per example) and "T"; `bound_parts` splits it.
     """
     check_array("x0", x0)
     if decoder not in ("gaussian", "discretized"):
@@ -119,7 +119,7 @@ def vlb_terms(eps_model, x0, schedule: NoiseSchedule, rng: np.random.Generator,
     kl_sum = kl.sum(axis=1) * scale
     dims = int(np.prod(x.shape[1:]))
     return {"prior": prior, "kl": kl, "t": ts, "kl_sum": kl_sum, "decoder": dec,
-            "total": prior + kl_sum + dec, "dims": dims}
+            "total": prior + kl_sum + dec, "dims": dims, "T": T, "scale": scale}
 
 
 def nll_bits_per_dim(eps_model, x0, schedule: NoiseSchedule, rng: np.random.Generator, **kw):
@@ -129,3 +129,22 @@ def nll_bits_per_dim(eps_model, x0, schedule: NoiseSchedule, rng: np.random.Gene
     per_ex = terms["total"] / (terms["dims"] * LN2)
     return float(per_ex.mean()), float(per_ex.std(ddof=1) / np.sqrt(len(per_ex))) if len(
         per_ex) > 1 else float("nan"), terms
+
+
+def bound_parts(terms, edges=(10, 100)) -> dict:
+    """Where the bound lives: the mean of each term of a `vlb_terms` result in bits/dim, the KL
+    terms L_{t−1} summed over bands of t split at `edges` (2 ≤ t ≤ e₁, e₁ < t ≤ e₂, …, ≤ T).
+    The parts add up to the mean of "total". Keys: "decoder L_0", "KL t 2..e₁", …, "prior L_T".
+    """
+    T, t = terms["T"], terms["t"]
+    edges = [int(e) for e in edges]
+    if any(b <= a for a, b in zip([1] + edges, edges + [T])):
+        raise ValueError(f"edges must rise strictly, each from 2 to T − 1 = {T - 1}, got "
+                         f"{tuple(edges)}")
+    per_dim = terms["dims"] * LN2
+    parts = {"decoder L_0": float(terms["decoder"].mean() / per_dim)}
+    for lo, hi in zip([1] + edges, edges + [T]):
+        band = (terms["kl"] * ((t > lo) & (t <= hi))).sum(axis=1) * terms["scale"]
+        parts[f"KL t {lo + 1}..{hi}"] = float(band.mean() / per_dim)
+    parts["prior L_T"] = float(terms["prior"].mean() / per_dim)
+    return parts

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from ..data.mnist import load_mnist, to_model_range
-from ..diffusion import guided_eps_model, nll_bits_per_dim
+from ..diffusion import bound_parts, guided_eps_model, nll_bits_per_dim
 from ..diffusion.learned_variance import guided_with_variance, with_variance
 from ..checks import check_float, check_int
 from .metrics import classifier_metrics, frechet_distance, load_classifier
@@ -92,10 +92,11 @@ def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_i
                 with_variance(model)
         else:
             eps_model = guided_eps_model(model, None) if model.num_classes else model
-        bpd, se, _ = nll_bits_per_dim(eps_model, x0, schedule, rng, decoder="discretized",
-                                      num_timesteps=bpd_timesteps,
-                                      sigma="learned" if learned else "beta_tilde")
+        bpd, se, terms = nll_bits_per_dim(eps_model, x0, schedule, rng, decoder="discretized",
+                                          num_timesteps=bpd_timesteps,
+                                          sigma="learned" if learned else "beta_tilde")
         m.update(test_bits_per_dim=bpd, test_bits_per_dim_stderr=se,
+                 test_bits_per_dim_parts=bound_parts(terms),
                  bits_per_dim_note=f"{bpd_images} test images, {bpd_timesteps} random t per "
                                    "image (unbiased estimate of the sum over t)")
     return m
@@ -130,4 +131,10 @@ def summary(m: dict) -> str:
             f"floor ({m['frechet_noise_floor']:.2f}); mean confidence {m['mean_confidence']:.3f}")
     if m.get("share_as_requested") is not None:
         line += f"; {m['share_as_requested']:.1%} classified as the requested digit"
+    if m.get("test_bits_per_dim") is not None:
+        line += (f"; bound {m['test_bits_per_dim']:.3f} ± {m['test_bits_per_dim_stderr']:.3f} "
+                 "bits/dim")
+        parts = m.get("test_bits_per_dim_parts")
+        if parts:
+            line += " (" + ", ".join(f"{k} {v:.3f}" for k, v in parts.items()) + ")"
     return line

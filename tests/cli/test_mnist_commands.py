@@ -50,6 +50,7 @@ def test_demo_and_evaluate_on_a_checkpoint(tiny_checkpoint, tmp_path, capsys):
                 "share_as_requested", "test_bits_per_dim"):
         assert np.isfinite(m[key]), key
     assert len(m["class_histogram"]) == 10
+    assert sum(m["test_bits_per_dim_parts"].values()) == pytest.approx(m["test_bits_per_dim"])
 
 
 def test_missing_mnist_is_one_line(tmp_path, capsys, monkeypatch):
