@@ -42,6 +42,8 @@ def run_state(trainer) -> tuple[dict, dict]:
     if hasattr(trainer.model, "buffers"):
         arrays.update(prefixed("buffer", trainer.model.buffers()))
     arrays.update(prefixed("log", {k: np.asarray(v) for k, v in trainer.log.items()}))
+    if hasattr(trainer.objective, "state_dict"):       # e.g. importance-sampled t's history
+        arrays.update(prefixed("objective", trainer.objective.state_dict()))
     meta = dict(trainer.meta, step=trainer.step,
                 model={"kind": model_kind(trainer.model), "config": trainer.model.config()},
                 schedule=None if trainer.schedule is None else trainer.schedule.to_dict(),
@@ -73,6 +75,8 @@ class SavedRun:
                                               enumerate(trainer.names)}, num_updates=trainer.step))
             trainer.rng.bit_generator.state = self.meta["rng_state"]
             trainer.log = {k: list(v.tolist()) for k, v in section(self.arrays, "log").items()}
+            if hasattr(trainer.objective, "load_state_dict"):
+                trainer.objective.load_state_dict(section(self.arrays, "objective"))
         except (KeyError, TypeError, ValueError) as e:
             raise damaged(self.path, e) from None
 
@@ -103,7 +107,8 @@ def resume_changes(cfg, step: int, path, steps=None, lr=None, checkpoint_every=N
                    stop_at=None) -> list[str]:
     """Apply to `cfg` (a TrainConfig at `step`) the changes a resume may make, and describe
     them: `steps` (beyond the step reached), `lr`, `checkpoint_every`; `stop_at` must lie beyond
-    the step too. RunError for a change that cannot be made."""
+    the step too. RunError for a change that cannot be made. (How t is drawn may change too:
+    the Trainer's objective is built with it, see Trainer.resume.)"""
     changes = []
     if (steps or cfg.steps) <= step:
         asked = "" if steps is None else f"; --steps {steps} would not train further"

@@ -24,10 +24,11 @@ from tqdm.auto import tqdm
 
 from .checkpoint import remove_stale_temporaries, save_checkpoint
 from .checks import check_float, check_int
-from .diffusion import NoiseSchedule, diffusion_loss, sample_training_batch
+from .diffusion import NoiseSchedule, diffusion_loss, q_sample, sample_training_batch
 from .diffusion.learned_variance import hybrid_loss
 from .diffusion.losses import WEIGHTINGS, loss_weights
 from .diffusion.param import check_parameterization
+from .diffusion.timestep_sampling import SAMPLINGS, LossSecondMomentSampler
 from .nn.optim import EMA, Adam, clip_grad_norm, warmup_cosine_lr
 from .parallel import GradientReducer, share, world as this_world
 from .saving import RunLock, damaged, read_run, resume_changes, run_state
@@ -62,6 +63,7 @@ class TrainConfig:
     parameterization: str = "eps"    # what the network predicts: eps | x0 | v
     loss_weighting: str = "none"     # none | min_snr (Hang et al. 2023: min(SNR, γ) per t)
     snr_gamma: float = 5.0           # γ of min_snr
+    timesteps: str = "uniform"       # uniform | importance (L_vlb's t, Nichol & Dhariwal §3.3)
     label_dropout: float = 0.1       # class-conditional models: P(label → "no label")
     checkpoint_every: int = 1000
     seed: int = 0
@@ -83,6 +85,9 @@ class TrainConfig:
             raise ValueError(f"loss_weighting must be one of {', '.join(WEIGHTINGS)}, got "
                              f"{self.loss_weighting!r}")
         check_float(self.snr_gamma, "snr_gamma", low=0, strict=True)
+        if self.timesteps not in SAMPLINGS:
+            raise ValueError(f"timesteps must be one of {', '.join(SAMPLINGS)}, got "
+                             f"{self.timesteps!r}")
         return self
 
 
@@ -91,20 +96,32 @@ class DiffusionObjective:
     and the error of the network's prediction (ε, or x_0 or v, `parameterization`). For a
     class-conditional model each label is replaced by "no label" with probability
     `label_dropout`, so that one network learns ε(x_t, y) and ε(x_t, ∅) (classifier-free
-    guidance). `weighting` and `snr_gamma`: per-t weights of the error (`loss_weights`)."""
+    guidance). `weighting` and `snr_gamma`: per-t weights of the error (`loss_weights`).
+    `timesteps="importance"` (a learned-variance model): t ~ p_t of L_vlb's terms and both
+    terms of L_hybrid weighted by 1/(T·p_t), so that both stay unbiased (timestep_sampling.py);
+    the sampler's history is part of the run's state (`state_dict`)."""
 
     def __init__(self, schedule: NoiseSchedule, parameterization="eps", label_dropout=0.1,
-                 weighting="none", snr_gamma=5.0):
+                 weighting="none", snr_gamma=5.0, timesteps="uniform"):
         self.schedule = schedule
         self.parameterization = check_parameterization(parameterization)
         self.label_dropout = label_dropout
         self.weighting, self.snr_gamma = weighting, snr_gamma
+        if timesteps not in SAMPLINGS:
+            raise ValueError(f"timesteps must be one of {', '.join(SAMPLINGS)}, got "
+                             f"{timesteps!r}")
+        self.sampler = LossSecondMomentSampler(schedule.T) if timesteps == "importance" else None
 
     def __call__(self, model, x0, y, rng, rows=slice(None)):
         """(loss, dL/d output) for the rows `rows` of the batch (x0, y). The random draws are
         made for the whole batch, whatever the rows, so that they do not depend on how a
         batch is split across processes."""
-        t, eps, xt = sample_training_batch(x0, self.schedule, rng)
+        if self.sampler is None:
+            t, eps, xt = sample_training_batch(x0, self.schedule, rng)
+        else:
+            t, importance = self.sampler.draw(rng, x0.shape[0])
+            eps = rng.standard_normal(x0.shape).astype(x0.dtype)
+            xt = q_sample(x0, t, eps, self.schedule)
         if getattr(model, "num_classes", None) is not None:
             drop = rng.random(len(y)) < self.label_dropout
             out = model(xt[rows], t[rows], np.where(drop, model.num_classes, y)[rows])
@@ -113,10 +130,29 @@ class DiffusionObjective:
         if getattr(model, "learn_sigma", False):         # L_hybrid (learned_variance.py)
             weights = None if self.weighting == "none" else loss_weights(
                 t[rows], self.schedule, "eps", self.weighting, self.snr_gamma)
-            return hybrid_loss(out, x0[rows], eps[rows], xt[rows], t[rows], self.schedule,
-                               weights=weights)
+            if self.sampler is None:
+                return hybrid_loss(out, x0[rows], eps[rows], xt[rows], t[rows], self.schedule,
+                                   weights=weights)
+            w = importance[rows]
+            loss, d_out, terms = hybrid_loss(out, x0[rows], eps[rows], xt[rows], t[rows],
+                                             self.schedule, vlb_weights=w, terms=True,
+                                             weights=w if weights is None else w * weights)
+            self.sampler.update(t[rows], terms)
+            return loss, d_out
+        if self.sampler is not None:
+            raise ValueError("importance-sampled t weighs the terms of L_vlb: it needs a network "
+                             "that learns the variance")
         return diffusion_loss(out, x0[rows], eps[rows], t[rows], self.schedule,
                               self.parameterization, self.weighting, self.snr_gamma)
+
+    def state_dict(self) -> dict:
+        """The importance sampler's history ({} with uniform t)."""
+        return {} if self.sampler is None else self.sampler.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore `state_dict`; {} (a run saved with uniform t) leaves the history empty."""
+        if self.sampler is not None and state:
+            self.sampler.load_state_dict(state)
 
 
 class Trainer:
@@ -136,12 +172,16 @@ class Trainer:
                 raise ValueError("Trainer needs a noise schedule for the diffusion objective")
             objective = DiffusionObjective(schedule, config.parameterization,
                                            config.label_dropout, config.loss_weighting,
-                                           config.snr_gamma)
+                                           config.snr_gamma, config.timesteps)
         self.objective = objective
         self.config = config.validate()
         if getattr(model, "learn_sigma", False) and config.parameterization != "eps":
             raise ValueError("a network that learns the variance predicts ε: use "
                              f"parameterization 'eps', not {config.parameterization!r}")
+        if config.timesteps != "uniform" and not getattr(model, "learn_sigma", False):
+            raise ValueError(f"timesteps {config.timesteps!r} samples the terms of L_vlb, which "
+                             "only a network that learns the variance is trained with: use "
+                             "'uniform' (or learn the variance)")
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.meta = dict(meta or {})
         self.rng = np.random.default_rng(config.seed)
@@ -156,6 +196,10 @@ class Trainer:
             raise ValueError(f"batch size {config.batch_size} is smaller than the "
                              f"{self.world.size} processes, which need a row each: use a batch "
                              f"of at least {self.world.size} or fewer processes")
+        if config.timesteps != "uniform" and self.world.size > 1:
+            raise ValueError(f"timesteps {config.timesteps!r} runs in one process (each process "
+                             f"would keep its own history of the terms), not "
+                             f"{self.world.size}: use 'uniform' under mpiexec")
         self.reduce_gradients = GradientReducer(self.world, self.params)
         self.stop_signal = 0                # a signal any process received, agreed at a step
         self._checkpoint_is_ours = False    # does checkpoint_path() hold this run's state?
@@ -273,19 +317,26 @@ class Trainer:
 
     @classmethod
     def resume(cls, path, data, out_dir=None, steps=None, objective=None, log=None,
-               **changes) -> "Trainer":
+               timesteps=None, **changes) -> "Trainer":
         """Rebuild a Trainer from a checkpoint, bit for bit; `steps` and `changes` are what a
-        resume may change (saving.resume_changes: steps, lr, checkpoint_every, stop_at),
-        reported by `log`."""
+        resume may change (saving.resume_changes: steps, lr, checkpoint_every, stop_at), and
+        `timesteps` (how t is drawn; importance sampling resumed from a uniform run starts with
+        an empty history), reported by `log`."""
         saved = read_run(path)
         try:
             cfg = TrainConfig(**saved.train_config).validate()
         except (TypeError, ValueError) as e:
             raise damaged(path, e) from None
+        before = cfg.timesteps
+        if timesteps is not None:
+            cfg.timesteps = timesteps
+            cfg.validate()
         trainer = cls(saved.model, saved.schedule, data, cfg, out_dir or Path(path).parent,
                       saved.extra_meta, objective)
         saved.restore(trainer)
         made = resume_changes(trainer.config, trainer.step, path, steps, **changes)
+        if cfg.timesteps != before:
+            made.append(f"timesteps {before} → {cfg.timesteps}")
         trainer._checkpoint_is_ours = Path(path) == trainer.checkpoint_path()
         if log is not None:
             log(f"resuming {path} at step {trainer.step}/{cfg.steps}"

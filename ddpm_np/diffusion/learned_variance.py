@@ -145,11 +145,12 @@ def vlb_term(v, mu_theta, x0, xt, t, schedule: NoiseSchedule):
 
 
 def hybrid_loss(output, x0, eps, xt, t, schedule: NoiseSchedule, lam: float = LAMBDA,
-                weights=None):
+                weights=None, vlb_weights=None, terms=False):
     """L_hybrid for a batch: the output (N, 2C, ...) holds ε_θ and v. Returns (loss, d_output):
-    L_simple's gradient on the ε half (per-example `weights` if given, e.g. min-SNR's),
-    λ·T·L_{t−1} (in bits per dimension, averaged over the batch) with the mean held fixed on the
-    v half."""
+    L_simple's gradient on the ε half (per-example `weights` if given, e.g. min-SNR's or the
+    importance weights of timestep_sampling.py), λ·T·L_{t−1} (in bits per dimension, averaged
+    over the batch, per-example `vlb_weights` if given) with the mean held fixed on the v half.
+    With `terms`, also each example's L_{t−1} in bits/dim, unweighted (N,)."""
     eps_theta, v = split_output(output)
     if eps_theta.shape != eps.shape:
         raise ValueError(f"output {output.shape} does not hold ε and v for x_0 {x0.shape}")
@@ -157,10 +158,14 @@ def hybrid_loss(output, x0, eps, xt, t, schedule: NoiseSchedule, lam: float = LA
     x0_64, xt_64 = x0.astype(np.float64), xt.astype(np.float64)
     mu = mu_theta_from_eps(xt_64, t, eps_theta.astype(np.float64), schedule)
     term, d_v = vlb_term(v.astype(np.float64), mu, x0_64, xt_64, t, schedule)
+    per_example = term.reshape(len(term), -1).mean(axis=1) / LN2      # bits/dim
     scale = lam * schedule.T / (term.size * LN2)            # mean over elements, in bits
+    if vlb_weights is not None:
+        w = np.asarray(vlb_weights, dtype=np.float64).reshape((-1,) + (1,) * (term.ndim - 1))
+        term, d_v = term * w, d_v * w
     loss = simple + scale * float(term.sum())
     d_out = np.concatenate([d_eps, (scale * d_v).astype(output.dtype)], axis=1)
-    return loss, d_out
+    return (loss, d_out, per_example) if terms else (loss, d_out)
 
 
 def strided_log_variance(v, t, t_prev, schedule: NoiseSchedule):

@@ -97,6 +97,28 @@ def test_hybrid_loss_gradient_matches_finite_differences(rng):
     assert loss > simple
 
 
+def test_importance_weights_scale_both_terms_per_example_and_terms_are_unweighted(rng):
+    """hybrid_loss with per-example weights on L_simple and on the L_vlb term equals the weighted
+    sum of one-example losses, gradient included; `terms` gives each L_{t−1} in bits/dim."""
+    x0, eps, xt, t = batch(rng, 0, shape=(3, 1, 3, 3))
+    t = np.array([1, 7, 40])
+    xt = q_sample(x0, t, eps, SCHEDULE)
+    out = np.concatenate([eps + 0.1 * rng.standard_normal(eps.shape),
+                          rng.uniform(-0.5, 1.5, eps.shape)], axis=1)
+    w = np.array([0.2, 1.5, 3.0])
+    loss, d, terms = hybrid_loss(out, x0, eps, xt, t, SCHEDULE, lam=0.3, weights=w,
+                                 vlb_weights=w, terms=True)
+    parts = [hybrid_loss(out[i:i + 1], x0[i:i + 1], eps[i:i + 1], xt[i:i + 1], t[i:i + 1],
+                         SCHEDULE, lam=0.3, terms=True) for i in range(3)]
+    assert loss == pytest.approx(sum(wi * p[0] for wi, p in zip(w, parts)) / 3, rel=1e-10)
+    np.testing.assert_allclose(d, np.concatenate([wi * p[1] for wi, p in zip(w, parts)]) / 3,
+                               rtol=1e-6, atol=1e-12)
+    mu = mu_theta_from_eps(xt, t, out[:, :1], SCHEDULE)
+    want, _ = vlb_term(out[:, 1:], mu, x0, xt, t, SCHEDULE)
+    np.testing.assert_allclose(terms, want.reshape(3, -1).mean(1) / np.log(2), rtol=1e-12)
+    np.testing.assert_allclose(terms, np.concatenate([p[2] for p in parts]), rtol=1e-12)
+
+
 def test_a_bad_output_is_refused():
     with pytest.raises(ValueError, match="even number of channels"):
         split_output(np.zeros((2, 3, 4, 4)))

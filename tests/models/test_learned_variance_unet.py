@@ -72,3 +72,55 @@ def test_editing_uses_the_epsilon_half(rng):
                           progress=False)
     assert done.shape[1:] == (1, 28, 28) and np.all(np.isfinite(done))
     assert set(inversion_errors(model, schedule, x0, steps=(2,), progress=False)) == {2}
+
+
+def _importance_trainer(out_dir, steps=24, timesteps="importance"):
+    rng = np.random.default_rng(3)
+    x = np.round(rng.uniform(-1, 1, (64, 1, 8, 8)) * 127.5).astype(np.float32) / 127.5
+    model = UNet(**SMALL, learn_sigma=True, image_size=8, rng=rng)
+    cfg = TrainConfig(steps=steps, batch_size=16, lr=1e-3, warmup_steps=2, checkpoint_every=6,
+                      seed=2, timesteps=timesteps)
+    return Trainer(model, NoiseSchedule.linear(10, 0.05, 0.9),
+                   ArrayDataset(x, rng.integers(0, 10, 64), description={"dataset": "mnist"}),
+                   cfg, out_dir, meta={"sample_shape": [1, 8, 8]})
+
+
+def test_importance_sampled_t_warms_up_checkpoints_and_resumes_exactly(tmp_path):
+    full = _importance_trainer(tmp_path / "full").run(progress=False)
+    sampler = full.objective.sampler
+    assert sampler.warm and sampler.counts[1:].sum() == 24 * 16
+    p = sampler.probabilities()[1:]
+    assert p.max() > 2 * p.min()                  # no longer uniform: L_t differ by t
+    part = _importance_trainer(tmp_path / "part").run(progress=False, stop_at=13)
+    resumed = Trainer.resume(tmp_path / "part" / "checkpoint.npz", part.data)
+    resumed.run(progress=False)
+    assert resumed.log["loss"] == full.log["loss"]
+    for (n, a), (_, b) in zip(full.model.named_parameters(), resumed.model.named_parameters()):
+        np.testing.assert_array_equal(a.data, b.data, err_msg=n)
+    np.testing.assert_array_equal(resumed.objective.sampler.values, sampler.values)
+
+
+def test_a_uniform_run_resumes_with_importance_sampled_t(tmp_path):
+    _importance_trainer(tmp_path, steps=6, timesteps="uniform").run(progress=False)
+    lines = []
+    resumed = Trainer.resume(tmp_path / "checkpoint.npz", None, steps=12, log=lines.append,
+                             timesteps="importance")
+    assert "timesteps uniform → importance" in lines[0]
+    assert resumed.objective.sampler is not None and resumed.objective.sampler.counts.sum() == 0
+
+
+def test_importance_sampled_t_is_refused_without_a_learned_variance_or_on_processes():
+    from ddpm_np.parallel import Serial
+
+    class TwoRanks(Serial):
+        size = 2
+    rng = np.random.default_rng(0)
+    data = ArrayDataset(np.zeros((4, 1, 8, 8), np.float32), np.zeros(4, np.int64))
+    schedule = NoiseSchedule.linear(10, 0.05, 0.9)
+    with pytest.raises(ValueError, match="only a network that learns the variance"):
+        Trainer(UNet(**SMALL, rng=rng), schedule, data, TrainConfig(timesteps="importance"))
+    with pytest.raises(ValueError, match="runs in one process"):
+        Trainer(UNet(**SMALL, learn_sigma=True, rng=rng), schedule, data,
+                TrainConfig(timesteps="importance"), world=TwoRanks())
+    with pytest.raises(ValueError, match="timesteps must be one of uniform, importance"):
+        TrainConfig(timesteps="loss").validate()

@@ -7,14 +7,15 @@ HELP = "train a model on a 2-D dataset or mnist (or resume a run)"
 
 def add_arguments(p):
     from ...diffusion.losses import WEIGHTINGS
+    from ...diffusion.timestep_sampling import SAMPLINGS
     from ...experiments.mnist_train import PRESETS
     from ...experiments.runs import DATASETS, MIN_TOY_T, TOY_DEFAULTS
     p.add_argument("--dataset", choices=DATASETS)
     p.add_argument("--data-dir", type=folder, help="mnist: folder with the IDX files "
                    "(default $DDPM_NP_DATA/mnist, else a cache folder)")
     p.add_argument("--resume", metavar="CHECKPOINT",
-                   help="continue the run saved in this checkpoint; --steps, --lr and "
-                        "--checkpoint-every may change, nothing else")
+                   help="continue the run saved in this checkpoint; --steps, --lr, "
+                        "--checkpoint-every and --timesteps may change, nothing else")
     p.add_argument("--out", help="output folder (default runs/train-DATASET; on resume, the "
                                  "checkpoint's folder)")
     p.add_argument("--steps", type=positive_int, help="total training steps")
@@ -38,6 +39,10 @@ def add_arguments(p):
     p.add_argument("--learn-sigma", action="store_true", default=None,
                    help="mnist: the UNet also learns the reverse variance (Nichol & Dhariwal "
                         "2021), trained with L_hybrid; ancestral sampling and the bound use it")
+    p.add_argument("--timesteps", choices=SAMPLINGS,
+                   help="mnist with --learn-sigma: how t is drawn; importance: by the size of "
+                        "L_vlb's terms (Nichol & Dhariwal 2021, §3.3), both terms of L_hybrid "
+                        "weighted to stay unbiased (default uniform; may change on resume)")
     p.add_argument("--schedule", choices=("linear", "cosine"),
                    help="mnist: the noise schedule (default linear, T = 1000)")
     p.add_argument("--checkpoint-every", type=positive_int,
@@ -57,7 +62,8 @@ def run(args):
                         parameterization=args.parameterization,
                         loss_weighting=args.loss_weighting,
                         checkpoint_every=args.checkpoint_every, learn_sigma=args.learn_sigma,
-                        schedule=args.schedule, preset=args.preset)
+                        schedule=args.schedule, preset=args.preset,
+                        timesteps=args.timesteps)
     print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
     reduce = trainer.reduce_gradients
     if reduce.calls:
