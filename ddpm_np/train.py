@@ -28,7 +28,8 @@ from .diffusion import NoiseSchedule, diffusion_loss, q_sample, sample_training_
 from .diffusion.learned_variance import hybrid_loss
 from .diffusion.losses import WEIGHTINGS, loss_weights
 from .diffusion.param import check_parameterization
-from .diffusion.timestep_sampling import SAMPLINGS, LossSecondMomentSampler
+from .diffusion.timestep_sampling import (HYBRID_UNIFORM_SHARE, SAMPLINGS,
+                                          LossSecondMomentSampler)
 from .nn.optim import EMA, Adam, clip_grad_norm, warmup_cosine_lr
 from .parallel import GradientReducer, share, world as this_world
 from .saving import RunLock, damaged, read_run, resume_changes, run_state
@@ -97,9 +98,9 @@ class DiffusionObjective:
     class-conditional model each label is replaced by "no label" with probability
     `label_dropout`, so that one network learns ε(x_t, y) and ε(x_t, ∅) (classifier-free
     guidance). `weighting` and `snr_gamma`: per-t weights of the error (`loss_weights`).
-    `timesteps="importance"` (a learned-variance model): t ~ p_t of L_vlb's terms and both
-    terms of L_hybrid weighted by 1/(T·p_t), so that both stay unbiased (timestep_sampling.py);
-    the sampler's history is part of the run's state (`state_dict`)."""
+    `timesteps="importance"` (a learned-variance model): t ~ p_t of L_vlb's terms, half of p_t
+    kept uniform, and both terms of L_hybrid weighted by 1/(T·p_t), so that both stay unbiased
+    (timestep_sampling.py); the sampler's history is part of the run's state (`state_dict`)."""
 
     def __init__(self, schedule: NoiseSchedule, parameterization="eps", label_dropout=0.1,
                  weighting="none", snr_gamma=5.0, timesteps="uniform"):
@@ -110,7 +111,8 @@ class DiffusionObjective:
         if timesteps not in SAMPLINGS:
             raise ValueError(f"timesteps must be one of {', '.join(SAMPLINGS)}, got "
                              f"{timesteps!r}")
-        self.sampler = LossSecondMomentSampler(schedule.T) if timesteps == "importance" else None
+        self.sampler = LossSecondMomentSampler(schedule.T, uniform_share=HYBRID_UNIFORM_SHARE) \
+            if timesteps == "importance" else None
 
     def __call__(self, model, x0, y, rng, rows=slice(None)):
         """(loss, dL/d output) for the rows `rows` of the batch (x0, y). The random draws are

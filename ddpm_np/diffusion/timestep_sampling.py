@@ -19,6 +19,11 @@ import numpy as np
 from ..checks import check_float, check_int
 
 SAMPLINGS = ("uniform", "importance")
+# L_hybrid draws one t for both its terms, so L_simple takes the weights 1/(T·p_t) as well. The
+# paper samples t this way for L_vlb alone; with a share ρ of p kept uniform, no weight of
+# L_simple exceeds 1/ρ (defensive importance sampling, Hesterberg 1995), and t = 1, which the
+# decoder makes the largest term, is still drawn hundreds of times more often than uniformly.
+HYBRID_UNIFORM_SHARE = 0.5
 
 
 class LossSecondMomentSampler:

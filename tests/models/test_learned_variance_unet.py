@@ -91,6 +91,7 @@ def test_importance_sampled_t_warms_up_checkpoints_and_resumes_exactly(tmp_path)
     assert sampler.warm and sampler.counts[1:].sum() == 24 * 16
     p = sampler.probabilities()[1:]
     assert p.max() > 2 * p.min()                  # no longer uniform: L_t differ by t
+    assert np.max(1 / (10 * p)) <= 2 + 1e-12      # half of p uniform: L_simple's weights ≤ 2
     part = _importance_trainer(tmp_path / "part").run(progress=False, stop_at=13)
     resumed = Trainer.resume(tmp_path / "part" / "checkpoint.npz", part.data)
     resumed.run(progress=False)
