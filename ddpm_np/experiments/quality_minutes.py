@@ -90,6 +90,10 @@ def plot(table: dict, out) -> Path:
             ax.axhline(TARGETS[key], color="0.5", ls="--", lw=1)
             ax.annotate("target", (1, TARGETS[key]), xycoords=("axes fraction", "data"),
                         ha="right", va="bottom", fontsize=8, color="0.4")
+        if key == "bits_per_dim":
+            ax.set_yscale("log")   # a poorly trained recipe's bound is ten times the others'
+            for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+                axis(plt.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlabel("training minutes (2 cores)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
