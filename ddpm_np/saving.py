@@ -107,8 +107,8 @@ def resume_changes(cfg, step: int, path, steps=None, lr=None, checkpoint_every=N
                    stop_at=None) -> list[str]:
     """Apply to `cfg` (a TrainConfig at `step`) the changes a resume may make, and describe
     them: `steps` (beyond the step reached), `lr`, `checkpoint_every`; `stop_at` must lie beyond
-    the step too. RunError for a change that cannot be made. (How t is drawn may change too:
-    the Trainer's objective is built with it, see Trainer.resume.)"""
+    the step too. RunError for a change that cannot be made. (How t is drawn and λ of L_hybrid
+    may change too: the Trainer's objective is built with them, see Trainer.resume.)"""
     changes = []
     if (steps or cfg.steps) <= step:
         asked = "" if steps is None else f"; --steps {steps} would not train further"

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from .checkpoint import remove_stale_temporaries, save_checkpoint
 from .checks import check_float, check_int
 from .diffusion import NoiseSchedule, diffusion_loss, q_sample, sample_training_batch
-from .diffusion.learned_variance import hybrid_loss
+from .diffusion.learned_variance import LAMBDA, hybrid_loss
 from .diffusion.losses import WEIGHTINGS, loss_weights
 from .diffusion.param import check_parameterization
 from .diffusion.timestep_sampling import (HYBRID_UNIFORM_SHARE, SAMPLINGS,
@@ -65,6 +65,7 @@ class TrainConfig:
     loss_weighting: str = "none"     # none | min_snr (Hang et al. 2023: min(SNR, γ) per t)
     snr_gamma: float = 5.0           # γ of min_snr
     timesteps: str = "uniform"       # uniform | importance (L_vlb's t, Nichol & Dhariwal §3.3)
+    vlb_weight: float = LAMBDA       # λ of L_hybrid = L_simple + λ·L_vlb (learned variance only)
     label_dropout: float = 0.1       # class-conditional models: P(label → "no label")
     checkpoint_every: int = 1000
     seed: int = 0
@@ -86,6 +87,7 @@ class TrainConfig:
             raise ValueError(f"loss_weighting must be one of {', '.join(WEIGHTINGS)}, got "
                              f"{self.loss_weighting!r}")
         check_float(self.snr_gamma, "snr_gamma", low=0, strict=True)
+        check_float(self.vlb_weight, "vlb_weight", low=0, strict=True)
         if self.timesteps not in SAMPLINGS:
             raise ValueError(f"timesteps must be one of {', '.join(SAMPLINGS)}, got "
                              f"{self.timesteps!r}")
@@ -100,11 +102,13 @@ class DiffusionObjective:
     guidance). `weighting` and `snr_gamma`: per-t weights of the error (`loss_weights`).
     `timesteps="importance"` (a learned-variance model): t ~ p_t of L_vlb's terms, half of p_t
     kept uniform, and both terms of L_hybrid weighted by 1/(T·p_t), so that both stay unbiased
-    (timestep_sampling.py); the sampler's history is part of the run's state (`state_dict`)."""
+    (timestep_sampling.py); the sampler's history is part of the run's state (`state_dict`).
+    `vlb_weight`: λ of L_hybrid (learned_variance.py), for a learned-variance model."""
 
     def __init__(self, schedule: NoiseSchedule, parameterization="eps", label_dropout=0.1,
-                 weighting="none", snr_gamma=5.0, timesteps="uniform"):
+                 weighting="none", snr_gamma=5.0, timesteps="uniform", vlb_weight=LAMBDA):
         self.schedule = schedule
+        self.vlb_weight = vlb_weight
         self.parameterization = check_parameterization(parameterization)
         self.label_dropout = label_dropout
         self.weighting, self.snr_gamma = weighting, snr_gamma
@@ -134,10 +138,11 @@ class DiffusionObjective:
                 t[rows], self.schedule, "eps", self.weighting, self.snr_gamma)
             if self.sampler is None:
                 return hybrid_loss(out, x0[rows], eps[rows], xt[rows], t[rows], self.schedule,
-                                   weights=weights)
+                                   lam=self.vlb_weight, weights=weights)
             w = importance[rows]
             loss, d_out, terms = hybrid_loss(out, x0[rows], eps[rows], xt[rows], t[rows],
-                                             self.schedule, vlb_weights=w, terms=True,
+                                             self.schedule, lam=self.vlb_weight,
+                                             vlb_weights=w, terms=True,
                                              weights=w if weights is None else w * weights)
             self.sampler.update(t[rows], terms)
             return loss, d_out
@@ -174,7 +179,8 @@ class Trainer:
                 raise ValueError("Trainer needs a noise schedule for the diffusion objective")
             objective = DiffusionObjective(schedule, config.parameterization,
                                            config.label_dropout, config.loss_weighting,
-                                           config.snr_gamma, config.timesteps)
+                                           config.snr_gamma, config.timesteps,
+                                           config.vlb_weight)
         self.objective = objective
         self.config = config.validate()
         if getattr(model, "learn_sigma", False) and config.parameterization != "eps":
@@ -184,6 +190,10 @@ class Trainer:
             raise ValueError(f"timesteps {config.timesteps!r} samples the terms of L_vlb, which "
                              "only a network that learns the variance is trained with: use "
                              "'uniform' (or learn the variance)")
+        if config.vlb_weight != LAMBDA and not getattr(model, "learn_sigma", False):
+            raise ValueError(f"vlb_weight {config.vlb_weight:g} weighs L_vlb, which only a "
+                             "network that learns the variance is trained with: leave it at "
+                             f"{LAMBDA:g} (or learn the variance)")
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.meta = dict(meta or {})
         self.rng = np.random.default_rng(config.seed)
@@ -319,26 +329,28 @@ class Trainer:
 
     @classmethod
     def resume(cls, path, data, out_dir=None, steps=None, objective=None, log=None,
-               timesteps=None, **changes) -> "Trainer":
+               timesteps=None, vlb_weight=None, **changes) -> "Trainer":
         """Rebuild a Trainer from a checkpoint, bit for bit; `steps` and `changes` are what a
         resume may change (saving.resume_changes: steps, lr, checkpoint_every, stop_at), and
-        `timesteps` (how t is drawn; importance sampling resumed from a uniform run starts with
-        an empty history), reported by `log`."""
+        the objective's `timesteps` (how t is drawn; importance sampling resumed from a uniform
+        run starts with an empty history) and `vlb_weight` (λ), reported by `log`."""
         saved = read_run(path)
         try:
             cfg = TrainConfig(**saved.train_config).validate()
         except (TypeError, ValueError) as e:
             raise damaged(path, e) from None
-        before = cfg.timesteps
-        if timesteps is not None:
-            cfg.timesteps = timesteps
-            cfg.validate()
+        objective_changes = {k: v for k, v in (("timesteps", timesteps),
+                                               ("vlb_weight", vlb_weight)) if v is not None}
+        before = {k: getattr(cfg, k) for k in objective_changes}
+        for name, value in objective_changes.items():
+            setattr(cfg, name, value)
+        cfg.validate()
         trainer = cls(saved.model, saved.schedule, data, cfg, out_dir or Path(path).parent,
                       saved.extra_meta, objective)
         saved.restore(trainer)
         made = resume_changes(trainer.config, trainer.step, path, steps, **changes)
-        if cfg.timesteps != before:
-            made.append(f"timesteps {before} → {cfg.timesteps}")
+        made += [f"{k} {before[k]} → {v}" for k, v in objective_changes.items()
+                 if v != before[k]]
         trainer._checkpoint_is_ours = Path(path) == trainer.checkpoint_path()
         if log is not None:
             log(f"resuming {path} at step {trainer.step}/{cfg.steps}"

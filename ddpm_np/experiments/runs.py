@@ -4,8 +4,9 @@
 class-conditional UNet (`mnist_train.train_mnist`); `train_run(resume="runs/x/checkpoint.npz")`
 continues a run from that very checkpoint, on the dataset it names. Options left at None take
 their defaults on a new run and the run's own values on resume. What may change on resume:
-steps (to go further), lr (say, after a divergence), checkpoint_every, timesteps (importance
-sampling of t for a learned-variance run's bound); what may not (the data,
+steps (to go further), lr (say, after a divergence), checkpoint_every, and for a
+learned-variance run timesteps (importance sampling of t) and vlb_weight (λ of L_hybrid); what
+may not (the data,
 the model, T, the parameterisation, the batch size, the seed) is refused with a line that says
 so. A folder holding another run is never replaced without `overwrite` (saving.py).
 Every check happens before any training.
@@ -29,15 +30,24 @@ DATASETS = toy2d.NAMES + ("mnist",)
 TOY_DEFAULTS = dict(seed=0, batch_size=256, lr=2e-3, hidden=128, blocks=3, T=200,
                     parameterization="eps", loss_weighting="none", checkpoint_every=1000)
 TOY_ONLY = ("hidden", "blocks", "T")
-MNIST_ONLY = ("learn_sigma", "schedule", "preset", "timesteps")
-CHANGEABLE = ("lr", "checkpoint_every", "timesteps")
+MNIST_ONLY = ("learn_sigma", "schedule", "preset", "timesteps", "vlb_weight")
+CHANGEABLE = ("lr", "checkpoint_every", "timesteps", "vlb_weight")
 MIN_TOY_T = 21          # the toy schedule's β_T = 0.02·1000/T must stay below 1
 
 __all__ = ["DATASETS", "default_out", "toy_data", "train_run"]
 
 
-_NEEDS_SIGMA = ("--timesteps importance samples the terms of L_vlb, which only a model that "
-                "learns the variance is trained with: add --learn-sigma (a new run)")
+_NEEDS_SIGMA = {"timesteps": "--timesteps importance samples the terms of L_vlb",
+                "vlb_weight": "--vlb-weight weighs L_vlb"}
+
+
+def _check_needs_sigma(options: dict, learn_sigma) -> None:
+    """--timesteps importance and --vlb-weight act on L_vlb, which only a model that learns the
+    variance is trained with."""
+    for name, what in _NEEDS_SIGMA.items():
+        if options.get(name) not in (None, "uniform") and not learn_sigma:
+            raise RunError(f"{what}, which only a model that learns the variance is trained "
+                           "with: add --learn-sigma (a new run)")
 
 
 def toy_data(name: str, seed: int) -> ArrayDataset:
@@ -60,21 +70,22 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
               progress: bool = True, log=print, seed=None, batch_size=None, lr=None,
               hidden=None, blocks=None, T=None, parameterization=None, loss_weighting=None,
               checkpoint_every=None, learn_sigma=None, schedule=None,
-              preset=None, timesteps=None) -> Trainer:
+              preset=None, timesteps=None, vlb_weight=None) -> Trainer:
     """Train (or resume) a run and return its Trainer (see the top of this file).
 
     MNIST takes its configuration from `mnist_train.MNIST_TRAIN`; of the options it uses seed,
     batch_size, lr, parameterization, loss_weighting and checkpoint_every, and its own
     `learn_sigma` (the UNet learns the reverse variance, trained with L_hybrid; ε only),
     `schedule` ("linear" or "cosine"), `timesteps` ("importance": t drawn by L_vlb's terms,
-    with `learn_sigma`) and `preset` (a named recipe, mnist_train.PRESETS; the other options
+    with `learn_sigma`), `vlb_weight` (λ of L_hybrid, with `learn_sigma`) and `preset` (a named recipe, mnist_train.PRESETS; the other options
     given win over it). The 2-D datasets use the others (model width `hidden`,
     `blocks` residual blocks, T diffusion steps).
     """
     options = dict(seed=seed, batch_size=batch_size, lr=lr, hidden=hidden, blocks=blocks, T=T,
                    parameterization=parameterization, loss_weighting=loss_weighting,
                    checkpoint_every=checkpoint_every, learn_sigma=learn_sigma,
-                   schedule=schedule, preset=preset, timesteps=timesteps)
+                   schedule=schedule, preset=preset, timesteps=timesteps,
+                   vlb_weight=vlb_weight)
     given = {k: v for k, v in options.items() if v is not None}
     if steps is not None:
         check_int(steps, "steps")
@@ -95,8 +106,7 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
         if toy_only:
             raise RunError(f"{', '.join(toy_only)} apply to the 2-D datasets; the MNIST UNet "
                            "has its own configuration (experiments/mnist_train.py)")
-        if given.get("timesteps", "uniform") != "uniform" and not given.get("learn_sigma"):
-            raise RunError(_NEEDS_SIGMA)
+        _check_needs_sigma(given, given.get("learn_sigma"))
         if given.get("learn_sigma") and given.get("parameterization", "eps") != "eps":
             raise RunError(f"--learn-sigma trains the ε-network (--parameterization eps), not "
                            f"--parameterization {given['parameterization']}")
@@ -177,8 +187,7 @@ def _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress,
                            f"{name} = {settings[name]!r}; start a new run (without --resume) "
                            f"to use {value!r}")
     changes = {k: given[k] for k in CHANGEABLE if k in given}
-    if changes.get("timesteps", "uniform") != "uniform" and not settings.get("learn_sigma"):
-        raise RunError(_NEEDS_SIGMA)
+    _check_needs_sigma(changes, settings.get("learn_sigma"))
     if ckpt_dataset == "mnist":
         from .mnist_train import train_mnist
         return train_mnist(out, steps=steps, data_dir=data_dir, progress=progress,

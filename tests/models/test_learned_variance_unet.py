@@ -125,3 +125,33 @@ def test_importance_sampled_t_is_refused_without_a_learned_variance_or_on_proces
                 TrainConfig(timesteps="importance"), world=TwoRanks())
     with pytest.raises(ValueError, match="timesteps must be one of uniform, importance"):
         TrainConfig(timesteps="loss").validate()
+
+
+def test_vlb_weight_scales_the_v_half_only_and_may_change_on_resume(tmp_path):
+    """λ of L_hybrid (TrainConfig.vlb_weight) multiplies the gradient on v and leaves ε's; a
+    resumed run may change it (and says so); without a learned variance it is refused."""
+    from ddpm_np.train import DiffusionObjective
+    rng = np.random.default_rng(5)
+    model = UNet(**SMALL, learn_sigma=True, image_size=8, rng=rng)
+    model.conv_out.W.data[...] = 0.01 * rng.standard_normal(model.conv_out.W.data.shape)
+    schedule = NoiseSchedule.linear(10, 0.05, 0.9)
+    x0 = np.round(rng.uniform(-1, 1, (4, 1, 8, 8)) * 127.5).astype(np.float32) / 127.5
+    y = np.arange(4)
+    grads = [DiffusionObjective(schedule, vlb_weight=lam)(model, x0, y, np.random.default_rng(1))
+             for lam in (0.001, 0.01)]
+    np.testing.assert_array_equal(grads[0][1][:, :1], grads[1][1][:, :1])
+    np.testing.assert_allclose(grads[1][1][:, 1:], 10 * grads[0][1][:, 1:], rtol=1e-5)
+
+    first = _importance_trainer(tmp_path, steps=6, timesteps="uniform").run(progress=False)
+    lines = []
+    resumed = Trainer.resume(tmp_path / "checkpoint.npz", first.data, steps=12,
+                             log=lines.append, vlb_weight=0.01)
+    assert "vlb_weight 0.001 → 0.01" in lines[0] and resumed.objective.vlb_weight == 0.01
+    resumed.run(progress=False)
+    again = Trainer.resume(tmp_path / "checkpoint.npz", first.data, steps=13)
+    assert again.config.vlb_weight == 0.01
+    with pytest.raises(ValueError, match="vlb_weight 0.01 weighs L_vlb"):
+        Trainer(UNet(**SMALL, image_size=8, rng=rng), schedule,
+                ArrayDataset(x0, y), TrainConfig(vlb_weight=0.01))
+    with pytest.raises(ValueError, match="vlb_weight must be"):
+        TrainConfig(vlb_weight=0.0).validate()

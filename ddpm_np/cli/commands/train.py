@@ -6,6 +6,7 @@ HELP = "train a model on a 2-D dataset or mnist (or resume a run)"
 
 
 def add_arguments(p):
+    from ...diffusion.learned_variance import LAMBDA
     from ...diffusion.losses import WEIGHTINGS
     from ...diffusion.timestep_sampling import SAMPLINGS
     from ...experiments.mnist_train import PRESETS
@@ -15,7 +16,8 @@ def add_arguments(p):
                    "(default $DDPM_NP_DATA/mnist, else a cache folder)")
     p.add_argument("--resume", metavar="CHECKPOINT",
                    help="continue the run saved in this checkpoint; --steps, --lr, "
-                        "--checkpoint-every and --timesteps may change, nothing else")
+                        "--checkpoint-every, --timesteps and --vlb-weight may change, nothing "
+                        "else")
     p.add_argument("--out", help="output folder (default runs/train-DATASET; on resume, the "
                                  "checkpoint's folder)")
     p.add_argument("--steps", type=positive_int, help="total training steps")
@@ -43,6 +45,10 @@ def add_arguments(p):
                    help="mnist with --learn-sigma: how t is drawn; importance: by the size of "
                         "L_vlb's terms (Nichol & Dhariwal 2021, §3.3), both terms of L_hybrid "
                         "weighted to stay unbiased (default uniform; may change on resume)")
+    p.add_argument("--vlb-weight", type=finite_float(0, strict=True), metavar="LAMBDA",
+                   help=f"mnist with --learn-sigma: λ of L_hybrid = L_simple + λ·L_vlb "
+                        f"(Nichol & Dhariwal 2021, eq. 16; default {LAMBDA:g}; may change on "
+                        "resume)")
     p.add_argument("--schedule", choices=("linear", "cosine"),
                    help="mnist: the noise schedule (default linear, T = 1000)")
     p.add_argument("--checkpoint-every", type=positive_int,
@@ -63,7 +69,7 @@ def run(args):
                         loss_weighting=args.loss_weighting,
                         checkpoint_every=args.checkpoint_every, learn_sigma=args.learn_sigma,
                         schedule=args.schedule, preset=args.preset,
-                        timesteps=args.timesteps)
+                        timesteps=args.timesteps, vlb_weight=args.vlb_weight)
     print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
     reduce = trainer.reduce_gradients
     if reduce.calls:
