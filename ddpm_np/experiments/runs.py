@@ -6,10 +6,9 @@ continues a run from that very checkpoint, on the dataset it names. Options left
 their defaults on a new run and the run's own values on resume. What may change on resume:
 steps (to go further), lr (say, after a divergence), checkpoint_every, and for a
 learned-variance run timesteps (importance sampling of t) and vlb_weight (λ of L_hybrid); what
-may not (the data,
-the model, T, the parameterisation, the batch size, the seed) is refused with a line that says
-so. A folder holding another run is never replaced without `overwrite` (saving.py).
-Every check happens before any training.
+may not (the data, the model, T, the parameterisation, the batch size, the seed) is refused with
+a line that says so. A folder holding another run is never replaced without `overwrite`
+(saving.py). Every check happens before any training.
 """
 from __future__ import annotations
 
@@ -77,8 +76,8 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
     batch_size, lr, parameterization, loss_weighting and checkpoint_every, and its own
     `learn_sigma` (the UNet learns the reverse variance, trained with L_hybrid; ε only),
     `schedule` ("linear" or "cosine"), `timesteps` ("importance": t drawn by L_vlb's terms,
-    with `learn_sigma`), `vlb_weight` (λ of L_hybrid, with `learn_sigma`) and `preset` (a named recipe, mnist_train.PRESETS; the other options
-    given win over it). The 2-D datasets use the others (model width `hidden`,
+    with `learn_sigma`), `vlb_weight` (λ of L_hybrid, with `learn_sigma`) and `preset` (a
+    named recipe, mnist_train.PRESETS; the other options given win over it). The 2-D datasets use the others (model width `hidden`,
     `blocks` residual blocks, T diffusion steps).
     """
     options = dict(seed=seed, batch_size=batch_size, lr=lr, hidden=hidden, blocks=blocks, T=T,

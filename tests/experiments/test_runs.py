@@ -52,9 +52,13 @@ def test_the_short_preset_sets_its_recipe_and_options_beside_it_win(tmp_path):
     assert t.config.loss_weighting == "min_snr" and not t.model.learn_sigma
     assert t.config.batch_size == 4
     t = train_run("mnist", out=tmp_path / "cosine", preset="short", steps=1, progress=False,
-                  batch_size=4, schedule="cosine", loss_weighting="none", learn_sigma=True)
+                  batch_size=4, schedule="cosine", loss_weighting="none", learn_sigma=True,
+                  vlb_weight=0.01)
     assert t.config.steps == 1 and t.schedule.name == "cosine" and t.model.learn_sigma
-    assert t.config.loss_weighting == "none"
+    assert t.config.loss_weighting == "none" and t.objective.vlb_weight == 0.01
+    t = train_run(resume=tmp_path / "cosine" / "checkpoint.npz", steps=2, progress=False,
+                  vlb_weight=0.02, log=lambda line: None)
+    assert t.step == 2 and t.objective.vlb_weight == 0.02 == t.config.vlb_weight
     with pytest.raises(RunError, match="unknown preset 'long'"):
         train_run("mnist", out=tmp_path / "x", preset="long")
 
