@@ -77,8 +77,8 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
     `learn_sigma` (the UNet learns the reverse variance, trained with L_hybrid; ε only),
     `schedule` ("linear" or "cosine"), `timesteps` ("importance": t drawn by L_vlb's terms,
     with `learn_sigma`), `vlb_weight` (λ of L_hybrid, with `learn_sigma`) and `preset` (a
-    named recipe, mnist_train.PRESETS; the other options given win over it). The 2-D datasets use the others (model width `hidden`,
-    `blocks` residual blocks, T diffusion steps).
+    named recipe, mnist_train.PRESETS; the other options given win over it). The 2-D datasets
+    use the others (model width `hidden`, `blocks` residual blocks, T diffusion steps).
     """
     options = dict(seed=seed, batch_size=batch_size, lr=lr, hidden=hidden, blocks=blocks, T=T,
                    parameterization=parameterization, loss_weighting=loss_weighting,
