@@ -24,3 +24,14 @@ def L(request):
     """The layers of each tier in turn (`ddpm_np.nn` and `ddpm_np.nn.fast`)."""
     from ddpm_np.nn import layers
     return layers(request.param)
+
+
+@pytest.fixture
+def needs_mnist():
+    """Skip a test that trains on MNIST when its files are not on this machine (CI and the
+    project's machines have them in ../shared/data; a clone elsewhere may not)."""
+    from ddpm_np.data.mnist import DatasetError, load_mnist
+    try:
+        load_mnist("train", download=False)
+    except DatasetError:
+        pytest.skip("MNIST files not available (set DDPM_NP_DATA)")
