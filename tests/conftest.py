@@ -26,12 +26,25 @@ def L(request):
     return layers(request.param)
 
 
-@pytest.fixture
-def needs_mnist():
-    """Skip a test that trains on MNIST when its files are not on this machine (CI and the
-    project's machines have them in ../shared/data; a clone elsewhere may not)."""
+def _mnist(split):
     from ddpm_np.data.mnist import DatasetError, load_mnist
     try:
-        load_mnist("train", download=False)
+        return load_mnist(split, download=False)
     except DatasetError:
         pytest.skip("MNIST files not available (set DDPM_NP_DATA)")
+
+
+@pytest.fixture(scope="session")
+def mnist_test():
+    """The MNIST test split (images, labels); skips the test when the files are not on this
+    machine (CI and the project's machines have them in ../shared/data; a clone elsewhere may
+    not)."""
+    return _mnist("test")
+
+
+@pytest.fixture(scope="session")
+def needs_mnist():
+    """Skips a test that reads MNIST (to train, or through the command line) when its files are
+    not on this machine."""
+    _mnist("train")
+    _mnist("test")

@@ -5,18 +5,8 @@ import numpy as np
 import pytest
 
 from ddpm_np.cli import main
-from ddpm_np.data.mnist import DatasetError, load_mnist
 
-
-def have_mnist():
-    try:
-        load_mnist("test", download=False)
-        return True
-    except DatasetError:
-        return False
-
-
-needs_mnist = pytest.mark.skipif(not have_mnist(), reason="MNIST files not available")
+needs_mnist = pytest.mark.usefixtures("needs_mnist")
 
 
 def test_sample_digit_with_guidance_and_grid(tiny_checkpoint, tmp_path, capsys):

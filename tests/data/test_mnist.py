@@ -33,11 +33,8 @@ def write_split(folder, n=5, seed=0, gz=True):
     return imgs, lbls
 
 
-def test_reads_shared_mnist_if_present():
-    try:
-        x, y = load_mnist("test", download=False)
-    except DatasetError:
-        pytest.skip("MNIST files not available (set DDPM_NP_DATA)")
+def test_reads_shared_mnist_if_present(mnist_test):
+    x, y = mnist_test
     assert x.shape == (10_000, 28, 28) and x.dtype == np.uint8 and y.shape == (10_000,)
     assert x.mean() / 255 == pytest.approx(0.13251, abs=1e-4)   # shared/data/README.md
     assert np.bincount(y).min() > 850

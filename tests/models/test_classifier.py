@@ -24,13 +24,10 @@ def test_cross_entropy_value_and_gradient(rng):
         softmax_cross_entropy(z, np.array([0, 5, 1, 1]))
 
 
-def test_shipped_classifier_is_accurate_on_test_digits():
-    from ddpm_np.data.mnist import DatasetError, load_mnist, to_model_range
+def test_shipped_classifier_is_accurate_on_test_digits(mnist_test):
+    from ddpm_np.data.mnist import to_model_range
     from ddpm_np.experiments.metrics import load_classifier
-    try:
-        x, y = load_mnist("test", download=False)
-    except DatasetError:
-        pytest.skip("MNIST files not available (set DDPM_NP_DATA)")
+    x, y = mnist_test
     probs, feats = load_classifier().predict(to_model_range(x[:2000]))
     acc = np.mean(probs.argmax(1) == y[:2000])
     # 98.98% on all 10,000; on 2,000 the 5σ band is ±1.1%

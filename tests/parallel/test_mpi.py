@@ -177,12 +177,7 @@ def test_bench_train_on_two_processes_reports_the_all_reduce(tmp_path):
     assert result.stdout.count("all-reduce of 4.52 MiB of gradients") == 1
 
 
-def test_evaluation_does_not_depend_on_the_number_of_processes(tmp_path):
-    from ddpm_np.data.mnist import DatasetError, load_mnist
-    try:
-        load_mnist("test", download=False)
-    except DatasetError:
-        pytest.skip("MNIST files not available")
+def test_evaluation_does_not_depend_on_the_number_of_processes(tmp_path, mnist_test):
     args = ["evaluate", "--checkpoint", "mnist", "--n", "200", "--bpd-images", "4", "--steps",
             "3", "--sampler", "dpm++2m", "--no-progress"]
     metrics = []
