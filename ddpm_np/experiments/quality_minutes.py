@@ -74,6 +74,7 @@ def plot(table: dict, out) -> Path:
               ("share_as_requested", "share read as the requested digit"),
               ("bits_per_dim", "bound, bits/dim (test set)")]
     for ax, (key, label) in zip(axes, panels):
+        ax.set_prop_cycle(color=plt.cm.tab20.colors)   # a colour for each of up to 20 recipes
         for recipe, rows in table.items():
             rows = [r for r in rows if r.get(key) is not None]
             if not rows:
