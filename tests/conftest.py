@@ -39,7 +39,9 @@ def mnist_test():
     """The MNIST test split (images, labels); skips the test when the files are not on this
     machine (CI and the project's machines have them in ../shared/data; a clone elsewhere may
     not)."""
-    return _mnist("test")
+    x, y = _mnist("test")
+    x.flags.writeable = y.flags.writeable = False     # shared by the tests of a session
+    return x, y
 
 
 @pytest.fixture(scope="session")

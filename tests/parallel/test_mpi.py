@@ -150,8 +150,10 @@ def test_sampling_does_not_depend_on_the_number_of_processes(tmp_path, toy_check
         result = ok(cli(["sample", "--checkpoint", checkpoint, *extra, "--out",
                          tmp_path / f"k{k}.npy", "--no-progress"], k))
         assert result.stdout.count("wrote") == 1
+    # the same up to float32 rounding: a BLAS may round a row differently in a batch of another
+    # size (OpenBLAS 0.3.31's sgemm does on an AMD EPYC), and a sampler carries that on
     np.testing.assert_allclose(np.load(tmp_path / "k2.npy"), np.load(tmp_path / "k1.npy"),
-                               rtol=0, atol=1e-6)
+                               rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("args", [["demo", "spiral", "--quick"], ["bench", "conv"]])
@@ -177,12 +179,28 @@ def test_bench_train_on_two_processes_reports_the_all_reduce(tmp_path):
     assert result.stdout.count("all-reduce of 4.52 MiB of gradients") == 1
 
 
-def test_evaluation_does_not_depend_on_the_number_of_processes(tmp_path, mnist_test):
+@pytest.mark.usefixtures("needs_mnist")
+def test_evaluation_does_not_depend_on_the_number_of_processes(tmp_path):
     args = ["evaluate", "--checkpoint", "mnist", "--n", "200", "--bpd-images", "4", "--steps",
             "3", "--sampler", "dpm++2m", "--no-progress"]
     metrics = []
     for k in (1, 2):
         ok(cli([*args, "--out", tmp_path / f"k{k}.json"], k))
         m = json.loads((tmp_path / f"k{k}.json").read_text())
-        metrics.append({key: v for key, v in m.items() if not key.endswith("seconds")})
-    assert metrics[0] == metrics[1]
+        metrics.append(flat({key: v for key, v in m.items() if not key.endswith("seconds")}))
+    assert metrics[0].keys() == metrics[1].keys()
+    for key, one in metrics[0].items():           # the same up to float32 rounding, as sampling
+        expected = one if isinstance(one, str) else pytest.approx(one, rel=1e-5)
+        assert metrics[1][key] == expected, key
+
+
+def flat(d, prefix=""):
+    """{"a": {"b": 1}, "c": [2, 3]} → {"a/b": 1, "c/0": 2, "c/1": 3}."""
+    items = d.items() if isinstance(d, dict) else enumerate(d)
+    out = {}
+    for key, v in items:
+        if isinstance(v, (dict, list)):
+            out.update(flat(v, f"{prefix}{key}/"))
+        else:
+            out[f"{prefix}{key}"] = v
+    return out
