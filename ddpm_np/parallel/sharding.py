@@ -10,7 +10,8 @@ steps, up to the order in which floats are summed.
 Sampling and evaluation: `ShardedModel` wraps a model so that each call computes the process's
 own rows and gathers the rest from the others. The samplers around it run unchanged on every
 process, drawing the same noise from the same generator, and every process ends with every
-sample; the same seed gives the same samples for any K.
+sample; the same seed gives the same samples for any K, up to float32 rounding (a BLAS may
+round a row differently in a batch of another size).
 """
 from __future__ import annotations
 
