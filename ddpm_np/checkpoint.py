@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoint_schema import SchemaError, check_checkpoint
+from .inputs import read_npz, regular_file
 from .parallel import on_root
 
 FORMAT = "ddpm_np-checkpoint"
@@ -74,9 +76,27 @@ def remove_stale_temporaries(path) -> list:
     return removed
 
 
+MEMBERS = ("model/", "ema/", "buffer/", "opt/", "log/", "objective/", "__meta__")
+
+
 def save_checkpoint(path, arrays: dict, meta: dict):
-    """Write `arrays` (name -> ndarray) and `meta` (JSON-able dict) atomically to `path`."""
+    """Write `arrays` (name -> ndarray) and `meta` (JSON-able dict) atomically to `path`.
+    Refused (CheckpointError), before anything is written, is what load_checkpoint would
+    refuse: a name outside the layout above, or with `..` or a leading `/`; an array that is
+    not a plain numeric one; a path whose JSON twin would be the archive itself."""
     path = Path(path)
+    if path.suffix.lower() != ".npz":
+        raise CheckpointError(f"checkpoint path {path} must end in .npz (its JSON copy is "
+                              f"written beside it as {path.with_suffix('.json').name})")
+    for name, a in arrays.items():
+        parts = str(name).split("/")
+        if not any(name == m or (m.endswith("/") and name.startswith(m)) for m in MEMBERS) \
+                or name == "__meta__" or ".." in parts or "" in parts:
+            raise CheckpointError(f"cannot save array {name!r}: checkpoint members are named "
+                                  f"{', '.join(m + '<name>' for m in MEMBERS[:-1])}")
+        if not isinstance(a, np.ndarray) or a.dtype.hasobject or a.dtype.kind not in "biuf":
+            raise CheckpointError(f"cannot save {name!r}: a checkpoint holds NumPy arrays of "
+                                  f"numbers, got {getattr(a, 'dtype', type(a).__name__)}")
     meta = dict(meta, format=FORMAT, version=VERSION)
     text = json.dumps(meta, indent=1, sort_keys=True)
     payload = dict(arrays)
@@ -86,35 +106,46 @@ def save_checkpoint(path, arrays: dict, meta: dict):
 
 
 def load_checkpoint(path) -> tuple[dict, dict]:
-    """Read a checkpoint: returns (arrays, meta). Raises CheckpointError with a clear message."""
+    """Read a checkpoint: returns (arrays, meta). Raises CheckpointError with a clear message.
+    Only a regular file is opened; each member is checked by name and array header before any
+    is loaded (inputs.read_npz); the metadata's fields are checked against the arrays by
+    checkpoint_schema.check_checkpoint."""
     path = Path(path)
-    if path.is_symlink() and not path.exists():
-        raise CheckpointError(f"checkpoint {path} is a symbolic link that leads nowhere (a loop "
-                              "or a missing target)")
-    if not path.exists():
-        raise CheckpointError(f"checkpoint {path} does not exist")
     if path.is_dir():
         inside = path / "checkpoint.npz"
         raise CheckpointError(f"{path} is a folder; give the checkpoint file"
                               + (f", {inside}" if inside.exists() else " (a .npz)"))
-    if not zipfile.is_zipfile(path):
-        raise CheckpointError(f"checkpoint {path} is corrupt or not an .npz archive")
+    regular_file(path, "checkpoint", CheckpointError)
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise CheckpointError(f"checkpoint {path} is corrupt or not an .npz file ({e})") from None
-    if "__meta__" not in arrays:
+        with zipfile.ZipFile(path) as z:
+            has_meta = "__meta__.npy" in z.namelist()
+    except (zipfile.BadZipFile, OSError) as e:
+        raise CheckpointError(f"checkpoint {path} is corrupt or not an .npz archive ({e})") \
+            from None
+    if not has_meta:
         raise CheckpointError(f"{path} is an .npz file but not a ddpm_np checkpoint (no metadata)")
+    arrays = read_npz(path, "checkpoint", MEMBERS, CheckpointError)
     try:
         meta = json.loads(arrays.pop("__meta__").tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"checkpoint {path} has unreadable metadata ({e})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"checkpoint {path}: its metadata must be a JSON object, got "
+                              f"{type(meta).__name__}")
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a ddpm_np checkpoint (format {meta.get('format')!r})")
-    if meta.get("version", 0) > VERSION:
-        raise CheckpointError(f"{path} was written by a newer ddpm_np (version {meta['version']})")
-    return {current_name(k): v for k, v in arrays.items()}, meta
+    version = meta.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise CheckpointError(f"checkpoint {path}: field version must be a whole number ≥ 0, "
+                              f"got {version!r}")
+    if version > VERSION:
+        raise CheckpointError(f"{path} was written by a newer ddpm_np (version {version})")
+    arrays = {current_name(k): v for k, v in arrays.items()}
+    try:
+        check_checkpoint(path, arrays, meta)
+    except SchemaError as e:
+        raise CheckpointError(str(e)) from None
+    return arrays, meta
 
 
 def current_name(key: str) -> str:

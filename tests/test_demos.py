@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .processes import WAIT
+
 DEMOS = Path(__file__).parents[1] / "demos"
 
 
 def run_script(name, *args, cwd):
     done = subprocess.run([sys.executable, str(DEMOS / name), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=WAIT)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -20,9 +20,12 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
+
+from ..inputs import InputError, regular_file
 
 DATASETS = {
     "mnist": {
@@ -66,32 +69,44 @@ def _open(path: Path):
 
 
 def read_idx(path, kind: str, expected_count: int | None = None) -> np.ndarray:
-    """Read and validate one IDX file: kind "images" -> (N, 28, 28) uint8, "labels" -> (N,)."""
+    """Read and validate one IDX file: kind "images" -> (N, 28, 28) uint8, "labels" -> (N,).
+    The header is read first and checked; then exactly the bytes it implies are read (a
+    compressed file is decompressed no further than that, plus one byte to catch padding)."""
     path = Path(path)
     magic_expected, ndim = (0x803, 3) if kind == "images" else (0x801, 1)
+    header_len = 4 * (1 + ndim)
+    try:
+        regular_file(path, f"{kind} file")
+    except InputError as e:
+        raise DatasetError(str(e)) from None
     try:
         with _open(path) as f:
-            raw = f.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
+            head = f.read(header_len)
+            if len(head) >= 4 and (magic := int(np.frombuffer(head[:4], ">i4")[0])) \
+                    != magic_expected:
+                raise DatasetError(f"{path}: bad magic number 0x{magic:08x}, expected "
+                                   f"0x{magic_expected:08x} ({kind} IDX file)")
+            if len(head) < header_len:
+                raise DatasetError(f"{path}: truncated (only {len(head)} bytes)")
+            header = np.frombuffer(head, dtype=">i4")
+            n = int(header[1])
+            if expected_count is not None and n != expected_count:
+                raise DatasetError(f"{path}: holds {n} {kind}, expected {expected_count}")
+            if n < 0:
+                raise DatasetError(f"{path}: a negative count in its header ({n})")
+            if kind == "images" and (header[2], header[3]) != (28, 28):
+                raise DatasetError(f"{path}: images are {header[2]}×{header[3]}, expected "
+                                   "28×28")
+            size = n * (784 if kind == "images" else 1)
+            raw = f.read(size)
+            extra = f.read(1)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise DatasetError(f"{path}: cannot read ({e}); delete it so it can be fetched again") \
             from None
-    header_len = 4 * (1 + ndim)
-    if len(raw) >= 4 and (magic := int(np.frombuffer(raw[:4], ">i4")[0])) != magic_expected:
-        raise DatasetError(f"{path}: bad magic number 0x{magic:08x}, expected "
-                           f"0x{magic_expected:08x} ({kind} IDX file)")
-    if len(raw) < header_len:
-        raise DatasetError(f"{path}: truncated (only {len(raw)} bytes)")
-    header = np.frombuffer(raw[:header_len], dtype=">i4")
-    n = int(header[1])
-    if expected_count is not None and n != expected_count:
-        raise DatasetError(f"{path}: holds {n} {kind}, expected {expected_count}")
-    if kind == "images" and (header[2], header[3]) != (28, 28):
-        raise DatasetError(f"{path}: images are {header[2]}×{header[3]}, expected 28×28")
-    size = n * (784 if kind == "images" else 1)
-    if len(raw) - header_len != size:
-        raise DatasetError(f"{path}: truncated or padded: {len(raw) - header_len} data bytes, "
-                           f"expected {size}")
-    data = np.frombuffer(raw, dtype=np.uint8, offset=header_len)
+    if len(raw) != size or extra:
+        got = f"{len(raw)}" if not extra else f"more than {size}"
+        raise DatasetError(f"{path}: truncated or padded: {got} data bytes, expected {size}")
+    data = np.frombuffer(raw, dtype=np.uint8)
     if kind == "labels":
         if data.size and data.max() > 9:
             raise DatasetError(f"{path}: labels outside 0..9 (max {data.max()})")

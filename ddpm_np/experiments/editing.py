@@ -11,6 +11,7 @@ from ..checks import check_int
 from ..data.mnist import load_mnist, to_model_range
 from ..diffusion import ddim_invert, ddim_sample, guided_eps_model, repaint_sample, slerp
 from ..diffusion.learned_variance import eps_only
+from ..inputs import read_image
 from . import plotting
 from .mnist_sample import CLIP
 
@@ -37,16 +38,11 @@ def load_digit(image=None, test_index=None, data_dir=None):
 
 
 def _read_picture(path, what):
-    import matplotlib.image as mpimg
-    try:
-        a = np.asarray(mpimg.imread(path), np.float32)
-    except (OSError, ValueError, SyntaxError) as e:
-        raise EditError(f"cannot read the {what} {path}: {e}") from None
+    """A 28×28 picture in [0, 1] (its size read from the header before it is decoded)."""
+    a = read_image(path, what, size=(28, 28), error=EditError)
     if a.ndim == 3:
-        a = a[..., :3].mean(axis=2)
-    if a.shape != (28, 28):
-        raise EditError(f"the {what} {path} is {a.shape[1]}×{a.shape[0]} pixels; it must be 28×28")
-    return (a / a.max() if a.max() > 1 else a).astype(np.float32)
+        a = a.mean(axis=2)
+    return a.astype(np.float32)
 
 
 def make_mask(kind) -> np.ndarray:

@@ -15,31 +15,24 @@ import pytest
 from ddpm_np.checkpoint import load_checkpoint
 from ddpm_np.experiments.runs import train_run
 
+from ..processes import WAIT, started, wait_for
+
 ARGS = ["--dataset", "moons", "--hidden", "16", "--blocks", "1", "--T", "50", "--no-progress"]
 
 
 def _start(out, *extra):
     env = dict(os.environ, DDPM_NP_THREADS="1")
-    return subprocess.Popen([sys.executable, "-m", "ddpm_np", "train", *ARGS, "--out", str(out),
-                             *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
-
-
-def _wait_for(path, proc, timeout=60):
-    t0 = time.monotonic()
-    while not path.exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() - t0 < timeout, "no checkpoint appeared"
-        time.sleep(0.05)
+    return started([sys.executable, "-m", "ddpm_np", "train", *ARGS, "--out", str(out), *extra],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 @pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupt_saves_and_resumes_bit_identically(tmp_path, sig, status):
     out, steps = tmp_path / "run", 3000
-    proc = _start(out, "--steps", str(steps), "--checkpoint-every", "100")
-    _wait_for(out / "checkpoint.json", proc)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    with _start(out, "--steps", str(steps), "--checkpoint-every", "100") as proc:
+        wait_for(out / "checkpoint.json", proc)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == status, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and f"interrupted ({sig.name}) at step" in lines[0], lines
@@ -61,16 +54,15 @@ def test_sigkill_during_checkpoint_writes_never_breaks_the_checkpoint(tmp_path):
     for attempt in range(5):
         ckpt = out / "checkpoint.npz"
         extra = (["--resume", str(ckpt)] if ckpt.exists() else ["--out", str(out)])
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ddpm_np", "train", *(ARGS if not ckpt.exists() else
-                                                         ["--no-progress"]),
-             "--steps", "1000000", "--checkpoint-every", "1", *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env=dict(os.environ, DDPM_NP_THREADS="1"))
-        _wait_for(out / "checkpoint.json", proc)
-        time.sleep(rng.uniform(0.05, 0.5))          # somewhere in a stream of writes
-        proc.kill()
-        proc.communicate(timeout=60)
+        with started(
+                [sys.executable, "-m", "ddpm_np", "train", *(ARGS if not ckpt.exists() else
+                                                             ["--no-progress"]),
+                 "--steps", "1000000", "--checkpoint-every", "1", *extra],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                env=dict(os.environ, DDPM_NP_THREADS="1")) as proc:
+            wait_for(out / "checkpoint.json", proc)
+            time.sleep(rng.uniform(0.05, 0.5))      # somewhere in a stream of writes
+            proc.kill()
         arrays, meta = load_checkpoint(ckpt)        # always a whole checkpoint
         assert meta["step"] >= last_step and json.loads(
             (out / "checkpoint.json").read_text())["step"] >= last_step - 1
@@ -86,12 +78,12 @@ def test_an_interrupted_demo_says_how_to_run_it_again_and_that_works(tmp_path):
     `train --resume` after which the demo would refuse its own folder."""
     out = tmp_path / "demo"
     env = dict(os.environ, DDPM_NP_THREADS="1", MPLBACKEND="Agg")
-    proc = subprocess.Popen([sys.executable, "-m", "ddpm_np", "demo", "moons", "--steps", "3000",
-                             "--out", str(out), "--no-progress"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    _wait_for(out / "checkpoint.json", proc)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    with started([sys.executable, "-m", "ddpm_np", "demo", "moons", "--steps", "3000", "--out",
+                  str(out), "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                 text=True, env=env) as proc:
+        wait_for(out / "checkpoint.json", proc)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == 143, err
     line = err.strip().splitlines()[-1]
     again = f"ddpm-np demo moons --out {out} --overwrite"

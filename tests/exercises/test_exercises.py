@@ -72,7 +72,7 @@ def test_status_names_an_exercise_that_hangs_or_is_broken_and_checks_the_rest(tm
     (tmp_path / f"{ex['ex04'].module}.py").unlink()
     table = status(tmp_path, timeout=2)
     rows = {e.id: (p, t, note) for e, p, t, note in table}
-    assert rows["ex01"][2] == "stopped after 2 s (an endless loop?)"
+    assert rows["ex01"][2] == "stopped after 2 s of computing (an endless loop?)"
     assert "does not parse (SyntaxError at line 1" in rows["ex02"][2]
     assert rows["ex04"][2] == f"{ex['ex04'].module}.py is missing"
     assert rows["ex03"][0] == rows["ex03"][1] > 0 and not rows["ex03"][2]

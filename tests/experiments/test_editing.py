@@ -30,5 +30,5 @@ def test_pictures_as_masks_and_digits(tmp_path):
         make_mask(str(tmp_path / "all.png"))
     with pytest.raises(EditError, match="mask must be one of bottom, top"):
         make_mask("middle")
-    with pytest.raises(EditError, match="cannot read the image"):
+    with pytest.raises(EditError, match="image .*none.png does not exist"):
         load_digit(image=str(tmp_path / "none.png"))

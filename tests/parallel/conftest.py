@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from ..processes import started
+
 MPIEXEC = (shutil.which("mpiexec", path=str(Path(sys.executable).parent))
            or shutil.which("mpiexec"))
 HAVE_MPI = MPIEXEC is not None and importlib.util.find_spec("mpi4py") is not None
 needs_mpi = pytest.mark.skipif(not HAVE_MPI, reason='needs the mpi extra (pip install ".[mpi]": '
                                                     'mpi4py and mpiexec)')
 JOBS = str(Path(__file__).with_name("jobs.py"))
-TIMEOUT = 240
+TIMEOUT = 600       # far above a quiet machine's needs: a busy one is slow, not wrong
 
 
 def command(args, k: int) -> list:
@@ -36,6 +38,7 @@ def cli(args, k: int, cwd=None) -> subprocess.CompletedProcess:
     return run(["-m", "ddpm_np", *args], k, cwd=cwd)
 
 
-def popen(args, k: int, cwd=None) -> subprocess.Popen:
-    return subprocess.Popen(command(["-m", "ddpm_np", *args], k), cwd=cwd, env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def popen(args, k: int, cwd=None):
+    """A `with` block around the started command, which is ended when the block ends."""
+    return started(command(["-m", "ddpm_np", *args], k), cwd=cwd, env=env(),
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

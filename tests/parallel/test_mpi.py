@@ -1,5 +1,6 @@
 """Training, resuming, interrupting and sampling under `mpiexec -n K`: results that do not
 depend on K, one consistent checkpoint on a signal, and no hang when a process fails."""
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import pytest
 
 from ddpm_np.checkpoint import load_checkpoint
 
+from ..processes import WAIT, wait_for
 from .conftest import JOBS, cli, command, env, needs_mpi, popen, run
 
 pytestmark = needs_mpi
@@ -58,28 +60,21 @@ def test_a_checkpoint_resumes_under_any_number_of_processes(tmp_path, first, the
                         tmp_path / "straight" / "checkpoint.npz", atol=1e-5)
 
 
-def _wait_for(path, process, timeout=120):
-    t0 = time.monotonic()
-    while not path.exists():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() - t0 < timeout, "the run wrote no checkpoint"
-        time.sleep(0.1)
-
-
+@contextlib.contextmanager
 def _long_run(tmp_path, k=2):
     out = tmp_path / "run"
-    process = popen(["train", *TOY, "--steps", "1000000", "--checkpoint-every", "40", "--out",
-                     out], k)
-    _wait_for(out / "checkpoint.npz", process)
-    return out, process
+    with popen(["train", *TOY, "--steps", "1000000", "--checkpoint-every", "40", "--out", out],
+               k) as process:
+        wait_for(out / "checkpoint.npz", process)
+        yield out, process
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_to_mpiexec_leaves_one_consistent_checkpoint(tmp_path, sig):
-    out, process = _long_run(tmp_path)
-    time.sleep(0.5)
-    process.send_signal(sig)
-    _, stderr = process.communicate(timeout=120)
+    with _long_run(tmp_path) as (out, process):
+        time.sleep(0.5)
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=WAIT)
     assert process.returncode == 128 + sig, stderr
     lines = [line for line in stderr.splitlines() if line.startswith("ddpm-np")]
     assert len(lines) == 1 and f"interrupted ({sig.name})" in lines[0], stderr
@@ -91,20 +86,20 @@ def test_a_signal_to_mpiexec_leaves_one_consistent_checkpoint(tmp_path, sig):
 
 
 def test_a_process_that_dies_takes_the_job_down(tmp_path):
-    out, process = _long_run(tmp_path)
-    ranks = subprocess.run(["pgrep", "-f", f"ddpm_np train .*{out}"], capture_output=True,
-                           text=True).stdout.split()
-    ranks = [int(p) for p in ranks if int(p) != process.pid]
-    assert len(ranks) >= 2, ranks
-    os.kill(max(ranks), signal.SIGKILL)
-    _, stderr = process.communicate(timeout=120)            # no hang: the job ends
+    with _long_run(tmp_path) as (out, process):
+        ranks = subprocess.run(["pgrep", "-f", f"ddpm_np train .*{out}"], capture_output=True,
+                               text=True).stdout.split()
+        ranks = [int(p) for p in ranks if int(p) != process.pid]
+        assert len(ranks) >= 2, ranks
+        os.kill(max(ranks), signal.SIGKILL)
+        process.communicate(timeout=WAIT)                  # no hang: the job ends
     assert process.returncode != 0
     _, meta = weights(out / "checkpoint.npz")                # the last checkpoint is whole
     assert meta["step"] % 40 == 0
 
 
 def test_a_process_that_fails_alone_stops_the_job_with_its_message():
-    result = run([JOBS, "fail-alone"], 2, timeout=60)
+    result = run([JOBS, "fail-alone"], 2, timeout=WAIT)
     assert result.returncode == 3
     assert "ddpm-np: process 1 of 2: rank 1 failed alone" in result.stderr
 
@@ -114,7 +109,7 @@ def test_under_mpiexec_one_process_measures_and_all_use_its_choices(tmp_path):
     reports = []
     for _ in range(2):                                  # measured, then from the cache
         result = subprocess.run(command([JOBS, "calibrate"], 2), capture_output=True, text=True,
-                                env=environment, timeout=120)
+                                env=environment, timeout=WAIT)
         ok(result)
         reports.append([json.loads(line) for line in result.stdout.splitlines()])
     first, second = reports
@@ -126,7 +121,7 @@ def test_under_mpiexec_one_process_measures_and_all_use_its_choices(tmp_path):
 
 def test_processes_that_fail_together_exit_together():
     t0 = time.monotonic()
-    result = run([JOBS, "fail-together"], 2, timeout=60)
+    result = run([JOBS, "fail-together"], 2, timeout=WAIT)
     assert result.returncode == 3 and "Abort" not in result.stderr
     assert time.monotonic() - t0 < 30
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ..processes import WAIT
+
 TUTORIAL = Path(__file__).resolve().parents[2] / "tutorial"
 CHAPTERS = sorted(TUTORIAL.glob("[0-9][0-9]_*.py"))
 FIGURES = {"01": ["01_schedule", "01_chain"], "02": ["02_loss_weight"],
@@ -28,7 +30,7 @@ def test_the_chapter_runs_and_draws_its_figures(tmp_path, chapter):
     env = dict(os.environ, DDPM_NP_TUTORIAL_QUICK="1", DDPM_NP_TUTORIAL_OUT=str(tmp_path),
                MPLBACKEND="Agg")
     result = subprocess.run([sys.executable, str(chapter)], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=WAIT)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     for name in FIGURES[chapter.name[:2]]:
         assert (tmp_path / f"{name}.png").stat().st_size > 5000, name
@@ -51,7 +53,7 @@ def test_a_chapter_run_by_hand_writes_under_runs_only(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DDPM_NP_TUTORIAL_OUT"}
     env.update(DDPM_NP_TUTORIAL_QUICK="1", MPLBACKEND="Agg")
     result = subprocess.run([sys.executable, str(CHAPTERS[0])], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=WAIT)
     assert result.returncode == 0, result.stderr[-2000:]
     assert [p.name for p in tmp_path.iterdir()] == ["runs"]
     assert (tmp_path / "runs" / "tutorial" / "01_schedule.png").exists()

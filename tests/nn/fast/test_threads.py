@@ -144,7 +144,7 @@ def test_blas_is_held_to_one_thread_in_parallel_regions_even_after_errors(monkey
 def test_chunks_really_run_on_several_threads_at_once(monkeypatch):
     """Two chunks that each wait for the other can only finish if two threads run them."""
     monkeypatch.setenv("DDPM_NP_THREADS", "2")
-    barrier = threading.Barrier(2, timeout=10)
+    barrier = threading.Barrier(2, timeout=120)
     names = set()
 
     def task(i, start, stop, worker):
