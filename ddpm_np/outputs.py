@@ -73,11 +73,15 @@ def check_file(path, suffixes, overwrite: bool, flag: str = "--out"):
 
 
 @on_root
-def check_demo_folder(path, overwrite: bool, markers=("metrics.json", "checkpoint.npz")):
-    """A demo writes into `path`: refused when an earlier run's output (any of `markers`) is
-    there, unless `overwrite`."""
-    found = [m for m in markers if (Path(path) / m).exists()]
+def check_new_files(folder, names, overwrite: bool, flag: str = "--out"):
+    """A command that writes the files `names` (names or glob patterns) into `folder`: refused
+    if any of them exists, unless `overwrite`; then the folder must take files. The one rule
+    behind every output folder: nothing existing is replaced without --overwrite."""
+    folder = Path(folder)
+    found = sorted({p.name for pattern in names for p in folder.glob(pattern)}) \
+        if folder.is_dir() else []
     if found and not overwrite:
-        raise OutputError(f"{path} holds the output of an earlier run ({', '.join(found)}); "
-                          "add --overwrite to replace it, or choose another --out")
-    check_folder(path)
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        raise OutputError(f"{flag} {folder} holds files this command writes ({shown}); add "
+                          "--overwrite to replace them, or choose another folder")
+    check_folder(folder)

@@ -12,18 +12,26 @@ them, each with its command.
 """
 
 BENCHMARKS = ("conv", "unet", "profile", "train", "scaling", "busy", "calibrate")
+BATCHED = ("conv", "unet", "profile", "train", "calibrate")     # take --batch
+BYTES_PER_EXAMPLE = 20 * 2**20      # a UNet training step's activations and gradients, per image
 
 
 def run_benchmark(what: str = "conv", batch: int = 64, repeats: int = 5, figure=None,
-                  quick: bool = False):
-    """`ddpm-np bench WHAT`: print one benchmark's figures (`figure`: scaling's curves, .png;
-    `quick`: busy's small workloads)."""
+                  quick: bool = False, overwrite: bool = False):
+    """`ddpm-np bench WHAT`: print one benchmark's figures (`figure`: scaling's curves, .png,
+    not replaced without `overwrite`; `quick`: busy's small workloads). A batch that would not
+    fit this machine's memory is refused before any work."""
+    from ..checks import check_int, check_memory
     if what not in BENCHMARKS:
         raise ValueError(f"benchmark must be one of {', '.join(BENCHMARKS)}, got {what!r}")
     if figure and what != "scaling":
         raise ValueError("--figure applies to bench scaling")
     if quick and what != "busy":
         raise ValueError("--quick applies to bench busy")
+    check_int(batch, "batch")
+    check_int(repeats, "repeats", high=1000)
+    if what in BATCHED:
+        check_memory(batch * BYTES_PER_EXAMPLE, f"bench {what} at batch {batch} (--batch)")
     if what == "calibrate":
         from .calibrate import bench_calibrate
         return bench_calibrate(batch=batch)
@@ -34,7 +42,7 @@ def run_benchmark(what: str = "conv", batch: int = 64, repeats: int = 5, figure=
         from ..outputs import check_file
         from .scaling import bench_scaling
         if figure:
-            check_file(figure, (".png",), True, "--figure")
+            check_file(figure, (".png",), overwrite, "--figure")
         return bench_scaling(figure=figure, repeats=min(repeats, 3))
     if what == "train":
         from .parallel import bench_train

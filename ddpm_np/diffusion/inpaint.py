@@ -26,13 +26,17 @@ from .samplers import ddim_step, ddim_timesteps, check_sampler_inputs
 from .schedule import NoiseSchedule
 
 
+MAX_RESAMPLE = 100
+
+
 def repaint_schedule(steps: int, jump_length: int = 10, resample: int = 10) -> list:
     """Grid positions to visit, from `steps` (x_T) down to 0 (x_0), with the paper's jumps back:
     after every `jump_length` positions down, `resample` − 1 times jump `jump_length` up again.
-    resample = 1 gives the plain descent steps, steps − 1, …, 0."""
+    resample = 1 gives the plain descent steps, steps − 1, …, 0. The path holds about
+    steps · (2·resample − 1) positions: resample is at most MAX_RESAMPLE (the paper uses 10)."""
     check_int(steps, "steps")
     check_int(jump_length, "jump_length")
-    check_int(resample, "resample")
+    check_int(resample, "resample", high=MAX_RESAMPLE)
     jumps = {p: resample - 1 for p in range(0, steps - jump_length, jump_length)}
     p, path = steps, [steps]
     while p > 0:

@@ -20,6 +20,8 @@ import numpy as np
 
 from ..checks import check_int
 
+MAX_T = 100_000     # far above any schedule in use (the paper: 1000); its JSON is a few MB
+
 
 class NoiseSchedule:
     """β_t for t = 1..T and its derived arrays (float64, length T+1, index 0 a sentinel).
@@ -32,8 +34,9 @@ class NoiseSchedule:
 
     def __init__(self, betas, name: str = "custom", max_sqrt_alpha_bar_T: float = 0.1):
         b = np.asarray(betas, dtype=np.float64)
-        if b.ndim != 1 or b.size < 1:
-            raise ValueError(f"NoiseSchedule needs T ≥ 1 betas (β_1..β_T), got shape {b.shape}")
+        if b.ndim != 1 or not 1 <= b.size <= MAX_T:
+            raise ValueError(f"NoiseSchedule needs T betas (β_1..β_T), 1 ≤ T ≤ {MAX_T}, got "
+                             f"shape {b.shape}")
         if not np.all((b > 0) & (b < 1)):
             bad = int(np.argmax(~((b > 0) & (b < 1)))) + 1
             raise ValueError(f"every β_t must lie in (0, 1); β_{bad} = {float(b[bad - 1])!r}")
@@ -120,7 +123,7 @@ class NoiseSchedule:
 
 
 def _check_T(T) -> int:
-    return check_int(T, "T")
+    return check_int(T, "T", high=MAX_T)
 
 
 def check_t(t, T: int, allow_zero: bool = False) -> np.ndarray:

@@ -11,6 +11,9 @@ from ..nn.loss import softmax_cross_entropy
 from ..train import TrainConfig, Trainer
 
 
+DEFAULT_OUT = Path("runs") / "mnist_classifier.npz"
+
+
 class ClassificationObjective:
     """Softmax cross-entropy of the model's logits against integer labels."""
 
@@ -36,13 +39,13 @@ def train_classifier(images, labels, seed: int = 0, epochs: int = 3, batch_size:
 def train_and_save(out=None, seed: int = 0, epochs: int = 3, data_dir=None, overwrite=False,
                    progress: bool = True) -> tuple[Path, float]:
     """`ddpm-np train-classifier`: train on the MNIST training set, measure the accuracy on the
-    test set, and write the weights to `out` (default: the package's shipped weights file).
-    Returns (path, test accuracy)."""
+    test set, and write the weights to `out` (default: DEFAULT_OUT; never the package's
+    shipped weights unless given as `out` on purpose, with `overwrite`). Returns (path, test
+    accuracy)."""
     from ..checkpoint import atomic_write
     from ..data.mnist import load_mnist, to_model_range
     from ..outputs import check_file
-    from .metrics import CLASSIFIER_WEIGHTS, weights_path
-    out = Path(out) if out else weights_path(CLASSIFIER_WEIGHTS)
+    out = Path(out) if out else DEFAULT_OUT
     check_file(out, (".npz",), overwrite, "--out")
     x, y = load_mnist("train", data_dir=data_dir)
     xt, yt = load_mnist("test", data_dir=data_dir)

@@ -12,8 +12,8 @@ import signal
 from pathlib import Path
 
 from ..data import toy2d
-from ..outputs import check_demo_folder
-from ..saving import RunError
+from ..outputs import check_new_files
+from ..saving import RunError, RunLock
 
 DEMOS = toy2d.NAMES + ("mnist",)
 MNIST_OPTIONS = ("train", "guidance", "checkpoint", "sampler", "sample_steps", "data_dir")
@@ -61,8 +61,9 @@ def run_demo(name: str, out=None, *, quick: bool = False, seed: int = 0, steps=N
         mnist_only = ["--" + k.replace("_", "-") for k in MNIST_OPTIONS if given[k]]
         if mnist_only:
             raise RunError(f"{', '.join(mnist_only)} apply to demo mnist only")
-        check_demo_folder(out, overwrite)
-        from .toy import run_toy_demo
+        from .toy import DEMO_FILES, run_toy_demo
+        check_new_files(out, DEMO_FILES, overwrite)
+        RunLock(out).check_free()
         with _starts_over(name, out):
             return run_toy_demo(name, out, quick=quick, seed=seed, steps=steps,
                                 progress=progress, model=model or "mlp", log=log)
@@ -70,8 +71,10 @@ def run_demo(name: str, out=None, *, quick: bool = False, seed: int = 0, steps=N
         raise RunError("--model applies to the 2-D demos; demo mnist runs the UNet")
     if checkpoint and train:
         raise RunError("--train draws from the model it trains; leave out --checkpoint")
-    from .mnist_sample import GUIDANCE, load_image_model, run_mnist_demo
-    check_demo_folder(out, overwrite, ("demo.json", "samples_grid.png", "checkpoint.npz"))
+    from .mnist_sample import DEMO_FILES, GUIDANCE, load_image_model, run_mnist_demo
+    from .mnist_train import RUN_FILES
+    check_new_files(out, DEMO_FILES + (RUN_FILES if train else ()), overwrite)
+    RunLock(out).check_free()
     if train:
         from .runs import train_run
         with _starts_over(name, out):

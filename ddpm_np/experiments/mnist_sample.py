@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..checkpoint import atomic_write
 from ..data.mnist import load_mnist, to_model_range
 from ..diffusion import (as_eps_model, ddim_sample, ddpm_sample, dpm_solver_sample,
                          guided_eps_model, q_sample)
@@ -17,6 +18,8 @@ from . import plotting
 from .metrics import weights_path
 
 PRETRAINED = "mnist.npz"
+DEMO_FILES = ("demo.json", "samples_grid.png", "reverse_strip.png", "forward_strip.png",
+              "reverse.gif")
 # What `ddpm-np demo mnist` samples with: the fewest model evaluations whose Fréchet ratio stays
 # below 3 with room for the ±15% a 1,000-sample measurement moves, and ≥ 95% read as requested
 # (the few-steps table in docs/results.md).
@@ -177,6 +180,7 @@ def run_mnist_demo(out_dir, checkpoint="mnist", guidance=GUIDANCE, steps=None, s
                     sampler=sampler)
     info = {"checkpoint": str(checkpoint), "step": meta.get("step"), "guidance": guidance,
             "sampler": sampler_name(sampler, steps), "seconds": time.perf_counter() - t0}
-    (out_dir / "demo.json").write_text(json.dumps(info, indent=1))
+    text = json.dumps(info, indent=1)
+    atomic_write(out_dir / "demo.json", lambda f: f.write(text.encode()))
     log(f"drew {len(paths)} figures in {info['seconds']:.0f} s to {out_dir}/")
     return info

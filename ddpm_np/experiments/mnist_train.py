@@ -18,6 +18,8 @@ from .mnist_sample import GUIDANCE, sample_images
 MNIST_TRAIN = dict(steps=6000, batch_size=64, lr=5e-4, warmup_steps=200, min_lr=5e-5,
                    grad_clip=1.0, ema_decay=0.999, label_dropout=0.1, checkpoint_every=250)
 
+RUN_FILES = ("checkpoint.npz", "checkpoint.json", "grid_step*.png")     # what a run writes
+
 
 # Recipes by name (`ddpm-np train --dataset mnist --preset NAME`): changes to MNIST_TRAIN and
 # to the model; options given beside a preset win. "short": the step count that fits 15 minutes

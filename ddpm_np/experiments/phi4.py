@@ -24,22 +24,28 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..checkpoint import atomic_write
-from ..checks import check_int
+from ..checks import check_float, check_int, check_memory
 from ..data.batching import ArrayDataset
 from ..diffusion import NoiseSchedule, flow_sample, module_eps_jacobian
 from ..loading import load_for_sampling
 from ..models import LatticeEps
 from ..outputs import OutputError, check_folder
+from ..saving import RunLock
 from ..physics import (Phi4Action, ess_per_sample, hmc, independence_mh, local_metropolis,
                        per_config)
 from ..physics.action import ENSEMBLES, MAX_EXACT_L
 from ..stopping import stop_requests
 from ..train import Trainer, TrainConfig, TrainingInterrupted
+from .phi4_state import STUDY_LOCK, read_arrays, read_state, refuse_foreign_files
 
 STAGES = ("hmc", "train", "sample", "report")
+PROPOSAL_ARRAYS = ("phi", "log_q", "S", "log_w")
 # from L = 8 the proposal is harder to get right (more sampler steps keep the acceptance up) and
 # each one costs (64/36)² more than at L = 6 (fewer acceptance checks during training)
 LARGE_L = {"sampler_steps": 16, "checkpoint_every": 1000}
+SCHEDULE_T = 1000       # the ε-network's linear schedule; a sampler takes at most T steps
+MIN_PROPOSALS = 16      # the Γ-method needs a series to estimate its autocorrelation
+M2_BOUND, LAM_BOUND = 100.0, 1000.0     # far around the benchmark ensembles (m² = −4, λ ≈ 5–10)
 
 
 @dataclass
@@ -88,6 +94,15 @@ class Phi4Config:
         check_int(self.seed, "seed", low=0)
         if self.order not in (1, 2):
             raise ValueError(f"order must be 1 (DDIM) or 2 (DPM-Solver++(2M)), got {self.order}")
+        # what the later stages need, checked before HMC spends minutes
+        check_float(self.m2, "m2", low=-M2_BOUND, high=M2_BOUND)
+        check_float(self.lam, "lam (λ)", low=0, high=LAM_BOUND)
+        check_int(self.sampler_steps, "sampler_steps", high=SCHEDULE_T)
+        check_int(self.proposals, "proposals", low=MIN_PROPOSALS)
+        check_int(self.monitor, "monitor (proposals at each checkpoint)", low=2)
+        configs = self.train_configs * 3 + self.reference_configs + 16 * self.local_sweeps
+        check_memory(8 * self.L ** 2 * configs + 8 * self.L ** 4 * 64,
+                     f"a study of {configs} configurations at L={self.L}")
         return self
 
     def action(self) -> Phi4Action:
@@ -104,15 +119,19 @@ class Phi4Study:
         if config is None:
             if not saved.exists():
                 raise OutputError(f"{self.out} holds no φ⁴ study (no study.json)")
-            config = Phi4Config(**json.loads(saved.read_text())["config"])
+            config = Phi4Config(**self._read_state(saved)["config"])
         self.config = config.validate()
         self.action = config.action()
         check_folder(self.out, "study folder")
         self.state = self._claim(saved)
 
+    @staticmethod
+    def _read_state(saved: Path) -> dict:
+        return read_state(saved, [f.name for f in fields(Phi4Config)], STAGES)
+
     def _claim(self, saved: Path) -> dict:
         if saved.exists():
-            state = json.loads(saved.read_text())
+            state = self._read_state(saved)
             want = asdict(self.config)
             diff = [k for k, v in want.items() if state["config"].get(k) != v]
             if diff == ["proposals"] and want["proposals"] > state["config"]["proposals"]:
@@ -125,6 +144,7 @@ class Phi4Study:
                                   "the same settings to continue it (only --proposals may "
                                   "grow)")
             return state
+        refuse_foreign_files(self.out)
         return {"config": asdict(self.config), "done": [], "seconds": {}}
 
     def _save_state(self, state=None):
@@ -148,10 +168,15 @@ class Phi4Study:
                         raise OutputError(f"stage {stage} needs stage {need} first "
                                           f"(ddpm-np phi4 ... --stage {need})")
         self.out.mkdir(parents=True, exist_ok=True)          # every request checked: begin
-        self._save_state()
-        for stage in STAGES:
-            if stage in stages and (stage not in self.state["done"] or stage == "report"):
-                getattr(self, f"stage_{stage}")()
+        lock = RunLock(self.out, STUDY_LOCK, "studied")     # one study process per folder
+        lock.acquire()
+        try:
+            self._save_state()
+            for stage in STAGES:
+                if stage in stages and (stage not in self.state["done"] or stage == "report"):
+                    getattr(self, f"stage_{stage}")()
+        finally:
+            lock.release()
         if "report" in stages:
             return json.loads((self.out / "report.json").read_text())
         return None
@@ -170,8 +195,9 @@ class Phi4Study:
         local = local_metropolis(self.action, 16, c.local_sweeps, np.random.default_rng(
             [c.seed, 3]), progress=self.progress)
         phi_train = train["phi"].reshape(-1, c.L, c.L)[:c.train_configs]
-        np.savez(self.out / "hmc.npz", train=phi_train, reference=per_config(ref["phi"]),
-                 local=per_config(local["phi"]))
+        arrays = dict(train=phi_train, reference=per_config(ref["phi"]),
+                      local=per_config(local["phi"]))
+        atomic_write(self.out / "hmc.npz", lambda f: np.savez(f, **arrays))
         self.state["hmc"] = {
             "acceptance": ref["acceptance"], "step": ref["step"], "n_steps": ref["n_steps"],
             "seconds": ref["seconds"], "samples": int(ref["phi"].shape[0] * ref["phi"].shape[1]),
@@ -184,7 +210,7 @@ class Phi4Study:
     # -- 2. training -------------------------------------------------------------------------
     def training_data(self) -> ArrayDataset:
         """The training set as x_0 = φ/s (s: the field's r.m.s.), with its mirror image −φ."""
-        phi = np.load(self.out / "hmc.npz")["train"] / self.state["scale"]
+        phi = read_arrays(self.out / "hmc.npz", ["train"])["train"] / self.state["scale"]
         x = np.concatenate([phi, -phi])[:, None].astype(np.float32)
         return ArrayDataset(x, description={"phi4": asdict(self.config)})
 
@@ -198,14 +224,15 @@ class Phi4Study:
             cfg = TrainConfig(steps=c.steps, batch_size=c.batch_size, lr=c.lr,
                               checkpoint_every=c.checkpoint_every, seed=c.seed,
                               warmup_steps=min(100, c.steps // 10))
-            trainer = Trainer(model, NoiseSchedule.linear(), data, cfg, self.out / "model",
+            trainer = Trainer(model, NoiseSchedule.linear(SCHEDULE_T), data, cfg,
+                              self.out / "model",
                               meta={"phi4": asdict(c), "scale": self.state["scale"]})
         self.log(f"training the ε-network ({trainer.model.num_parameters()} parameters) for "
                  f"{c.steps} steps")
-        monitor_seconds = [0.0]
+        clock = [t0]        # the seconds are counted as the checkpoints keep the work
 
         def monitor(tr):
-            s = time.perf_counter()
+            clock[0] = self._lap("train", clock[0], save=False)
             props = self.propose(c.monitor, np.random.default_rng([c.seed, 5, tr.step]))
             _, acc = independence_mh(props["log_w"], np.random.default_rng([c.seed, 6]))
             curve = self.state.setdefault("training_curve", [])
@@ -213,22 +240,24 @@ class Phi4Study:
             curve.append({"step": tr.step, "acceptance": float(acc.mean()),
                           "ess_per_sample": ess_per_sample(props["log_w"]),
                           "loss": float(np.mean(tr.log["loss"][-50:]))})
-            self._save_state()
-            monitor_seconds[0] += time.perf_counter() - s
+            clock[0] = self._lap("monitor", clock[0])
 
         try:
             trainer.run(progress=self.progress, on_checkpoint=monitor)
         except TrainingInterrupted as e:
-            self._add_seconds("train", time.perf_counter() - t0 - monitor_seconds[0])
+            self._lap("train", clock[0])            # the steps the interruption's save kept
             raise TrainingInterrupted(f"interrupted at step {trainer.step}/{c.steps}; the "
                                       "study is saved: rerun the same ddpm-np phi4 command "
                                       "to continue it", e.signum) from None
-        self._add_seconds("monitor", monitor_seconds[0])
-        self._finish("train", time.perf_counter() - t0 - monitor_seconds[0])
+        self._finish("train", 0.0)
 
-    def _add_seconds(self, key, s):
-        self.state["seconds"][key] = self.state["seconds"].get(key, 0.0) + s
-        self._save_state()
+    def _lap(self, key, since: float, save: bool = True) -> float:
+        """Add the seconds since `since` to `key` (and save the record); returns now."""
+        now = time.perf_counter()
+        self.state["seconds"][key] = self.state["seconds"].get(key, 0.0) + now - since
+        if save:
+            self._save_state()
+        return now
 
     # -- 3. proposals with their exact density -----------------------------------------------
     def sampler(self):
@@ -264,7 +293,7 @@ class Phi4Study:
     def stage_sample(self, batch=64):
         c, t0 = self.config, time.perf_counter()
         path = self.out / "proposals.npz"
-        have = dict(np.load(path)) if path.exists() else None
+        have = read_arrays(path, PROPOSAL_ARRAYS) if path.exists() else None
         done = 0 if have is None else len(have["phi"])
         sampler = self.sampler()
         self.log(f"{c.proposals} proposals by {self.sampler_name()} with their exact log q "
@@ -277,14 +306,14 @@ class Phi4Study:
                 have = new if have is None else {k: np.concatenate([have[k], new[k]])
                                                  for k in new}
                 atomic_write(path, lambda f: np.savez(f, **have))
+                t0 = self._lap("sample", t0)         # the seconds of the proposals kept
                 done += n
                 bar.update(n)
                 if stop and done < c.proposals:
-                    self._add_seconds("sample", time.perf_counter() - t0)
                     raise TrainingInterrupted(
                         f"interrupted after {done}/{c.proposals} proposals; they are saved: "
                         "rerun the same ddpm-np phi4 command to continue", stop.signum)
-        self._finish("sample", time.perf_counter() - t0)
+        self._finish("sample", 0.0)
 
     # -- 4. the report -----------------------------------------------------------------------
     def stage_report(self):

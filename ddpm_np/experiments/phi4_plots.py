@@ -9,6 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .plotting import save_figure  # noqa: E402
+
 LABELS = {"m": "⟨M⟩/V", "abs_m": "⟨|M|⟩/V", "chi2": "χ₂", "e_ising": "E (Ising)",
           "binder": "Binder U", "L_over_xi": "L/ξ"}
 COLOURS = {"hmc": "k", "local": "0.5", "raw": "tab:red", "reweighted": "tab:orange",
@@ -33,8 +35,7 @@ def plot_observables(report, path):
     fig.suptitle(f"φ⁴ on {c['L']}×{c['L']}, m²={c['m2']}, λ={c['lam']}: observables (±1σ)",
                  fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, bbox_inches=None)
 
 
 def plot_training(report, path):
@@ -50,8 +51,7 @@ def plot_training(report, path):
                  fontsize=10)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, bbox_inches=None)
 
 
 def plot_correlator(report, path):
@@ -71,8 +71,7 @@ def plot_correlator(report, path):
     a2.set_title("effective mass m_eff(t)", fontsize=10)
     a1.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, bbox_inches=None)
 
 
 def plot_cost(report, path):
@@ -91,8 +90,7 @@ def plot_cost(report, path):
     a2.set_ylabel("seconds per independent sample")
     a2.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, bbox_inches=None)
 
 
 def _nan(v):

@@ -16,6 +16,7 @@ import numpy as np
 from ..checkpoint import atomic_write
 from ..physics import (REPORTED, estimate_all, ess_per_sample, independence_mh, per_config,
                        reweight)
+from .phi4_state import read_arrays
 
 SAMPLERS = ("hmc", "local", "raw", "reweighted", "mh")
 COMPARED = ("m", "abs_m", "chi2", "e_ising", "binder", "L_over_xi")
@@ -34,8 +35,8 @@ def deviation(a, b) -> float:
 
 def build_report(study) -> dict:
     c, st = study.config, study.state
-    hmc_npz = np.load(study.out / "hmc.npz")
-    props = np.load(study.out / "proposals.npz")
+    hmc_npz = read_arrays(study.out / "hmc.npz", ("reference", "local"))
+    props = read_arrays(study.out / "proposals.npz", ("phi", "log_w"))
     P = per_config(props["phi"])
     index, accepted = independence_mh(props["log_w"], np.random.default_rng([c.seed, 8]))
     est = {"hmc": estimate_all(hmc_npz["reference"]), "local": estimate_all(hmc_npz["local"]),

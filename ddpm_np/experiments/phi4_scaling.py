@@ -17,6 +17,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .plotting import save_figure  # noqa: E402
+
 
 def load(folders) -> list[dict]:
     reports = []
@@ -85,8 +87,7 @@ def plot(reports, path):
         ax.set_xticks(Ls)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, bbox_inches=None)
 
 
 def main(argv=None) -> int:

@@ -10,13 +10,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def _save(fig, path):
-    """Write the figure atomically (a full disk leaves no partial file to block a rerun)."""
+def save_figure(fig, path, dpi=110, bbox_inches="tight"):
+    """Write the figure atomically (a full disk or a killed process leaves no partial file to
+    block a rerun) and close it."""
     from ..checkpoint import atomic_write
     path = Path(path)
     try:
         atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:].lower() or "png",
-                                                 dpi=110, bbox_inches="tight"))
+                                                 dpi=dpi, bbox_inches=bbox_inches))
     finally:
         plt.close(fig)
     return path
@@ -46,7 +47,7 @@ def scatter_compare(data, samples, path, title=""):
     for ax in axes:
         ax.set_xlim(xl), ax.set_ylim(yl), ax.set_aspect("equal")
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def process_strip(frames, ts, path, title, label_fmt="t = {}"):
@@ -60,7 +61,7 @@ def process_strip(frames, ts, path, title, label_fmt="t = {}"):
         ax.set_title(label_fmt.format(t), fontsize=10)
         ax.set_xticks([]), ax.set_yticks([])
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def loss_curve(steps, losses, path, title="training loss"):
@@ -77,7 +78,7 @@ def loss_curve(steps, losses, path, title="training loss"):
     ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3, which="both")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def marginals(data, samples, path, density_fns=None, title="marginals"):
@@ -94,7 +95,7 @@ def marginals(data, samples, path, density_fns=None, title="marginals"):
         ax.set_title(f"x{d + 1}")
         ax.legend()
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def energy_histogram(u_data, u_samples, path, kT, title="energy histogram"):
@@ -108,7 +109,7 @@ def energy_histogram(u_data, u_samples, path, kT, title="energy histogram"):
     ax.set_xlabel(f"U(x)  (kT = {kT})"), ax.set_ylabel("density")
     ax.set_title(title)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def reverse_gif(frames, ts, path, data=None, fps=12):
@@ -163,7 +164,7 @@ def image_grid(x, path, nrow: int = 8, title: str = "", row_labels=None):
     else:
         ax.set_yticks([])
     ax.set_title(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def image_gif(frames, ts, path, nrow: int = 10, scale: int = 2, hold: int = 10,

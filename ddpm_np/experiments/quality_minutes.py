@@ -25,6 +25,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .plotting import save_figure  # noqa: E402
+
 
 def _minutes_from_log(path: Path) -> float:
     if not path.is_file():
@@ -103,8 +105,7 @@ def plot(table: dict, out) -> Path:
     fig.suptitle("MNIST: quality against training time (DDIM-50, guidance 0.5, 1,000 samples)")
     fig.tight_layout()
     out = Path(out)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out, bbox_inches=None)
     return out
 
 

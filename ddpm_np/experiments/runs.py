@@ -20,6 +20,7 @@ from ..checkpoint import load_checkpoint
 from ..checks import check_int, check_memory
 from ..data import toy2d
 from ..data.batching import ArrayDataset
+from ..diffusion.schedule import MAX_T
 from ..models import MLP
 from ..saving import RunError, claim_for_new_run, claim_for_resume
 from ..train import TrainConfig, Trainer
@@ -125,7 +126,7 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
         raise RunError(f"{', '.join(mnist_only)} apply to mnist; the 2-D model keeps a fixed "
                        "variance and its own schedule")
     o = dict(TOY_DEFAULTS, **given)
-    check_int(o["T"], "T", low=MIN_TOY_T)
+    check_int(o["T"], "T", low=MIN_TOY_T, high=MAX_T)
     # the schedule keeps about ten arrays of T + 1 float64s
     check_memory(80 * (o["T"] + 1), f"a schedule of T = {o['T']} steps (--T)")
     cfg = TrainConfig(steps=steps or STEPS[dataset], batch_size=o["batch_size"], lr=o["lr"],

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import norm
 
+from ..checkpoint import atomic_write
 from ..data import toy2d
 from ..data.batching import ArrayDataset
 from ..diffusion import (NoiseSchedule, ddpm_sample, gaussian_mixture_eps_model,
@@ -33,6 +34,9 @@ STEPS = {"gaussian": 3000, "two-gaussians": 3000, "spiral": 5000, "double-well":
          "moons": 4000}
 N_TRAIN, N_SAMPLES, N_VLB = 20_000, 2000, 1000
 TOY_MODELS = ("mlp", "linear")
+DEMO_FILES = ("checkpoint.npz", "checkpoint.json", "samples.npy", "metrics.json", "samples.png",
+              "forward.png", "reverse.png", "loss.png", "reverse.gif", "marginals.png",
+              "energy.png")
 LINEAR_LR = 1e-2        # the linear model's loss is a convex quadratic: a larger step is safe
 
 
@@ -84,7 +88,7 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
     samples, traj = ddpm_sample(net, (n_samples, 2), schedule, sample_rng, progress=progress,
                                 return_trajectory=True, trajectory_every=max(1, T // 40))
     timings["sample_s"] = time.perf_counter() - t0
-    np.save(out / "samples.npy", samples)
+    atomic_write(out / "samples.npy", lambda f: np.save(f, samples))
     # -- metrics ----------------------------------------------------------------------------
     t0 = time.perf_counter()
     fresh = toy2d.sample(name, n_samples, eval_rng)
@@ -152,7 +156,8 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
     timings["total_s"] = time.perf_counter() - t_start
     metrics["timings"] = timings
     metrics["files"] = sorted(p.name for p in out.iterdir() if not p.name.endswith(".tmp"))
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    text = json.dumps(metrics, indent=1)
+    atomic_write(out / "metrics.json", lambda f: f.write(text.encode()))
     log(f"{name}{' (linear model)' if kind == 'linear' else ''}: energy distance {ed:.4f} "
         f"(noise floor {floor:.4f}, ratio {ed / floor:.2f}); {timings['total_s']:.1f} s in all")
     log(f"wrote {len(figs)} figures, samples.npy, metrics.json and checkpoint.npz to {out}/")

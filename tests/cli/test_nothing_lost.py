@@ -106,7 +106,7 @@ def test_a_demo_is_not_run_over_an_earlier_one(tmp_path, capsys):
     assert main(argv) == 0
     capsys.readouterr()
     assert main(argv) == 2
-    assert "holds the output of an earlier run" in _err(capsys)
+    assert "holds files this command writes" in _err(capsys)
     assert main(argv + ["--overwrite"]) == 0
 
 

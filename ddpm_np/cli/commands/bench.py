@@ -3,7 +3,7 @@ from ..types import positive_int
 
 NAME = "bench"
 HELP = "print speed figures (convolution or UNet vs this machine's GEMM; data-parallel training)"
-OPTIONS = dict(progress=False, overwrite=False)
+OPTIONS = dict(progress=False)
 
 
 def add_arguments(p):
@@ -24,4 +24,4 @@ def add_arguments(p):
 
 def run(args):
     from ...benchmarks import run_benchmark
-    run_benchmark(args.what, args.batch, args.repeats, args.figure, args.quick)
+    run_benchmark(args.what, args.batch, args.repeats, args.figure, args.quick, args.overwrite)

@@ -49,7 +49,9 @@ class TrainClassifier:
     def add_arguments(p):
         p.add_argument("--epochs", type=positive_int, default=3, help="passes over the "
                                                                       "training set (default 3)")
-        p.add_argument("--out", help="weights file (default: the package's shipped weights)")
+        p.add_argument("--out", help="weights file (default runs/mnist_classifier.npz; the "
+                                     "metrics use the shipped weights, "
+                                     "ddpm_np/weights/mnist_classifier.npz)")
         p.add_argument("--data-dir", type=folder,
                        help="folder with the MNIST IDX files (default $DDPM_NP_DATA/mnist)")
         p.add_argument("--seed", type=seed_int, default=0, help="random seed (default 0)")
