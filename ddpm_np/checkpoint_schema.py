@@ -9,7 +9,7 @@ the field, never an internal error or a silent cast.
 | version       | integer ≥ 0                   |                                             |
 | step          | integer ≥ 0                   | opt/step_count, the loss log's length       |
 | model         | {kind: str, config: object}   | the weights' names and shapes (on build)    |
-| schedule      | null or {betas: [β in (0,1)], | a linear model's T; importance-sampled t's  |
+| schedule      | null or {betas: [β_1, …, β_T],| a linear model's T; importance-sampled t's  |
 |               |  name: str}                   | history (T + 1 rows)                        |
 | train_config  | object                        | (TrainConfig checks its values on resume)   |
 | data          | object                        |                                             |
@@ -64,9 +64,8 @@ def check_meta(path, meta: dict) -> None:
     schedule = meta.get("schedule")
     if schedule is not None:
         betas = schedule.get("betas") if isinstance(schedule, dict) else None
-        if not (isinstance(betas, list) and len(betas) >= 2 and
-                all(_is_number(b) for b in betas)):
-            raise _error(path, "schedule", "must be null or {\"betas\": [0, β_1, …, β_T]} with "
+        if not (isinstance(betas, list) and betas and all(_is_number(b) for b in betas)):
+            raise _error(path, "schedule", "must be null or {\"betas\": [β_1, …, β_T]} with "
                          f"numbers, got {schedule!r:.80}")
         if not isinstance(schedule.get("name", ""), str):
             raise _error(path, "schedule.name", f"must be a name, got {schedule['name']!r}")
@@ -96,7 +95,7 @@ def check_agreement(path, arrays: dict, meta: dict) -> None:
                      f"({model['kind']}) takes examples of shape {expected}")
     schedule = meta.get("schedule")
     if schedule is not None:
-        T = len(schedule["betas"]) - 1
+        T = len(schedule["betas"])
         model_T = (model.get("config") or {}).get("T") if model.get("kind") == "linear" else None
         if model_T is not None and model_T != T:
             raise _error(path, "schedule", f"has T = {T} steps but the model was made for "

@@ -1,11 +1,15 @@
-"""Stopping a long run cleanly: Ctrl-C (SIGINT) or SIGTERM (what `timeout` and batch systems
-send) is noted, and the loop stops at the end of its current step; a second signal stops at once
-(KeyboardInterrupt)."""
+"""Stopping a long run cleanly: Ctrl-C (SIGINT), SIGTERM (what `timeout` and batch systems
+send) or SIGHUP (a closed terminal, a dropped ssh session) is noted, and the loop stops at the
+end of its current step; a second signal stops at once (KeyboardInterrupt)."""
 from __future__ import annotations
 
 import contextlib
 import signal
 import threading
+
+# the signals that ask a program to stop (SIGHUP where the platform has it)
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
 
 
 class StopRequest:
@@ -20,8 +24,8 @@ class StopRequest:
 
 @contextlib.contextmanager
 def stop_requests():
-    """Within the block, SIGINT and SIGTERM set the yielded StopRequest instead of stopping the
-    program; a second one raises KeyboardInterrupt. The previous handlers come back after the
+    """Within the block, SIGINT, SIGTERM and SIGHUP set the yielded StopRequest instead of
+    stopping the program; a second one raises KeyboardInterrupt. The previous handlers come back after the
     block. Off the main thread (where Python allows no handlers) nothing is installed."""
     request = StopRequest()
     old = {}
@@ -32,7 +36,7 @@ def stop_requests():
         request.signum = signum
 
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             old[sig] = signal.signal(sig, handler)
     try:
         yield request

@@ -8,12 +8,13 @@
 
 The step is Adam with a linear warm-up then cosine decay of the learning rate, gradient clipping
 and an EMA of the weights (used for sampling). Around the loop, each in its own file: the
-checkpoint every k steps and exact resume (saving.py), Ctrl-C or SIGTERM = finish the step, save
-and stop (stopping.py), and on K processes (`mpiexec -n K`) one all-reduce of the gradients a
+checkpoint every k steps and exact resume (saving.py), Ctrl-C, SIGTERM or SIGHUP = finish the
+step, save and stop (stopping.py), and on K processes (`mpiexec -n K`) one all-reduce of the gradients a
 step (parallel/reduce.py; the result does not depend on K).
 """
 from __future__ import annotations
 
+import shlex
 import signal
 import time
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class TrainingDiverged(RuntimeError):
 
 
 class TrainingInterrupted(RuntimeError):
-    """Ctrl-C or SIGTERM: a checkpoint was saved; the message says how to resume. `signum` is
+    """Ctrl-C, SIGTERM or SIGHUP: a checkpoint was saved; the message says how to resume. `signum` is
     the signal that stopped the run."""
 
     def __init__(self, message, signum=signal.SIGINT):
@@ -255,7 +256,7 @@ class Trainer:
         checkpoint every `checkpoint_every` steps and where it stops, then call
         `on_checkpoint(self)` (on every process: its writes go through `self.world`).
 
-        Ctrl-C or SIGTERM finishes the current step, saves, and raises TrainingInterrupted
+        Ctrl-C, SIGTERM or SIGHUP finishes the current step, saves, and raises TrainingInterrupted
         (whose message gives the resume command); a second one stops at once. A non-finite loss
         raises TrainingDiverged without saving.
         """
@@ -306,7 +307,8 @@ class Trainer:
 
     def _interrupted(self) -> "TrainingInterrupted":
         path = self.save()
-        how = (f"checkpoint saved to {path}. Resume with: ddpm-np train --resume {path}"
+        how = (f"checkpoint saved to {path}. Resume with: ddpm-np train --resume "
+               f"{shlex.quote(str(path))}"
                if path else "no checkpoint folder was given")
         return TrainingInterrupted(f"interrupted ({signal.Signals(self.stop_signal).name}) at "
                                    f"step {self.step}/{self.config.steps}; {how}",

@@ -3,7 +3,7 @@
 Every error reaches the user as one line `ddpm-np: error: ...`: bad input (values, paths,
 checkpoints, data, environment) exits with status 2, before any work where it can be checked
 before; a result that is not finite, a diverged run, a failed write or an internal error with 1;
-an interrupted run (Ctrl-C or SIGTERM: training saves first) with 130 or 143. `--debug` (or
+an interrupted run (Ctrl-C, SIGTERM or SIGHUP: training saves first) with 130, 143 or 129. `--debug` (or
 DDPM_NP_DEBUG=1) shows the traceback instead. Nothing existing is replaced without --overwrite.
 
 Under `mpiexec -n K` (train, sample, evaluate), rank 0 prints and writes; the other processes
@@ -22,10 +22,23 @@ from .parser import build_parser
 __all__ = ["main", "build_parser"]
 
 
+def _debug_from_environment() -> bool:
+    """DDPM_NP_DEBUG, read before the checks: a bad value is reported by them, without
+    tracebacks."""
+    from ..environment import EnvironmentValueError, switch
+    try:
+        return switch("DDPM_NP_DEBUG")
+    except EnvironmentValueError:
+        return False
+
+
 def _check_environment():
-    """The environment variables the library reads, checked before any work; and the BLAS's
-    threads, decided once for the whole command: on the fast tier, one (nn/fast/threads.py)."""
+    """The environment variables the library reads (environment.py), checked before any work;
+    and the BLAS's threads, decided once for the whole command: on the fast tier, one
+    (nn/fast/threads.py)."""
+    from ..environment import check_all
     from ..nn import default_tier
+    check_all()
     from ..nn.fast import hold_blas, num_threads
     tier = default_tier()
     num_threads()
@@ -51,11 +64,20 @@ def _one_line(message, category, filename, lineno, file=None, line=None):
 
 
 class _Terminated(Exception):
-    """SIGTERM outside training (training saves and stops on it by itself)."""
+    """SIGTERM or SIGHUP outside training (training saves and stops on it by itself)."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
 
 
-def _on_sigterm(signum, frame):
-    raise _Terminated
+def _on_stop_signal(signum, frame):
+    raise _Terminated(signum)
+
+
+def _stop_signals():
+    """SIGTERM and SIGHUP (where there is one): both end a command as Ctrl-C does."""
+    return [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
 
 
 PARALLEL_COMMANDS = ("train", "sample", "evaluate")
@@ -84,16 +106,16 @@ def main(argv=None) -> int:
         print(f"ddpm-np: error: {what} runs on one process; under mpiexec run "
               f"{', '.join(PARALLEL_COMMANDS)} or bench train", file=sys.stderr)
         return 2
-    debug = getattr(args, "debug", False) or os.environ.get("DDPM_NP_DEBUG", "") not in ("", "0")
+    debug = getattr(args, "debug", False) or _debug_from_environment()
     warnings.formatwarning = _one_line
-    old_term = signal.signal(signal.SIGTERM, _on_sigterm) \
-        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL else None
+    old = {sig: signal.signal(sig, _on_stop_signal) for sig in _stop_signals()
+           if signal.getsignal(sig) is signal.SIG_DFL}
     try:
         status = _run(args, debug)
         return w.settle(status, getattr(args, "_error", "")) if status else status
     finally:
-        if old_term is not None:
-            signal.signal(signal.SIGTERM, old_term)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def _run(args, debug) -> int:
@@ -120,8 +142,9 @@ def _run(args, debug) -> int:
         return fail(1, f"error: {e}")
     except KeyboardInterrupt:
         return fail(130, "interrupted")
-    except _Terminated:
-        return fail(143, "terminated")
+    except _Terminated as e:
+        return fail(128 + e.signum, "terminated" if e.signum == signal.SIGTERM else
+                    f"stopped ({signal.Signals(e.signum).name})")
     except MemoryError as e:
         return fail(2, f"error: not enough memory for this request ({e}); ask for fewer "
                        "samples (--n) or a smaller batch")

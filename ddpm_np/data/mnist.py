@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import environment
 from ..inputs import InputError, regular_file
 
 DATASETS = {
@@ -48,7 +49,7 @@ DATASETS = {
 SPLITS = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", 60_000),
           "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", 10_000)}
 ENV_VAR = "DDPM_NP_DATA"
-OFFLINE_VAR = "DDPM_NP_OFFLINE"   # set (to anything) to never try a download
+OFFLINE_VAR = "DDPM_NP_OFFLINE"   # a switch (environment.py): on, never try a download
 
 
 class DatasetError(Exception):
@@ -58,8 +59,8 @@ class DatasetError(Exception):
 def default_folder(dataset: str = "mnist") -> Path:
     """$DDPM_NP_DATA/<dataset>, else the user's cache folder; an empty variable counts as unset
     (an empty $XDG_CACHE_HOME too: never a folder relative to wherever one happens to be)."""
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR]) / dataset
+    if environment.value(ENV_VAR):
+        return Path(environment.value(ENV_VAR)) / dataset
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "ddpm_np" / dataset
 
@@ -158,7 +159,7 @@ def _where_to_put(folder, name, data_dir, dataset) -> str:
     """The fix, worded for where the folder came from."""
     if data_dir is not None:
         return f"Put {name} in that folder (the --data-dir you gave), or give another --data-dir."
-    if os.environ.get(ENV_VAR):
+    if environment.value(ENV_VAR):
         return (f"Put {name} there (${ENV_VAR}/{dataset}), or point ${ENV_VAR} at a folder "
                 f"whose {dataset}/ subfolder holds it, or give --data-dir FOLDER holding it.")
     return (f"Put {name} there, or give --data-dir FOLDER holding it, or set ${ENV_VAR} to a "
@@ -170,13 +171,13 @@ def load_mnist(split: str = "train", data_dir=None, download: bool = True,
     """(images uint8 (N, 28, 28), labels uint8 (N,)) of the train (60,000) or test (10,000) split.
 
     `mirrors` overrides the dataset's list of base URLs (tests use a local server);
-    `$DDPM_NP_OFFLINE` set turns downloading off.
+    `$DDPM_NP_OFFLINE` on (1, true, yes) turns downloading off.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
-    if os.environ.get(OFFLINE_VAR):
+    if environment.switch(OFFLINE_VAR, False):
         download = False
     folder = Path(data_dir) if data_dir is not None else default_folder(dataset)
     img_name, lbl_name, count = SPLITS[split]

@@ -8,6 +8,7 @@ over an earlier run's output without `overwrite`.
 from __future__ import annotations
 
 import contextlib
+import shlex
 import signal
 from pathlib import Path
 
@@ -33,10 +34,9 @@ def _starts_over(name, out):
         yield
     except TrainingInterrupted as e:
         signame = signal.Signals(e.signum).name
-        raise TrainingInterrupted(
-            f"demo {name} interrupted ({signame}); a demo does not resume: run "
-            f"`ddpm-np demo {name} --out {out} --overwrite` to start it again", e.signum) \
-            from None
+        again = f"ddpm-np demo {name} --out {shlex.quote(str(out))} --overwrite"
+        raise TrainingInterrupted(f"demo {name} interrupted ({signame}); a demo does not "
+                                  f"resume: run `{again}` to start it again", e.signum) from None
 
 
 def run_demo(name: str, out=None, *, quick: bool = False, seed: int = 0, steps=None,

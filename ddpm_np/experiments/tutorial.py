@@ -7,8 +7,9 @@ DDPM_NP_TUTORIAL_OUT=tutorial/figures).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from .. import environment
 
 QUICK, OUT = "DDPM_NP_TUTORIAL_QUICK", "DDPM_NP_TUTORIAL_OUT"
 
@@ -27,7 +28,7 @@ _decide_blas_threads()
 
 def quick() -> bool:
     """Run with small settings (tests)."""
-    return os.environ.get(QUICK, "") not in ("", "0")
+    return environment.switch(QUICK, False)
 
 
 def pick(full, small):
@@ -37,7 +38,7 @@ def pick(full, small):
 
 def figures_dir() -> Path:
     """$DDPM_NP_TUTORIAL_OUT, else runs/tutorial: running a chapter changes no tracked file."""
-    folder = Path(os.environ.get(OUT) or Path("runs") / "tutorial")
+    folder = Path(environment.value(OUT) or Path("runs") / "tutorial")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -63,6 +63,12 @@ class UNet(Module):
         levels = len(self.channel_mults) - 1
         if self.image_size % (2 ** levels):
             raise ValueError(f"image_size {image_size} is not divisible by 2^{levels}")
+        reached = [self.image_size // 2 ** k for k in range(levels + 1)]
+        unused = [r for r in self.attention_resolutions if r not in reached]
+        if unused:
+            raise ValueError(f"attention_resolutions {unused} are not feature-map sizes of this "
+                             f"UNet (image_size {self.image_size}: {reached}), so no attention "
+                             "would be applied there; choose among those, or () for none")
         chs = [self.base_channels * m for m in self.channel_mults]
         tdim = 4 * self.base_channels
         nn = layers(tier)

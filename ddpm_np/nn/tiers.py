@@ -11,15 +11,16 @@ a model knows of tiers: the fast twins bring whatever they need for speed (threa
 layout, the BLAS's threads) inside their own calls.
 """
 import importlib
-import os
+
+from .. import environment
 
 TIERS = ("fast", "reference")
 _MODULES = {"fast": "ddpm_np.nn.fast", "reference": "ddpm_np.nn"}
 
 
 def default_tier() -> str:
-    """$DDPM_NP_TIER if set, else "fast"."""
-    return check_tier(os.environ.get("DDPM_NP_TIER", "fast"), "DDPM_NP_TIER")
+    """$DDPM_NP_TIER if set (and not empty), else "fast"."""
+    return environment.choice("DDPM_NP_TIER", "fast")
 
 
 def check_tier(tier, what="tier") -> str:

@@ -80,7 +80,7 @@ def test_foreign_model_checkpoint(tmp_path, capsys):
     from ddpm_np.checkpoint import save_checkpoint
     save_checkpoint(tmp_path / "c.npz", {"model/x": np.zeros(1)},
                     {"model": {"kind": "transformer", "config": {}},
-                     "schedule": {"betas": [0.0, 0.1]}, "train_config": {}})
+                     "schedule": {"betas": [0.1]}, "train_config": {}})
     assert main(["sample", "--checkpoint", str(tmp_path / "c.npz"), "--n", "2",
                  "--out", str(tmp_path / "s.npy")]) == 2
     assert "transformer" in _err(capsys)

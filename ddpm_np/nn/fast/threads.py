@@ -37,6 +37,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 from threadpoolctl import ThreadpoolController
 
+from ... import environment
+
 _lock = threading.Lock()           # one parallel region at a time
 _depth_lock = threading.Lock()      # guards _held
 _held = None                        # [(BLAS library, its threads before)] while hold_blas() holds
@@ -56,15 +58,8 @@ def _runtimes() -> ThreadpoolController:
 
 def num_threads() -> int:
     """Threads used for chunked work: DDPM_NP_THREADS, else the cores this process may use."""
-    env = os.environ.get("DDPM_NP_THREADS")
-    if env is not None:
-        try:
-            n = int(env)
-        except ValueError:
-            raise ValueError(f"DDPM_NP_THREADS must be a positive integer, got {env!r}") from None
-        if n < 1:
-            raise ValueError(f"DDPM_NP_THREADS must be a positive integer, got {env!r}")
-    else:
+    n = environment.number("DDPM_NP_THREADS")
+    if n is None:
         n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, n or 1)
 

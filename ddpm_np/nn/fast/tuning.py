@@ -38,6 +38,8 @@ import time
 import warnings
 from pathlib import Path
 
+from ... import environment
+
 FILE = "calibration"            # calibration-<hash of the machine key>.json
 FORMAT = "ddpm_np calibration 1"
 MARGIN = 0.05                   # a candidate replaces the rule only if this much faster
@@ -52,8 +54,7 @@ _warned = set()
 def enabled() -> bool:
     if _enabled is not None:
         return _enabled
-    return os.environ.get("DDPM_NP_CALIBRATE", "1").strip().lower() not in (
-        "0", "off", "no", "false")
+    return environment.switch("DDPM_NP_CALIBRATE")
 
 
 def set_enabled(on: bool | None):
@@ -76,7 +77,7 @@ def switched_on():
 
 
 def cache_path() -> Path:
-    folder = os.environ.get("DDPM_NP_CACHE_DIR")
+    folder = environment.value("DDPM_NP_CACHE_DIR")
     if not folder:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
                                                                 ".cache")

@@ -56,11 +56,19 @@ def test_one_thread_means_one_chunk(monkeypatch):
     assert threads.chunk_bounds(64, 1 << 20) == [(0, 64)]
 
 
-@pytest.mark.parametrize("bad", ["two", "0", "-3", ""])
+@pytest.mark.parametrize("bad", ["two", "0", "-3", "1.5"])
 def test_bad_thread_count_is_a_clear_error(monkeypatch, bad):
     monkeypatch.setenv("DDPM_NP_THREADS", bad)
     with pytest.raises(ValueError, match="DDPM_NP_THREADS must be a positive integer"):
         threads.num_threads()
+
+
+def test_an_empty_thread_count_counts_as_unset(monkeypatch):
+    monkeypatch.setenv("DDPM_NP_THREADS", " ")
+    monkeypatch.delenv("DDPM_NP_THREADS")
+    unset = threads.num_threads()
+    monkeypatch.setenv("DDPM_NP_THREADS", "")
+    assert threads.num_threads() == unset
 
 
 GEOMETRIES = [  # (N, C, O, H, W, k, stride, padding)
