@@ -7,16 +7,27 @@ Workloads, each in a fresh process (so that no thread pool of one run warms the 
 - a training step of the default UNet at batch 64 (median of a few, startup excluded).
 
 Target (issue: a newcomer's second hour): busy ≤ 2.5 × quiet for each. The busy loops are two
-`python -c "while 1: pass"` processes, ended when the measurement ends, whatever happens.
+Python processes spinning on a core each (LOOP), ended when the measurement ends, whatever
+happens: killed at the end of the block, killed by the kernel if this process dies (Linux),
+and ending by themselves once their parent is gone (elsewhere). The workloads' folder is
+removed at the end, or by the next run if this one was killed.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from ..children import popen, run
+
+# a busy loop that checks, every few milliseconds, that its parent is still there
+LOOP = ("import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n"
+        "    for _ in range(100000): pass\n")
+FOLDER_PREFIX = "ddpm-np-busy-"             # ddpm-np-busy-<pid>-<random>: whose folder it is
 
 TUTORIAL = Path(__file__).resolve().parents[2] / "tutorial" / "03_linear_model.py"
 STEP_SCRIPT = """
@@ -50,8 +61,8 @@ def workloads(quick: bool, folder: Path) -> list:
 
 def run_once(argv, env, read, timeout: float) -> float:
     t0 = time.perf_counter()
-    done = subprocess.run(argv, env=dict(os.environ, **env), capture_output=True, text=True,
-                          timeout=timeout)
+    done = run(argv, env=dict(os.environ, **env), stdout=subprocess.PIPE,
+               stderr=subprocess.PIPE, text=True, timeout=timeout)
     seconds = time.perf_counter() - t0
     if done.returncode:
         raise RuntimeError(f"{' '.join(argv[:4])} … failed: {done.stderr.strip()[-300:]}")
@@ -65,8 +76,7 @@ class BusyLoops:
         self.n, self.procs = n, []
 
     def __enter__(self):
-        self.procs = [subprocess.Popen([sys.executable, "-c", "while 1: pass"])
-                      for _ in range(self.n)]
+        self.procs = [popen([sys.executable, "-c", LOOP]) for _ in range(self.n)]
         time.sleep(0.5)                             # let them take their cores
         return self
 
@@ -81,7 +91,8 @@ def bench_busy(quick: bool = False, out=print, timeout: float = 1800) -> list[di
     """Time each workload quiet, then beside two busy loops; print and return the rows."""
     rows = []
     out(f"{'workload':<36}{'quiet s':>9}{'busy s':>9}{'busy/quiet':>12}  target ≤ 2.5")
-    with tempfile.TemporaryDirectory() as tmp:
+    remove_orphaned_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-") as tmp:
         for name, argv, env, read in workloads(quick, Path(tmp)):
             quiet = run_once(argv, env, read, timeout)
             with BusyLoops(2):
@@ -91,3 +102,21 @@ def bench_busy(quick: bool = False, out=print, timeout: float = 1800) -> list[di
             out(f"{name:<36}{quiet:>9.2f}{busy:>9.2f}{busy / quiet:>12.2f}  "
                 f"{'met' if busy / quiet <= 2.5 else 'NOT met'}")
     return rows
+
+
+def remove_orphaned_folders(base=None) -> list:
+    """Remove the workload folders of `bench busy` runs whose process is gone (killed before
+    it could clean up); returns those removed."""
+    removed = []
+    for folder in Path(base or tempfile.gettempdir()).glob(FOLDER_PREFIX + "*"):
+        try:
+            pid = int(folder.name[len(FOLDER_PREFIX):].split("-")[0])
+            os.kill(pid, 0)
+        except ValueError:
+            continue
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except PermissionError:
+            pass
+    return removed

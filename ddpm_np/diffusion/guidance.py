@@ -12,15 +12,18 @@ import numpy as np
 from ..checks import check_float
 
 
+MAX_GUIDANCE = 100.0    # w ≈ 0.5–10 in use; far beyond, every pixel saturates to ±1
+
+
 def guided_eps_model(model, y, guidance: float = 0.0, null_label: int | None = None):
     """An ε-model `eps_model(xt, t)` for the samplers, from `model(xt, t, labels)`.
 
     model: a class-conditional ε-network; y: (N,) int labels, or None for unconditional samples
-    (every label set to `null_label`); guidance: w ≥ 0, finite; null_label: the "no label" index
+    (every label set to `null_label`); guidance: 0 ≤ w ≤ MAX_GUIDANCE; null_label: the "no label" index
     (default `model.num_classes`). With w > 0 both terms come from one forward pass on a batch
     of 2N.
     """
-    guidance = check_float(guidance, "guidance", low=0)
+    guidance = check_float(guidance, "guidance", low=0, high=MAX_GUIDANCE)
     if null_label is None and getattr(model, "num_classes", None) is None:
         raise TypeError(f"model must be a class-conditional network (with num_classes, called "
                         f"as model(x_t, t, labels)), got {type(model).__name__}; an "

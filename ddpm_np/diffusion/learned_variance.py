@@ -28,6 +28,7 @@ import numpy as np
 from ..checks import check_float
 from ..nn.loss import mse_loss
 from .forward import q_posterior
+from .guidance import MAX_GUIDANCE
 from .param import mu_theta_from_eps, x0_from_eps
 from .samplers import _run, check_sampler_inputs, ddim_timesteps
 from .schedule import NoiseSchedule, check_t, gather
@@ -94,7 +95,7 @@ def guided_with_variance(model, y, guidance: float = 0.0, null_label: int | None
     network: ε̃ guided as in `guided_eps_model` (Ho & Salimans eq. 6), v from the conditional
     pass (guidance moves the mean, not the variance, as in GLIDE); y None: every label is
     `null_label` (default `model.num_classes`), no guidance. One pass on 2N images if w > 0."""
-    guidance = check_float(guidance, "guidance", low=0)
+    guidance = check_float(guidance, "guidance", low=0, high=MAX_GUIDANCE)
     null = model.num_classes if null_label is None else null_label
 
     def fn(xt, t):

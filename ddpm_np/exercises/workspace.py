@@ -5,6 +5,7 @@ bodies replaced by a NotImplementedError that gives the hint), test_exercises.py
 one pytest marker per exercise: `pytest DIR -m ex03`), pytest.ini and a README. `status(DIR)`
 runs the tests and counts, per exercise, the tests that pass.
 """
+from ..children import run
 from __future__ import annotations
 
 import ast
@@ -163,9 +164,9 @@ def _run_tests(folder: Path, timeout: float) -> tuple[dict, set]:
                    OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", **{LIMIT_VAR: str(timeout)})
         wall = max(WALL_LIMIT, timeout * (len(EXERCISES) + 2))   # a test that waits, not loops
         try:
-            subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                            f"--junitxml={report}", "-o", "junit_family=xunit1", TESTS],
-                           cwd=folder, capture_output=True, text=True, env=env, timeout=wall)
+            run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                 f"--junitxml={report}", "-o", "junit_family=xunit1", TESTS], cwd=folder,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, timeout=wall)
         except subprocess.TimeoutExpired:
             raise WorkspaceError(f"the tests in {folder} did not finish in {wall:g} s") \
                 from None

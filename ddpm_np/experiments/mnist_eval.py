@@ -15,6 +15,7 @@ import numpy as np
 from ..data.mnist import load_mnist, to_model_range
 from ..diffusion import bound_parts, guided_eps_model, nll_bits_per_dim
 from ..diffusion.learned_variance import guided_with_variance, with_variance
+from ..diffusion.guidance import MAX_GUIDANCE
 from ..checks import check_float, check_int
 from .metrics import classifier_metrics, frechet_distance, load_classifier
 from .mnist_sample import GUIDANCE, NonFiniteSamples, sample_images
@@ -55,7 +56,7 @@ def evaluate(model, schedule, n=1000, guidance=GUIDANCE, steps=50, seed=0, bpd_i
                          f"give at least {MIN_N} (1,000 for figures that resolve ±15%)")
     check_int(bpd_images, "bpd_images", low=0, high=10_000)
     check_int(steps, f"steps (with T={schedule.T})", high=schedule.T)
-    check_float(guidance, "guidance", low=0)
+    check_float(guidance, "guidance", low=0, high=MAX_GUIDANCE)
     if sampler not in SAMPLER_NAMES:
         raise ValueError(f"sampler must be one of {', '.join(SAMPLER_NAMES)}, got {sampler!r}")
     if sampler == "ddpm" and not getattr(model, "learn_sigma", False):

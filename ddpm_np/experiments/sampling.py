@@ -12,6 +12,7 @@ import numpy as np
 
 from ..checks import check_float, check_int, check_memory
 from ..diffusion import as_eps_model, ddim_sample, ddpm_sample, dpm_solver_sample
+from ..diffusion.guidance import MAX_GUIDANCE
 from ..diffusion.solvers import SPACINGS
 from ..loading import load_for_sampling
 from ..parallel import sharded, world
@@ -48,7 +49,7 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = DEFAULT_SAMPLER,
     check_int(seed, "seed", low=0)
     eta = check_float(eta, "eta", low=0, high=1)
     if guidance is not None:
-        check_float(guidance, "guidance", low=0)
+        check_float(guidance, "guidance", low=0, high=MAX_GUIDANCE)
     model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
     if images_only and "sample_shape" not in meta:
         raise SamplingError(f"{checkpoint} holds a model of 2-D points, not images: a grid "
