@@ -5,7 +5,6 @@ bodies replaced by a NotImplementedError that gives the hint), test_exercises.py
 one pytest marker per exercise: `pytest DIR -m ex03`), pytest.ini and a README. `status(DIR)`
 runs the tests and counts, per exercise, the tests that pass.
 """
-from ..children import run
 from __future__ import annotations
 
 import ast
@@ -18,6 +17,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ..children import run
 from .catalog import EXERCISES
 
 TESTS = "test_exercises.py"
