@@ -16,6 +16,7 @@
 | DDPM_NP_DEBUG            | switch                | off                       | tracebacks instead of lines|
 | DDPM_NP_TUTORIAL_QUICK   | switch                | off                       | the tutorial's quick mode  |
 | DDPM_NP_TUTORIAL_OUT     | folder                | runs/tutorial             | the tutorial's figures     |
+| DDPM_NP_MPI_TIMEOUT      | whole number ≥ 1 (s)  | 1800                      | wait for other processes   |
 
 The exercises' workspace reads DDPM_NP_EXERCISE_SECONDS in its own conftest.py (written by
 `ddpm-np exercises`); `ddpm-np exercises --status` sets it.
@@ -28,7 +29,7 @@ TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 SWITCHES = {"DDPM_NP_CALIBRATE": True, "DDPM_NP_OFFLINE": False, "DDPM_NP_DEBUG": False,
             "DDPM_NP_TUTORIAL_QUICK": False}
 CHOICES = {"DDPM_NP_TIER": ("fast", "reference")}
-NUMBERS = {"DDPM_NP_THREADS": 1}                        # name: the least value allowed
+NUMBERS = {"DDPM_NP_THREADS": 1, "DDPM_NP_MPI_TIMEOUT": 1}                        # name: the least value allowed
 FOLDERS = ("DDPM_NP_CACHE_DIR", "DDPM_NP_DATA", "DDPM_NP_TUTORIAL_OUT")
 
 

@@ -6,10 +6,20 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 
 # the signals that ask a program to stop (SIGHUP where the platform has it)
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
                      if hasattr(signal, name))
+
+
+_last_stop = [0.0]          # time.monotonic() of the last stop signal noted by a handler
+
+
+def last_stop() -> float:
+    """When (time.monotonic()) a `stop_requests()` block last noted a stop signal; 0: never.
+    A process waiting for others (parallel/waiting.py) gives up some time after it."""
+    return _last_stop[0]
 
 
 class StopRequest:
@@ -34,6 +44,7 @@ def stop_requests():
         if request.signum:
             raise KeyboardInterrupt
         request.signum = signum
+        _last_stop[0] = time.monotonic()
 
     if threading.current_thread() is threading.main_thread():
         for sig in STOP_SIGNALS:

@@ -96,8 +96,27 @@ def _world():
     return w
 
 
+def _same_command_everywhere(w, argv) -> bool:
+    """Under mpiexec, every process must run the same command (the collective calls of one
+    command would wait for ever for those of another): checked before the first of them."""
+    if w.size == 1:
+        return True
+    mine = list(sys.argv[1:] if argv is None else map(str, argv))
+    every = w.allgather(mine)
+    if all(a == mine for a in every):
+        return True
+    differ = next(r for r, a in enumerate(every) if a != every[0])
+    print(f"ddpm-np: error: the processes were started with different commands (process 0: "
+          f"{' '.join(every[0]) or '(none)'}; process {differ}: "
+          f"{' '.join(every[differ]) or '(none)'}); under mpiexec every process runs the same "
+          "command", file=sys.stderr)
+    return False
+
+
 def main(argv=None) -> int:
     w = _world()
+    if not _same_command_everywhere(w, argv):
+        return 2
     parser = build_parser(COMMANDS)
     args = parser.parse_args(argv)
     if w.size > 1 and args.command not in PARALLEL_COMMANDS and not (

@@ -24,9 +24,10 @@ from __future__ import annotations
 import functools
 import os
 import pickle
-import stat
-import struct
 import time
+
+from . import waiting
+from .waiting import read_out
 
 # The launchers' variables that give the number of processes (MPICH/Hydra and Intel MPI; Open
 # MPI; PMIx-based launchers such as Slurm's srun with PMIx)
@@ -132,14 +133,13 @@ class MPIWorld(Serial):
 
     def allreduce_sum(self, buffer):
         """Sum a contiguous NumPy buffer over the processes, in place; returns it."""
-        self.comm.Allreduce(self.MPI.IN_PLACE, buffer, op=self.MPI.SUM)
-        return buffer
+        return waiting.allreduce_sum(self.comm, self.MPI, buffer)
 
     def allgather(self, obj) -> list:
-        return self.comm.allgather(obj)
+        return waiting.allgather(self.comm, self.MPI, obj)
 
     def bcast(self, obj):
-        return self.comm.bcast(obj, root=0)
+        return waiting.bcast(self.comm, obj)
 
     def root_does(self, fn):
         """fn() on rank 0; every process returns its result or raises its exception. Inside
@@ -155,7 +155,7 @@ class MPIWorld(Serial):
                 outcome = ("error", _portable(e))
             finally:
                 self._inside_root = False
-        kind, value = self.comm.bcast(outcome, root=0)
+        kind, value = waiting.bcast(self.comm, outcome, "a result of process 0")
         if kind == "error":
             raise value
         return value
@@ -178,27 +178,6 @@ class MPIWorld(Serial):
 
     def describe(self) -> str:
         return f"{self.size} processes"
-
-
-def read_out(fd: int, wait: float = 10.0) -> bool:
-    """Wait until the reader of the pipe `fd` (the launcher's output relay) has read everything
-    written to it, for at most `wait` seconds; True once it is empty. An abort kills the relay
-    with the job, and what it has not read by then never reaches the user. Not a pipe (a
-    terminal, a file): nothing to wait for."""
-    try:
-        import fcntl                            # POSIX only, like the launchers that pipe
-        import termios
-        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
-            return True
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            unread = fcntl.ioctl(fd, termios.FIONREAD, struct.pack("i", 0))
-            if struct.unpack("i", unread)[0] == 0:
-                return True
-            time.sleep(0.01)
-    except (ImportError, OSError):
-        return True
-    return False
 
 
 def _portable(exc: BaseException) -> BaseException:

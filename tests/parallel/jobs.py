@@ -4,6 +4,8 @@
     train-unet OUT     the same with a tiny class-conditional UNet
     fail-alone         rank 1 fails while rank 0 waits for it in a collective call
     fail-together      every process fails the same way
+    stuck              rank 0 waits in an all-reduce that rank 1 never reaches (rank 1 sleeps);
+                       SIGTERM on rank 0 ends it like the command line's handler does
     calibrate          with calibration on: each process prints how many timings it made and
                        the choices it uses (two small convolutions stand for the default shapes)
 """
@@ -63,6 +65,18 @@ def main(job, *args):
                 print(json.dumps({"rank": w.rank, "timings": len(timings), "choices": choices}),
                       flush=True)
             w.bcast(None)
+    elif job == "stuck":
+        import signal
+        import time
+
+        def terminated(signum, frame):
+            raise SystemExit(143)
+        signal.signal(signal.SIGTERM, terminated)
+        w = world()
+        print(f"rank {w.rank} waiting", flush=True)
+        if w.rank == 1:
+            time.sleep(600)
+        w.allreduce_sum(np.zeros(3))
     elif job == "fail-together":
         return world().settle(3, "every rank failed")
     return 0

@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -12,8 +13,8 @@ import pytest
 
 from ddpm_np.checkpoint import load_checkpoint
 
-from ..processes import WAIT, wait_for
-from .conftest import JOBS, cli, command, env, needs_mpi, popen, run
+from ..processes import WAIT, started, wait_for
+from .conftest import JOBS, MPIEXEC, cli, command, env, needs_mpi, popen, run
 
 pytestmark = needs_mpi
 TOY = ["--dataset", "moons", "--hidden", "16", "--blocks", "1", "--T", "50", "--no-progress"]
@@ -199,3 +200,35 @@ def flat(d, prefix=""):
         else:
             out[f"{prefix}{key}"] = v
     return out
+
+
+def test_a_collective_that_the_others_never_reach_ends_the_job_with_one_line():
+    with started(command([JOBS, "stuck"], 2), env=dict(env(), DDPM_NP_MPI_TIMEOUT="3"),
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        _, stderr = process.communicate(timeout=WAIT)
+    assert process.returncode != 0
+    assert "process 0 of 2: waited 3 s for the other processes in an all-reduce" in stderr
+
+
+def test_sigterm_ends_a_job_that_is_waiting_in_mpi():
+    with started(command([JOBS, "stuck"], 2), env=env(), stdout=subprocess.PIPE,
+                 stderr=subprocess.PIPE, text=True) as process:
+        waiting = [process.stdout.readline() for _ in range(2)]
+        assert sorted(waiting) == ["rank 0 waiting\n", "rank 1 waiting\n"], waiting
+        time.sleep(0.5)                                     # rank 0 is in the all-reduce
+        t0 = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=WAIT)
+    assert process.returncode != 0 and time.monotonic() - t0 < 60
+
+
+def test_processes_started_with_different_commands_stop_before_any_work(tmp_path):
+    train = [sys.executable, "-m", "ddpm_np", "train", *TOY, "--steps", "5", "--out",
+             str(tmp_path / "r")]
+    sample = [sys.executable, "-m", "ddpm_np", "sample", "--checkpoint", "mnist", "--n", "2",
+              "--out", str(tmp_path / "s.npy")]
+    argv = [MPIEXEC, "-n", "1", *train, ":", "-n", "1", *sample]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env(), timeout=WAIT)
+    assert done.returncode == 2, done.stderr
+    assert "the processes were started with different commands" in done.stderr
+    assert not (tmp_path / "r").exists() and not (tmp_path / "s.npy").exists()

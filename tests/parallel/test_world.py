@@ -87,22 +87,22 @@ def test_a_failing_process_waits_until_its_message_has_been_read(tmp_path):
     import threading
     import time
 
-    from ddpm_np.parallel.processes import read_out
+    from ddpm_np.parallel.waiting import read_out
     r, w = os.pipe()
     try:
         os.write(w, b"ddpm-np: process 1 of 2: failed\n")
-        assert not read_out(w, wait=0.2)                    # nobody has read it yet
+        assert not read_out(w, seconds=0.2)                    # nobody has read it yet
         reader = threading.Timer(0.3, lambda: os.read(r, 100))
         reader.start()
         t0 = time.monotonic()
-        assert read_out(w, wait=10.0)
+        assert read_out(w, seconds=10.0)
         assert time.monotonic() - t0 >= 0.25                # returned once the reader had read
         reader.join()
     finally:
         os.close(r)
         os.close(w)
     with open(tmp_path / "log", "w") as f:                  # a file: nothing to wait for
-        assert read_out(f.fileno(), wait=0.0)
+        assert read_out(f.fileno(), seconds=0.0)
 
 
 @pytest.mark.parametrize("mine, other, agreed", [
