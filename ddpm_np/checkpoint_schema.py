@@ -9,8 +9,8 @@ the field, never an internal error or a silent cast.
 | version       | integer ≥ 0                   |                                             |
 | step          | integer ≥ 0                   | opt/step_count, the loss log's length       |
 | model         | {kind: str, config: object}   | the weights' names and shapes (on build)    |
-| schedule      | null or {betas: [β_1, …, β_T],| a linear model's T; importance-sampled t's  |
-|               |  name: str}                   | history (T + 1 rows)                        |
+| schedule      | {betas: [β_1, …, β_T],        | a linear model's T; importance-sampled t's  |
+|               |  name: str}; null: classifier | history (T + 1 rows)                        |
 | train_config  | object                        | (TrainConfig checks its values on resume)   |
 | data          | object                        |                                             |
 | rng_state     | object                        |                                             |
@@ -43,6 +43,7 @@ def _is_number(v):
 
 
 OBJECTS = ("train_config", "data", "rng_state")
+DIFFUSION_MODELS = ("linear", "mlp", "unet", "lattice")     # a classifier has no schedule
 
 
 def check_meta(path, meta: dict) -> None:
@@ -62,6 +63,10 @@ def check_meta(path, meta: dict) -> None:
         raise _error(path, "model", f"must be {{\"kind\": name, \"config\": {{...}}}}, got "
                      f"{model!r:.80}")
     schedule = meta.get("schedule")
+    if "schedule" in meta and schedule is None and isinstance(model, dict) and \
+            model.get("kind") in DIFFUSION_MODELS:
+        raise _error(path, "schedule", f"is null, but a {model['kind']} model is a diffusion "
+                     "model: it needs its noise schedule")
     if schedule is not None:
         betas = schedule.get("betas") if isinstance(schedule, dict) else None
         if not (isinstance(betas, list) and betas and all(_is_number(b) for b in betas)):

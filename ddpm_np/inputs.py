@@ -109,6 +109,7 @@ def read_image(path, what: str = "image", size=None, max_pixels: int = MAX_IMAGE
     `max_pixels`) before a pixel is decoded."""
     from PIL import Image
     path = regular_file(path, what, error)
+    pil_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # ours is stricter
     try:
         with Image.open(path) as im:              # reads the header only
             w, h = im.size
@@ -123,4 +124,6 @@ def read_image(path, what: str = "image", size=None, max_pixels: int = MAX_IMAGE
         if isinstance(e, error):
             raise
         raise error(f"cannot read the {what} {path}: {e}") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pil_limit
     return a / 255.0
