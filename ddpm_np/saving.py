@@ -21,7 +21,7 @@ from .checkpoint import CheckpointError, load_checkpoint, prefixed, section
 from .diffusion import NoiseSchedule
 from .loading import model_from_checkpoint
 from .models import model_kind
-from .outputs import check_folder
+from .outputs import check_folder, check_new_files
 from .parallel import on_root
 
 CHECKPOINT = "checkpoint.npz"
@@ -139,14 +139,16 @@ def _check_out(out) -> Path:
 
 
 @on_root
-def claim_for_new_run(out, overwrite: bool = False) -> Path:
+def claim_for_new_run(out, overwrite: bool = False, also=()) -> Path:
     """The checkpoint path of a new run in folder `out`. A folder that holds another run's
     checkpoint is refused (the message says how to resume or replace it) unless `overwrite`, in
     which case the old checkpoint is deleted now, so that nothing of it can be mistaken for the
-    new run's. The folder must take files (probed now, not at the first checkpoint); nothing
-    is left in it."""
+    new run's. The other files the run will write (`also`: names or patterns) must not exist
+    either, unless `overwrite`. The folder must take files (probed now, not at the first
+    checkpoint); nothing is left in it."""
     path = _check_out(out) / CHECKPOINT
     check_folder(path.parent, "run folder")
+    check_new_files(path.parent, also, overwrite)
     if path.exists():
         if not overwrite:
             raise RunError(f"{out} already holds a run ({describe(path)}); continue it with "

@@ -18,7 +18,8 @@ from .mnist_sample import GUIDANCE, sample_images
 MNIST_TRAIN = dict(steps=6000, batch_size=64, lr=5e-4, warmup_steps=200, min_lr=5e-5,
                    grad_clip=1.0, ema_decay=0.999, label_dropout=0.1, checkpoint_every=250)
 
-RUN_FILES = ("checkpoint.npz", "checkpoint.json", "grid_step*.png")     # what a run writes
+GRIDS = "grid_step*.png"                    # the sample grid at each checkpoint
+RUN_FILES = ("checkpoint.npz", "checkpoint.json", GRIDS)     # what a run writes
 
 
 # Recipes by name (`ddpm-np train --dataset mnist --preset NAME`): changes to MNIST_TRAIN and
@@ -93,7 +94,7 @@ def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
     data = ArrayDataset(to_model_range(images), labels.astype(np.int64),
                         description={"dataset": "mnist", "split": "train"})
     if resume_from is None:
-        claim_for_new_run(out_dir, overwrite)
+        claim_for_new_run(out_dir, overwrite, also=(GRIDS,))
         trainer = Trainer(mnist_model(np.random.default_rng(seed), learn_sigma=learn_sigma),
                           noise_schedule, data, cfg, out_dir,
                           meta={"sample_shape": [1, 28, 28]})
