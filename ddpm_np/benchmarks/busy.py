@@ -120,3 +120,22 @@ def remove_orphaned_folders(base=None) -> list:
         except PermissionError:
             pass
     return removed
+
+
+def beside_busy_loops(argv, n: int = 2) -> tuple[int, float]:
+    """Run the command `argv` beside `n` busy loops; (its exit status, its seconds)."""
+    with BusyLoops(n):
+        t0 = time.perf_counter()
+        status = run(argv).returncode
+        return status, time.perf_counter() - t0
+
+
+if __name__ == "__main__":
+    # python -m ddpm_np.benchmarks.busy COMMAND ...: the command beside two busy loops (how the
+    # test suite is checked on a busy machine, docs/reliability.md)
+    if len(sys.argv) < 2:
+        sys.exit("usage: python -m ddpm_np.benchmarks.busy COMMAND [ARG ...]")
+    status, seconds = beside_busy_loops(sys.argv[1:])
+    print(f"{' '.join(sys.argv[1:])}: exit status {status} in {seconds:.0f} s beside two busy "
+          "loops", file=sys.stderr)
+    sys.exit(status)

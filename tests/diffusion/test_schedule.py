@@ -46,7 +46,8 @@ def test_short_linear_schedule_warns():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(T=0), "T must be a positive integer"),
+    (dict(T=0), "T must be an integer in 1..100000"),
+    (dict(T=100_001), "T must be an integer in 1..100000"),
     (dict(T=10, beta_1=0.0, beta_T=0.5), "β_1"),
     (dict(T=10, beta_1=0.1, beta_T=1.0), "β_10"),
 ])
