@@ -214,7 +214,7 @@ class RunLock:
                 os.fsync(f.fileno())
             for _ in range(2):
                 try:
-                    os.link(tmp, self.path)
+                    _link_or_create(tmp, self.path, me)
                 except FileExistsError:
                     holder, stale = self._holder()
                     if holder is None:              # its process is gone: take it over
@@ -275,3 +275,23 @@ class RunLock:
         except PermissionError:
             pass
         return f"{pid} on {host}", ""
+
+
+def _link_or_create(tmp: str, path: Path, text: str):
+    """Make `path` hold `text`, failing with FileExistsError if it exists: a hard link of the
+    whole temporary file `tmp`; where the file system has no hard links, an exclusive create
+    (then a failed write removes what it made)."""
+    try:
+        os.link(tmp, path)
+        return
+    except FileExistsError:
+        raise
+    except OSError:
+        pass
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise

@@ -3,8 +3,9 @@
 Every error reaches the user as one line `ddpm-np: error: ...`: bad input (values, paths,
 checkpoints, data, environment) exits with status 2, before any work where it can be checked
 before; a result that is not finite, a diverged run, a failed write or an internal error with 1;
-an interrupted run (Ctrl-C, SIGTERM or SIGHUP: training saves first) with 130, 143 or 129. `--debug` (or
-DDPM_NP_DEBUG=1) shows the traceback instead. Nothing existing is replaced without --overwrite.
+an interrupted run (Ctrl-C, SIGTERM or SIGHUP: training saves first) with 130, 143 or 129.
+`--debug` (or DDPM_NP_DEBUG=1) shows the traceback instead. Nothing existing is replaced without
+--overwrite. Under mpiexec, processes started with different commands stop before any work.
 
 Under `mpiexec -n K` (train, sample, evaluate), rank 0 prints and writes; the other processes
 are silent, and an error that stops one process alone stops the job (parallel/processes.py).

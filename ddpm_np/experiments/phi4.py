@@ -44,6 +44,8 @@ from .phi4_state import STUDY_LOCK, read_arrays, read_state, refuse_foreign_file
 
 STAGES = ("hmc", "train", "sample", "report")
 PROPOSAL_ARRAYS = ("phi", "log_q", "S", "log_w")
+
+
 class Phi4Study:
     """One study in one folder; `run(stages)` does the stages not yet done, in order."""
 

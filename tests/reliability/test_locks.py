@@ -65,6 +65,17 @@ def test_a_lock_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_lock_on_a_file_system_without_hard_links(tmp_path, monkeypatch):
+    def no_links(src, dst):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "link", no_links)
+    with RunLock(tmp_path):
+        assert (tmp_path / LOCK).read_text().split()[1] == str(os.getpid())
+        with pytest.raises(RunError, match="is being trained by process"):
+            RunLock(tmp_path).acquire()
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("text,message", [
     ("", "the lock is stale (the lock file is unreadable or empty): delete"),
     ("garbage", "the lock file is unreadable or empty"),
