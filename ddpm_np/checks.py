@@ -17,6 +17,17 @@ def check_int(value, name: str, low: int = 1, high: int | None = None) -> int:
     raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
+def int_from_text(text: str, low: int = 1) -> tuple[int | None, str]:
+    """(the integer `text` spells if it is ≥ low, else None; the words for what is allowed):
+    what the command line's and the environment's integers share."""
+    try:
+        v = int(text)
+    except ValueError:
+        v = None
+    allowed = "a positive integer" if low == 1 else f"an integer ≥ {low}"
+    return (v if v is not None and v >= low else None), allowed
+
+
 def check_float(value, name: str, low: float | None = None, strict: bool = False,
                 high: float | None = None) -> float:
     """`value` as a finite float, ≥ low (> low with `strict`) and ≤ high where given; otherwise

@@ -5,18 +5,18 @@
   is refused in one line, never guessed.
 - A number is a whole number in its range; a choice one of its names.
 
-| variable                 | kind                  | default                   | what it does               |
-|--------------------------|-----------------------|---------------------------|----------------------------|
-| DDPM_NP_TIER             | fast or reference     | fast                      | the layers models run on   |
-| DDPM_NP_THREADS          | whole number ≥ 1      | the cores this process has| the fast tier's threads    |
-| DDPM_NP_CALIBRATE        | switch                | on                        | time the fast tier's routes|
-| DDPM_NP_CACHE_DIR        | folder                | $XDG_CACHE_HOME/ddpm_np   | where those timings go     |
-| DDPM_NP_DATA             | folder                | ~/.cache/ddpm_np          | where datasets are read    |
-| DDPM_NP_OFFLINE          | switch                | off                       | never download             |
-| DDPM_NP_DEBUG            | switch                | off                       | tracebacks instead of lines|
-| DDPM_NP_TUTORIAL_QUICK   | switch                | off                       | the tutorial's quick mode  |
-| DDPM_NP_TUTORIAL_OUT     | folder                | runs/tutorial             | the tutorial's figures     |
-| DDPM_NP_MPI_TIMEOUT      | whole number ≥ 1 (s)  | 1800                      | wait for other processes   |
+| variable               | kind                | default              | what it does              |
+|------------------------|---------------------|----------------------|---------------------------|
+| DDPM_NP_TIER           | fast or reference   | fast                 | the layers models run on  |
+| DDPM_NP_THREADS        | whole number ≥ 1    | this process's cores | the fast tier's threads   |
+| DDPM_NP_CALIBRATE      | switch              | on                   | time the fast routes      |
+| DDPM_NP_CACHE_DIR      | folder              | ~/.cache/ddpm_np     | where the timings go      |
+| DDPM_NP_DATA           | folder              | ~/.cache/ddpm_np     | where datasets are read   |
+| DDPM_NP_OFFLINE        | switch              | off                  | never download            |
+| DDPM_NP_DEBUG          | switch              | off                  | tracebacks, not a line    |
+| DDPM_NP_TUTORIAL_QUICK | switch              | off                  | the tutorial's quick mode |
+| DDPM_NP_TUTORIAL_OUT   | folder              | runs/tutorial        | the tutorial's figures    |
+| DDPM_NP_MPI_TIMEOUT    | seconds, ≥ 1        | 1800                 | wait for other processes  |
 
 The exercises' workspace reads DDPM_NP_EXERCISE_SECONDS in its own conftest.py (written by
 `ddpm-np exercises`); `ddpm-np exercises --status` sets it.
@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import os
 
+from .checks import int_from_text
+
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 SWITCHES = {"DDPM_NP_CALIBRATE": True, "DDPM_NP_OFFLINE": False, "DDPM_NP_DEBUG": False,
             "DDPM_NP_TUTORIAL_QUICK": False}
 CHOICES = {"DDPM_NP_TIER": ("fast", "reference")}
-NUMBERS = {"DDPM_NP_THREADS": 1, "DDPM_NP_MPI_TIMEOUT": 1}                        # name: the least value allowed
+NUMBERS = {"DDPM_NP_THREADS": 1, "DDPM_NP_MPI_TIMEOUT": 1}     # name: the least value allowed
 FOLDERS = ("DDPM_NP_CACHE_DIR", "DDPM_NP_DATA", "DDPM_NP_TUTORIAL_OUT")
 
 
@@ -63,12 +65,8 @@ def number(name: str, low: int = 1, environ=None) -> int | None:
     v = value(name, environ)
     if v is None:
         return None
-    try:
-        n = int(v)
-    except ValueError:
-        n = None
-    if n is None or n < low:
-        allowed = "a positive integer" if low == 1 else f"an integer ≥ {low}"
+    n, allowed = int_from_text(v, low)
+    if n is None:
         raise EnvironmentValueError(f"{name} must be {allowed}, got {v!r} (or leave it empty)")
     return n
 

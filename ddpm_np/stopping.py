@@ -35,8 +35,9 @@ class StopRequest:
 @contextlib.contextmanager
 def stop_requests():
     """Within the block, SIGINT, SIGTERM and SIGHUP set the yielded StopRequest instead of
-    stopping the program; a second one raises KeyboardInterrupt. The previous handlers come back after the
-    block. Off the main thread (where Python allows no handlers) nothing is installed."""
+    stopping the program; a second one raises KeyboardInterrupt. The previous handlers come
+    back after the block. Off the main thread (where Python allows no handlers) nothing is
+    installed."""
     request = StopRequest()
     old = {}
 

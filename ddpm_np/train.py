@@ -9,8 +9,8 @@
 The step is Adam with a linear warm-up then cosine decay of the learning rate, gradient clipping
 and an EMA of the weights (used for sampling). Around the loop, each in its own file: the
 checkpoint every k steps and exact resume (saving.py), Ctrl-C, SIGTERM or SIGHUP = finish the
-step, save and stop (stopping.py), and on K processes (`mpiexec -n K`) one all-reduce of the gradients a
-step (parallel/reduce.py; the result does not depend on K).
+step, save and stop (stopping.py), and on K processes (`mpiexec -n K`) one all-reduce of the
+gradients a step (parallel/reduce.py; the result does not depend on K).
 """
 from __future__ import annotations
 
@@ -42,8 +42,8 @@ class TrainingDiverged(RuntimeError):
 
 
 class TrainingInterrupted(RuntimeError):
-    """Ctrl-C, SIGTERM or SIGHUP: a checkpoint was saved; the message says how to resume. `signum` is
-    the signal that stopped the run."""
+    """Ctrl-C, SIGTERM or SIGHUP: a checkpoint was saved; the message says how to resume.
+    `signum` is the signal that stopped the run."""
 
     def __init__(self, message, signum=signal.SIGINT):
         super().__init__(message)

@@ -5,17 +5,15 @@ import argparse
 import math
 from pathlib import Path
 
+from ..checks import int_from_text
+
 
 def int_at_least(low: int):
     """An argparse type: an integer ≥ low."""
     def parse(text):
-        try:
-            v = int(text)
-        except ValueError:
-            v = None
-        if v is None or v < low:
-            what = "a positive integer" if low == 1 else f"an integer ≥ {low}"
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        v, allowed = int_from_text(text, low)
+        if v is None:
+            raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}")
         return v
     parse.__name__ = "integer"
     return parse

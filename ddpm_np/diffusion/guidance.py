@@ -19,9 +19,9 @@ def guided_eps_model(model, y, guidance: float = 0.0, null_label: int | None = N
     """An ε-model `eps_model(xt, t)` for the samplers, from `model(xt, t, labels)`.
 
     model: a class-conditional ε-network; y: (N,) int labels, or None for unconditional samples
-    (every label set to `null_label`); guidance: 0 ≤ w ≤ MAX_GUIDANCE; null_label: the "no label" index
-    (default `model.num_classes`). With w > 0 both terms come from one forward pass on a batch
-    of 2N.
+    (every label set to `null_label`); guidance: 0 ≤ w ≤ MAX_GUIDANCE; null_label: the "no
+    label" index (default `model.num_classes`). With w > 0 both terms come from one forward
+    pass on a batch of 2N.
     """
     guidance = check_float(guidance, "guidance", low=0, high=MAX_GUIDANCE)
     if null_label is None and getattr(model, "num_classes", None) is None:

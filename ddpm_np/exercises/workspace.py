@@ -26,9 +26,9 @@ WALL_LIMIT = 1800       # seconds of the clock for the whole run: only a test th
 # Each test of the workspace runs under a time limit, so that a stub that loops for ever is
 # stopped and named while the other exercises are still checked (SIGALRM: Unix; elsewhere the
 # whole run has `status`'s overall limit).
-CONFTEST = f'''"""A limit on each test's computing time: a solution that loops for ever fails its own tests
-only. The limit counts the CPU time the test uses (ITIMER_PROF), not the clock's: on a machine
-that is busy with other work a correct solution is slower, not stopped."""
+CONFTEST = f'''"""A limit on each test's computing time: a solution that loops for ever fails
+its own tests only. The limit counts the CPU time the test uses (ITIMER_PROF), not the clock's:
+on a machine that is busy with other work a correct solution is slower, not stopped."""
 import os
 import signal
 
@@ -132,7 +132,8 @@ def status(folder, timeout: float = 30) -> list:
     notes = {e.id: _file_problem(folder / f"{e.module}.py") for e in EXERCISES}
     results, stopped = _run_tests(folder, timeout)
     for ex_id in stopped:
-        notes[ex_id] = notes[ex_id] or f"stopped after {timeout:g} s of computing (an endless loop?)"
+        notes[ex_id] = notes[ex_id] or f"stopped after {timeout:g} s of computing (an endless " \
+                                       "loop?)"
     return [(e, *results.get(e.id, (0, 0)), notes[e.id]) for e in EXERCISES]
 
 

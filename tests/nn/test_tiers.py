@@ -25,7 +25,8 @@ def test_bad_tier_is_a_clear_error(monkeypatch, bad):
     if not bad:                 # an empty variable counts as unset (environment.py)
         assert nn.default_tier() == "fast"
         return
-    with pytest.raises(ValueError, match=f"DDPM_NP_TIER must be one of fast, reference, got {bad!r}"):
+    with pytest.raises(ValueError,
+                       match=f"DDPM_NP_TIER must be one of fast, reference, got {bad!r}"):
         layers()
 
 
