@@ -130,3 +130,17 @@ def test_save_checkpoint_refuses_what_load_would_refuse(tmp_path):
     assert not list(tmp_path.iterdir())                        # nothing written on refusal
     save_checkpoint(tmp_path / "c.npz", ok, {"step": 0})
     assert load_checkpoint(tmp_path / "c.npz")[1]["step"] == 0
+
+
+@pytest.mark.parametrize("attention,message", [
+    ([5], r"attention_resolutions \[5\] are not feature-map sizes of this UNet"),
+    ([14], "checkpoint weights do not fit the model"),
+])
+def test_a_unets_attention_must_agree_with_its_weights(tmp_path, tiny_checkpoint, attention,
+                                                       message):
+    from ddpm_np.loading import load_for_sampling
+    arrays, meta = load_checkpoint(tiny_checkpoint)
+    meta["model"]["config"]["attention_resolutions"] = attention
+    path = write_raw(tmp_path / "c.npz", arrays, meta)
+    with pytest.raises(CheckpointError, match=message):
+        load_for_sampling(path)
