@@ -11,13 +11,15 @@ from .diffusion import NoiseSchedule
 from .models import build_model
 
 
-def model_from_checkpoint(arrays: dict, meta: dict, weights: str = "ema"):
-    """Build the model a checkpoint describes and load its `weights` ("ema" or "model")."""
+def model_from_checkpoint(arrays: dict, meta: dict, weights: str = "ema", path=None):
+    """Build the model a checkpoint describes and load its `weights` ("ema" or "model");
+    `path`, the file, is named in the errors."""
+    where = f"checkpoint {path}" if path is not None else "checkpoint"
     try:
         model = build_model(meta["model"]["kind"], meta["model"]["config"],
                             rng=np.random.default_rng(0))
     except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"checkpoint describes no model this version can build ({e})") \
+        raise CheckpointError(f"{where} describes no model this version can build ({e})") \
             from None
     state = section(arrays, weights)
     try:
@@ -25,10 +27,10 @@ def model_from_checkpoint(arrays: dict, meta: dict, weights: str = "ema"):
         if hasattr(model, "load_buffers"):
             model.load_buffers(section(arrays, "buffer"))
     except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"checkpoint weights do not fit the model: {e}") from None
+        raise CheckpointError(f"{where}: its weights do not fit the model: {e}") from None
     for name, p in model.named_parameters():
         if not np.all(np.isfinite(p.data)):
-            raise CheckpointError(f"checkpoint weights are not finite: {weights}/{name} holds "
+            raise CheckpointError(f"{where}: weights are not finite: {weights}/{name} holds "
                                   "NaN or Inf (a diverged or damaged run)")
     return model
 
@@ -40,7 +42,7 @@ def load_for_sampling(path):
     if not meta.get("schedule") or "model" not in meta:
         raise CheckpointError(f"{path} is not a diffusion model's checkpoint (it lacks the model "
                               "or the noise schedule)")
-    model = model_from_checkpoint(arrays, meta, "ema").eval()
+    model = model_from_checkpoint(arrays, meta, "ema", path).eval()
     try:
         schedule = NoiseSchedule.from_dict(meta["schedule"])
     except (TypeError, ValueError) as e:

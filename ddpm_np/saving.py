@@ -89,7 +89,7 @@ def read_run(path) -> SavedRun:
         raise CheckpointError(f"{path} holds sampling weights only (the EMA weights, no "
                               "optimizer or live weights), so no run can resume from it; "
                               "start a new run, e.g. ddpm-np train --dataset mnist")
-    model = model_from_checkpoint(arrays, meta, weights="model")
+    model = model_from_checkpoint(arrays, meta, weights="model", path=path)
     try:
         schedule = None if meta.get("schedule") is None else NoiseSchedule.from_dict(
             meta["schedule"])

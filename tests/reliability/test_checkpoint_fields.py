@@ -133,8 +133,9 @@ def test_save_checkpoint_refuses_what_load_would_refuse(tmp_path):
 
 
 @pytest.mark.parametrize("attention,message", [
-    ([5], r"attention_resolutions \[5\] are not feature-map sizes of this UNet"),
-    ([14], "checkpoint weights do not fit the model"),
+    ([5], r"c.npz describes no model this version can build \(attention_resolutions \[5\] "
+          "are not feature-map sizes of this UNet"),
+    ([14], "c.npz: its weights do not fit the model"),
 ])
 def test_a_unets_attention_must_agree_with_its_weights(tmp_path, tiny_checkpoint, attention,
                                                        message):
