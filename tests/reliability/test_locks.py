@@ -129,20 +129,31 @@ def test_two_studies_in_one_folder_are_refused(capsys, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["study.lock"]   # nothing was run
 
 
+KILLED_AFTER_FIRST_CHECKPOINT = """
+import os, sys
+from ddpm_np.experiments import phi4
+lap = phi4.Phi4Study._lap
+def lap_then_die(self, key, since, save=True):
+    now = lap(self, key, since, save)
+    if key == "monitor":
+        os._exit(9)                 # as SIGKILL: nothing after this runs
+    return now
+phi4.Phi4Study._lap = lap_then_die
+phi4.run_phi4(4, lam=5.0, out=sys.argv[1], quick=True, progress=False, log=lambda *a: None)
+"""
+
+
 def test_a_killed_study_keeps_the_seconds_of_the_work_it_kept(tmp_path):
     out = tmp_path / "p"
-    env = dict(os.environ, DDPM_NP_THREADS="1")
-    argv = [sys.executable, "-m", "ddpm_np", *QUICK, "--steps", "400", "--out", str(out)]
-    with started(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env) as proc:
-        wait_for(out / "model" / "checkpoint.json", proc)
-        state = json.loads((out / "study.json").read_text())
-        while "train" not in state["seconds"]:      # the first checkpoint's seconds arrive
-            assert proc.poll() is None
-            state = json.loads((out / "study.json").read_text())
-        proc.kill()
-    kept = json.loads((out / "study.json").read_text())["seconds"]
-    assert kept["train"] > 0 and "train" not in json.loads(
-        (out / "study.json").read_text())["done"]
-    assert main(QUICK + ["--steps", "400", "--out", str(out)]) == 0     # resumes and reports
-    final = json.loads((out / "study.json").read_text())["seconds"]
-    assert final["train"] >= kept["train"]
+    done = subprocess.run([sys.executable, "-c", KILLED_AFTER_FIRST_CHECKPOINT, str(out)],
+                          capture_output=True, text=True, timeout=WAIT,
+                          env=dict(os.environ, DDPM_NP_THREADS="1"))
+    assert done.returncode == 9, done.stderr
+    state = json.loads((out / "study.json").read_text())
+    assert state["done"] == ["hmc"] and state["seconds"]["train"] > 0     # the kept steps'
+    assert (out / "model" / "checkpoint.npz").exists()
+    assert main(QUICK + ["--out", str(out)]) == 0                         # resumes, reports
+    final = json.loads((out / "study.json").read_text())
+    assert final["seconds"]["train"] > state["seconds"]["train"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["seconds"]["train"] == final["seconds"]["train"]
