@@ -61,7 +61,6 @@ def read_npz(path, what: str = "archive", allowed=None, error=InputError) -> dic
     try:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
-            headers = {}
             for info in infos:
                 name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
                 if allowed is not None and not any(
@@ -69,7 +68,7 @@ def read_npz(path, what: str = "archive", allowed=None, error=InputError) -> dic
                     raise error(f"{what} {path} holds a member this library does not write, "
                                 f"{name!r}: not loaded (a damaged or foreign file)")
                 with z.open(info) as f:
-                    headers[name] = _npy_header(f, info, path, what, error)
+                    _check_npy_header(f, info, path, what, error)
             check_memory(sum(info.file_size for info in infos), f"reading {path}")
             arrays = {}
             for info in infos:
@@ -84,7 +83,7 @@ def read_npz(path, what: str = "archive", allowed=None, error=InputError) -> dic
         raise error(f"{what} {path} is corrupt or not an .npz archive ({e})") from None
 
 
-def _npy_header(f, info, path, what, error):
+def _check_npy_header(f, info, path, what, error):
     fmt = np.lib.format
     try:
         version = fmt.read_magic(f)
@@ -99,7 +98,6 @@ def _npy_header(f, info, path, what, error):
     if needed > info.file_size:
         raise error(f"{what} {path}: member {info.filename!r} claims {shape} of {dtype} "
                     f"({needed} bytes) but holds {info.file_size}: a damaged file")
-    return shape, dtype
 
 
 def read_image(path, what: str = "image", size=None, max_pixels: int = MAX_IMAGE_PIXELS,

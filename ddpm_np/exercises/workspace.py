@@ -23,9 +23,9 @@ from .catalog import EXERCISES
 TESTS = "test_exercises.py"
 LIMIT_VAR = "DDPM_NP_EXERCISE_SECONDS"
 WALL_LIMIT = 1800       # seconds of the clock for the whole run: only a test that waits hits it
-# Each test of the workspace runs under a time limit, so that a stub that loops for ever is
-# stopped and named while the other exercises are still checked (SIGALRM: Unix; elsewhere the
-# whole run has `status`'s overall limit).
+# Each test of the workspace runs under a limit on its CPU time, so that a stub that loops for
+# ever is stopped and named while the other exercises are still checked (SIGPROF: Unix;
+# elsewhere the whole run has `status`'s overall limit).
 CONFTEST = f'''"""A limit on each test's computing time: a solution that loops for ever fails
 its own tests only. The limit counts the CPU time the test uses (ITIMER_PROF), not the clock's:
 on a machine that is busy with other work a correct solution is slower, not stopped."""

@@ -143,8 +143,10 @@ class Module:
         np.savez(path, **self.state_dict())
 
     def load(self, path, strict: bool = True):
-        with np.load(path, allow_pickle=False) as f:
-            self.load_state_dict({k: f[k] for k in f.files}, strict=strict)
+        """Load an `.npz` written by `save` (its members checked before any is read:
+        inputs.read_npz)."""
+        from ..inputs import read_npz
+        self.load_state_dict(read_npz(path, "weights file"), strict=strict)
 
 
 class Sequential(Module):
