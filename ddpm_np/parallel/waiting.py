@@ -30,7 +30,12 @@ STOP_GRACE = 60.0       # seconds after a stop signal
 
 
 def time_limit() -> float:
-    n = environment.number("DDPM_NP_MPI_TIMEOUT")
+    """DDPM_NP_MPI_TIMEOUT's seconds, else TIMEOUT (a bad value is the command line's to report,
+    in its check of the environment; a collective made before it waits TIMEOUT)."""
+    try:
+        n = environment.number("DDPM_NP_MPI_TIMEOUT")
+    except environment.EnvironmentValueError:
+        n = None
     return TIMEOUT if n is None else float(n)
 
 
