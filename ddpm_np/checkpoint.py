@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint_schema import SchemaError, check_checkpoint
+from .checkpoint_schema import SchemaError, check_checkpoint, check_member, check_meta
 from .inputs import read_npz, regular_file
 from .parallel import on_root
 
@@ -77,6 +77,7 @@ def remove_stale_temporaries(path) -> list:
 
 
 MEMBERS = ("model/", "ema/", "buffer/", "opt/", "log/", "objective/", "__meta__")
+MAX_META_BYTES = 64 * 2**20         # the metadata's JSON (a schedule of T = 100,000 is ~2 MB)
 
 
 def save_checkpoint(path, arrays: dict, meta: dict):
@@ -107,9 +108,26 @@ def save_checkpoint(path, arrays: dict, meta: dict):
 
 def load_checkpoint(path) -> tuple[dict, dict]:
     """Read a checkpoint: returns (arrays, meta). Raises CheckpointError with a clear message.
-    Only a regular file is opened; each member is checked by name and array header before any
-    is loaded (inputs.read_npz); the metadata's fields are checked against the arrays by
-    checkpoint_schema.check_checkpoint."""
+    Only a regular file is opened; the metadata is read first and its fields checked
+    (checkpoint_schema.py); then each array is checked by name and header, against the sizes
+    the metadata implies, before any is loaded (inputs.read_npz); then the arrays' values and
+    their agreement with the metadata."""
+    path = Path(path)
+    meta = read_meta(path)
+    try:
+        arrays = read_npz(path, "checkpoint", MEMBERS, CheckpointError,
+                          check=lambda name, shape, dtype: check_member(path, name, shape, meta))
+        arrays.pop("__meta__")
+        arrays = {current_name(k): v for k, v in arrays.items()}
+        check_checkpoint(path, arrays, meta)
+    except SchemaError as e:
+        raise CheckpointError(str(e)) from None
+    return arrays, meta
+
+
+def read_meta(path) -> dict:
+    """A checkpoint's metadata alone (its `__meta__` member, at most MAX_META_BYTES), with its
+    format, version and fields checked; the arrays are not read."""
     path = Path(path)
     if path.is_dir():
         inside = path / "checkpoint.npz"
@@ -124,9 +142,15 @@ def load_checkpoint(path) -> tuple[dict, dict]:
             from None
     if not has_meta:
         raise CheckpointError(f"{path} is an .npz file but not a ddpm_np checkpoint (no metadata)")
-    arrays = read_npz(path, "checkpoint", MEMBERS, CheckpointError)
+
+    def text(name, shape, dtype):
+        if dtype != np.uint8 or len(shape) != 1 or shape[0] > MAX_META_BYTES:
+            raise CheckpointError(f"checkpoint {path}: its metadata is not UTF-8 text of at "
+                                  f"most {MAX_META_BYTES} bytes (a damaged or foreign file)")
+    raw = read_npz(path, "checkpoint", MEMBERS, CheckpointError, only={"__meta__"},
+                   check=text)["__meta__"]
     try:
-        meta = json.loads(arrays.pop("__meta__").tobytes().decode("utf-8"))
+        meta = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"checkpoint {path} has unreadable metadata ({e})") from None
     if not isinstance(meta, dict):
@@ -140,12 +164,11 @@ def load_checkpoint(path) -> tuple[dict, dict]:
                               f"got {version!r}")
     if version > VERSION:
         raise CheckpointError(f"{path} was written by a newer ddpm_np (version {version})")
-    arrays = {current_name(k): v for k, v in arrays.items()}
     try:
-        check_checkpoint(path, arrays, meta)
+        check_meta(path, meta)
     except SchemaError as e:
         raise CheckpointError(str(e)) from None
-    return arrays, meta
+    return meta
 
 
 def current_name(key: str) -> str:

@@ -140,6 +140,23 @@ def check_arrays(path, arrays: dict) -> None:
             raise _error(path, name, f"must hold numbers, got dtype {a.dtype}")
 
 
+def check_member(path, name: str, shape: tuple, meta: dict) -> None:
+    """Before an array is read, from its header: the sizes the metadata implies. The loss log
+    holds one entry a step; importance-sampled t's history T + 1 rows; the optimizer's step
+    count and learning rate are scalars. (Weights are checked against the model it builds.)"""
+    step = meta.get("step")
+    if name.startswith("log/") and (len(shape) != 1 or (step is not None and shape[0] > step)):
+        raise _error(path, name, f"has shape {shape}, but the loss log holds one number a "
+                     f"step (step {step}): not loaded")
+    schedule = meta.get("schedule")
+    if name.startswith("objective/") and schedule is not None and (
+            not shape or shape[0] != len(schedule["betas"]) + 1):
+        raise _error(path, name, f"has shape {shape}, but a history of L_t has T + 1 = "
+                     f"{len(schedule['betas']) + 1} rows: not loaded")
+    if name in ("opt/step_count", "opt/lr") and shape != ():
+        raise _error(path, name, f"must be a single number, has shape {shape}")
+
+
 def check_checkpoint(path, arrays: dict, meta: dict) -> None:
     check_meta(path, meta)
     check_arrays(path, arrays)

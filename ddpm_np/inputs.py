@@ -51,28 +51,33 @@ def regular_file(path, what: str = "file", error=InputError) -> Path:
     return path
 
 
-def read_npz(path, what: str = "archive", allowed=None, error=InputError) -> dict:
+def read_npz(path, what: str = "archive", allowed=None, error=InputError, only=None,
+             check=None) -> dict:
     """{name: array} of the `.npz` file `path`, read member by member after every member has
     been checked: its name is one of `allowed` (names, or prefixes ending in "/"; None: any),
-    its `.npy` header is readable, its dtype holds no Python objects, and the bytes its shape
-    needs are those the archive holds (a header that claims more is a damaged file, not an
-    allocation); the total must fit in memory."""
+    its `.npy` header is readable, its dtype holds no Python objects, the bytes its shape needs
+    are those the archive holds (a header that claims more is a damaged file, not an
+    allocation), and `check(name, shape, dtype)` (if given) accepts it; the total must fit in
+    memory. `only`: the names to load (default: all)."""
     path = regular_file(path, what, error)
     try:
         with zipfile.ZipFile(path) as z:
-            infos = z.infolist()
-            for info in infos:
-                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            members = {(i.filename[:-4] if i.filename.endswith(".npy") else i.filename): i
+                       for i in z.infolist()}
+            for name, info in members.items():
                 if allowed is not None and not any(
                         name == a or (a.endswith("/") and name.startswith(a)) for a in allowed):
                     raise error(f"{what} {path} holds a member this library does not write, "
                                 f"{name!r}: not loaded (a damaged or foreign file)")
+            wanted = {n: i for n, i in members.items() if only is None or n in only}
+            for name, info in wanted.items():
                 with z.open(info) as f:
-                    _check_npy_header(f, info, path, what, error)
-            check_memory(sum(info.file_size for info in infos), f"reading {path}")
+                    shape, dtype = _npy_header(f, info, path, what, error)
+                if check is not None:
+                    check(name, shape, dtype)
+            check_memory(sum(i.file_size for i in wanted.values()), f"reading {path}")
             arrays = {}
-            for info in infos:
-                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            for name, info in wanted.items():
                 with z.open(info) as f:
                     arrays[name] = np.lib.format.read_array(f, allow_pickle=False)
             return arrays
@@ -83,7 +88,7 @@ def read_npz(path, what: str = "archive", allowed=None, error=InputError) -> dic
         raise error(f"{what} {path} is corrupt or not an .npz archive ({e})") from None
 
 
-def _check_npy_header(f, info, path, what, error):
+def _npy_header(f, info, path, what, error):
     fmt = np.lib.format
     try:
         version = fmt.read_magic(f)
@@ -98,6 +103,7 @@ def _check_npy_header(f, info, path, what, error):
     if needed > info.file_size:
         raise error(f"{what} {path}: member {info.filename!r} claims {shape} of {dtype} "
                     f"({needed} bytes) but holds {info.file_size}: a damaged file")
+    return shape, dtype
 
 
 def read_image(path, what: str = "image", size=None, max_pixels: int = MAX_IMAGE_PIXELS,

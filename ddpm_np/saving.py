@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .checks import check_float, check_int
-from .checkpoint import CheckpointError, load_checkpoint, prefixed, section
+from .checkpoint import CheckpointError, load_checkpoint, prefixed, read_meta, section
 from .diffusion import NoiseSchedule
 from .loading import model_from_checkpoint
 from .models import model_kind
@@ -179,7 +179,7 @@ def claim_for_resume(resume, out=None, overwrite: bool = False) -> Path:
 def describe(path) -> str:
     """"step 40 of 100, moons", or why the checkpoint cannot be read."""
     try:
-        _, meta = load_checkpoint(path)
+        meta = read_meta(path)
     except CheckpointError as e:
         return f"an unreadable checkpoint: {e}"
     steps = meta.get("train_config", {}).get("steps", "?")

@@ -105,18 +105,18 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
 
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     path = tmp_path / "c.npz"
-    save_checkpoint(path, {"log/a": np.arange(3)}, {"step": 1})
+    save_checkpoint(path, {"log/a": np.arange(3)}, {"step": 3})
     before = path.read_bytes()
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
     monkeypatch.setattr(np, "savez", boom)
     with pytest.raises(OSError, match="disk full"):
-        save_checkpoint(path, {"log/a": np.arange(5)}, {"step": 2})
+        save_checkpoint(path, {"log/a": np.arange(5)}, {"step": 5})
     assert path.read_bytes() == before                     # the old file is intact
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
     arrays, meta = load_checkpoint(path)
-    assert meta["step"] == 1 and list(arrays["log/a"]) == [0, 1, 2]
+    assert meta["step"] == 3 and list(arrays["log/a"]) == [0, 1, 2]
 
 
 def test_checkpoint_errors(tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import load_checkpoint
+from ..checkpoint import read_meta
 from ..checks import check_int, check_memory
 from ..data import toy2d
 from ..data.batching import ArrayDataset
@@ -161,7 +161,7 @@ def _run_settings(meta) -> dict:
 
 
 def _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress, log, given):
-    _, meta = load_checkpoint(resume)
+    meta = read_meta(resume)           # the arrays are read where the run is rebuilt
     if meta.get("sampling_only"):
         raise RunError(f"{resume} holds sampling weights only (the EMA weights, without the "
                        "optimizer state or the live weights), so no run can resume from it; "

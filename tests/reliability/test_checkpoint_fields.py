@@ -57,7 +57,7 @@ META_CASES = [
     (dict(sample_shape=[1, 28, 28]), "field sample_shape is [1, 28, 28] but the model (mlp) "
                                      "takes examples of shape [2]"),
     (dict(sampling_only="yes"), "field sampling_only must be true or false"),
-    (dict(step=3), "field step is 3 but the optimizer has taken 4 steps"),
+    (dict(step=3), "the loss log holds one number a step (step 3): not loaded"),
 ]
 
 
@@ -116,6 +116,17 @@ def test_unknown_members_are_refused_before_anything_is_loaded(tmp_path, run):
     with pytest.raises(CheckpointError, match="holds a member this library does not write, "
                                               "'junk': not loaded"):
         load_checkpoint(write_raw(tmp_path / "c.npz", junk, meta))
+
+
+def test_a_known_member_larger_than_the_metadata_implies_is_not_loaded(tmp_path, run):
+    arrays, meta = run
+    bloated = dict(arrays, **{"log/loss": np.zeros(10**7)})     # 80 MB of zeros, compressed
+    with pytest.raises(CheckpointError, match=r"field log/loss has shape \(10000000,\), but the "
+                                              r"loss log holds one number a step \(step 4\)"):
+        load_checkpoint(write_raw(tmp_path / "c.npz", bloated, meta))
+    with pytest.raises(CheckpointError, match="field step is 4 but the optimizer has taken 5"):
+        load_checkpoint(write_raw(tmp_path / "d.npz", dict(arrays, **{
+            "opt/step_count": np.array(5)}), meta))
 
 
 def test_save_checkpoint_refuses_what_load_would_refuse(tmp_path):
