@@ -27,6 +27,7 @@ from ..stopping import last_stop
 
 TIMEOUT = 1800.0        # seconds
 STOP_GRACE = 60.0       # seconds after a stop signal
+SPIN = 1.0              # seconds of testing without a pause (as a blocking MPI call spins)
 
 
 def time_limit() -> float:
@@ -45,8 +46,7 @@ def wait(request, comm, what: str, limit: float | None = None):
         return
     start = time.monotonic()
     limit = time_limit() if limit is None else limit
-    pause = 0.0
-    while not request.Test():
+    while not request.Test():           # MPI progresses the call while it is tested
         now = time.monotonic()
         stopped = last_stop()
         if stopped > start and now - stopped > STOP_GRACE:
@@ -56,8 +56,8 @@ def wait(request, comm, what: str, limit: float | None = None):
             _abort(comm, f"waited {limit:g} s for the other processes in {what}: they "
                          "diverged (one runs other work) or one is stuck; ending the job "
                          "(DDPM_NP_MPI_TIMEOUT sets the limit)")
-        time.sleep(pause)
-        pause = min(0.001, pause + 0.0001)
+        if now - start > SPIN:          # a long wait: test every millisecond, not every μs
+            time.sleep(0.001)
 
 
 def _abort(comm, text):
