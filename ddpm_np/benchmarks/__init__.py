@@ -13,14 +13,16 @@ them, each with its command.
 
 BENCHMARKS = ("conv", "unet", "profile", "train", "scaling", "busy", "calibrate")
 BATCHED = ("conv", "unet", "profile", "train", "calibrate")     # take --batch
+UNREPEATED = ("busy", "calibrate")                              # take no --repeats
 BYTES_PER_EXAMPLE = 20 * 2**20      # a UNet training step's activations and gradients, per image
 
 
-def run_benchmark(what: str = "conv", batch: int = 64, repeats: int = 5, figure=None,
-                  quick: bool = False, overwrite: bool = False):
-    """`ddpm-np bench WHAT`: print one benchmark's figures (`figure`: scaling's curves, .png,
-    not replaced without `overwrite`; `quick`: busy's small workloads). A batch that would not
-    fit this machine's memory is refused before any work."""
+def run_benchmark(what: str = "conv", batch: int | None = None, repeats: int | None = None,
+                  figure=None, quick: bool = False, overwrite: bool = False):
+    """`ddpm-np bench WHAT`: print one benchmark's figures (`batch`: default 64, `repeats`:
+    default 5, each refused where it has no effect; `figure`: scaling's curves, .png, not
+    replaced without `overwrite`; `quick`: busy's small workloads). A batch that would not fit
+    this machine's memory is refused before any work."""
     from ..checks import check_int, check_memory
     if what not in BENCHMARKS:
         raise ValueError(f"benchmark must be one of {', '.join(BENCHMARKS)}, got {what!r}")
@@ -28,8 +30,12 @@ def run_benchmark(what: str = "conv", batch: int = 64, repeats: int = 5, figure=
         raise ValueError("--figure applies to bench scaling")
     if quick and what != "busy":
         raise ValueError("--quick applies to bench busy")
-    check_int(batch, "batch")
-    check_int(repeats, "repeats", high=1000)
+    if batch is not None and what not in BATCHED:
+        raise ValueError(f"--batch applies to bench {', '.join(BATCHED)}, not {what}")
+    if repeats is not None and what in UNREPEATED:
+        raise ValueError(f"--repeats does not apply to bench {what}")
+    batch = check_int(64 if batch is None else batch, "batch")
+    repeats = check_int(5 if repeats is None else repeats, "repeats", high=1000)
     if what in BATCHED:
         check_memory(batch * BYTES_PER_EXAMPLE, f"bench {what} at batch {batch} (--batch)")
     if what == "calibrate":

@@ -136,6 +136,9 @@ def test_an_archive_member_that_claims_more_than_it_holds_is_not_allocated(tmp_p
     ("bench calibrate --batch 100000", "not enough memory"),
     ("bench unet --batch 100000", "not enough memory"),
     ("bench conv --repeats 100000", "repeats must be an integer in 1..1000"),
+    ("bench busy --batch 3", "--batch applies to bench conv, unet, profile, train, calibrate, "
+                             "not busy"),
+    ("bench calibrate --repeats 3", "--repeats does not apply to bench calibrate"),
     ("train --dataset moons --T 100000000 --out {tmp}/r", "T must be an integer in 21..100000"),
     ("inpaint --checkpoint {tiny} --test-index 0 --mask bottom --resample 1000000 "
      "--grid {tmp}/g.png", "resample must be an integer in 1..100"),

@@ -17,8 +17,10 @@ def add_arguments(p):
                         "choices of convolution route and chunk size again (cached in the user's "
                         "cache folder; DDPM_NP_CALIBRATE=0 turns them off)")
     p.add_argument("--figure", help="scaling: draw the curves into this PNG file")
-    p.add_argument("--batch", type=positive_int, default=64, help="batch size (default 64)")
-    p.add_argument("--repeats", type=positive_int, default=5, help="timed repeats, best kept")
+    p.add_argument("--batch", type=positive_int,
+                   help="batch size (default 64; conv, unet, profile, train, calibrate)")
+    p.add_argument("--repeats", type=positive_int,
+                   help="timed repeats, best kept (default 5; not busy, calibrate)")
     p.add_argument("--quick", action="store_true", help="busy: small workloads (seconds)")
 
 
