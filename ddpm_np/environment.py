@@ -7,7 +7,7 @@
 
 | variable               | kind                | default              | what it does              |
 |------------------------|---------------------|----------------------|---------------------------|
-| DDPM_NP_TIER           | fast or reference   | fast                 | the layers models run on  |
+| DDPM_NP_TIER           | fast or reference   | reference (note)     | the layers models run on  |
 | DDPM_NP_THREADS        | whole number ≥ 1    | this process's cores | the fast tier's threads   |
 | DDPM_NP_CALIBRATE      | switch              | on                   | time the fast routes      |
 | DDPM_NP_CACHE_DIR      | folder              | ~/.cache/ddpm_np     | where the timings go      |
@@ -17,6 +17,9 @@
 | DDPM_NP_TUTORIAL_QUICK | switch              | off                  | the tutorial's quick mode |
 | DDPM_NP_TUTORIAL_OUT   | folder              | runs/tutorial        | the tutorial's figures    |
 | DDPM_NP_MPI_TIMEOUT    | seconds, ≥ 1        | 1800                 | wait for other processes  |
+
+The tier: the library runs the reference tier unless told; the `ddpm-np` command runs the fast
+one for its convolutional models (cli/tiers.py). DDPM_NP_TIER overrides both.
 
 The exercises' workspace reads DDPM_NP_EXERCISE_SECONDS in its own conftest.py (written by
 `ddpm-np exercises`); `ddpm-np exercises --status` sets it.

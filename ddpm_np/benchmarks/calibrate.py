@@ -46,7 +46,7 @@ def calibrate(batch: int = 64, again: bool = True, progress: bool = True) -> lis
         bar = tqdm(keys, desc="calibrate", disable=not progress, leave=False)
         for key, shape in zip(bar, [None] + shapes):
             if shape is None:
-                choice = threads.chunk_bytes()
+                choice = conv.calibrated_chunk_bytes()
             else:
                 C, O, H, W = shape
                 _, choice = conv.route(3, 3, 1, 1, C, O, H, W, N=batch)

@@ -33,17 +33,19 @@ def _debug_from_environment() -> bool:
         return False
 
 
-def _check_environment():
+def _check_environment(args):
     """The environment variables the library reads (environment.py), checked before any work;
-    and the BLAS's threads, decided once for the whole command: on the fast tier, one
-    (nn/fast/threads.py)."""
+    the command's tier (cli/tiers.py); and the BLAS's threads, decided once for the whole
+    command: on the fast tier, one (nn/fast/threads.py)."""
     from ..environment import check_all
     from ..nn import default_tier
+    from ..nn.tiers import set_program_tier
+    from .tiers import command_tier
     check_all()
     from ..nn.fast import hold_blas, num_threads
-    tier = default_tier()
+    set_program_tier(command_tier(args))
     num_threads()
-    if tier == "fast":
+    if default_tier() == "fast":
         hold_blas()
 
 
@@ -134,6 +136,8 @@ def main(argv=None) -> int:
         status = _run(args, debug)
         return w.settle(status, getattr(args, "_error", "")) if status else status
     finally:
+        from ..nn.tiers import set_program_tier
+        set_program_tier(None)
         for sig, handler in old.items():
             signal.signal(sig, handler)
 
@@ -151,7 +155,7 @@ def _run(args, debug) -> int:
         return status
 
     try:
-        _check_environment()
+        _check_environment(args)
         keep_freed_memory()         # reuse freed arrays instead of page-faulting new ones
         args.func(args)
     except user_errors() as e:

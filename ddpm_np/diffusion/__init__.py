@@ -13,8 +13,8 @@ from .param import (x0_from_eps, eps_from_x0, v_from_eps_x0, x0_from_v, eps_from
                     mu_theta_from_eps, eps_from_output, as_eps_model, PARAMETERIZATIONS)
 from .losses import sample_training_batch, loss_simple, diffusion_loss, loss_weights
 from .samplers import ddpm_step, ddim_step, ddpm_sample, ddim_sample, ddim_timesteps
-from .vlb import (vlb_terms, nll_bits_per_dim, bound_parts, gaussian_kl,
-                  discretized_gaussian_log_likelihood)
+from .gaussian import discretized_gaussian_log_likelihood, gaussian_kl
+from .vlb import vlb_terms, nll_bits_per_dim, bound_parts
 from .analytic import (gaussian_cov_eps_jacobian, gaussian_cov_eps_model, gaussian_eps_model,
                        gaussian_mixture_eps_model)
 from .guidance import guided_eps_model

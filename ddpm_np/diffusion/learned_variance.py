@@ -28,11 +28,12 @@ import numpy as np
 from ..checks import check_float
 from ..nn.loss import mse_loss
 from .forward import q_posterior
+from .gaussian import LN2, log_bin_prob
 from .guidance import MAX_GUIDANCE
 from .param import mu_theta_from_eps, x0_from_eps
-from .samplers import _run, check_sampler_inputs, ddim_timesteps
+from .samplers import check_sampler_inputs, clip_x0_hat, ddim_timesteps
 from .schedule import NoiseSchedule, check_t, gather
-from .vlb import LN2, _log_bin_prob
+from .trajectory import each_step
 
 LAMBDA = 0.001                  # λ of L_hybrid (Nichol & Dhariwal 2021, §3.1)
 _HALF_BIN = 1.0 / 255.0
@@ -128,7 +129,7 @@ def vlb_term(v, mu_theta, x0, xt, t, schedule: NoiseSchedule):
     sigma = np.exp(0.5 * ell)
     lo = np.where(x0 <= -1 + 1e-6, -np.inf, (x0 - _HALF_BIN - mu_theta) / sigma)
     hi = np.where(x0 >= 1 - 1e-6, np.inf, (x0 + _HALF_BIN - mu_theta) / sigma)
-    log_p = _log_bin_prob(lo, hi)
+    log_p = log_bin_prob(lo, hi)
     floored = log_p < _LOG_FLOOR
     nll = -np.maximum(log_p, _LOG_FLOOR)
 
@@ -196,23 +197,19 @@ def ancestral_sample(model, shape, schedule: NoiseSchedule, rng: np.random.Gener
     ab = schedule.alpha_bars
     n = shape[0]
 
-    def step(x, t, i):
+    x = rng.standard_normal(shape).astype(dtype)
+    for i, t in each_step(ts, f"DDPM-{len(ts)}, learned Σ", progress):
         t_prev = int(t_prevs[i])
         eps, v = model(x, np.full(n, t, dtype=np.int64))
         if eps.shape != x.shape or v.shape != x.shape:
             raise ValueError(f"the model returned ε {eps.shape} and v {v.shape}; both must "
                              f"have x_t's shape {x.shape}")
-        x0_hat = x0_from_eps(x, t, eps, schedule)
-        if clip_x0 is not None:
-            x0_hat = np.clip(x0_hat, -clip_x0, clip_x0)
+        x0_hat = clip_x0_hat(x0_from_eps(x, t, eps, schedule), clip_x0)
         a_t, a_p = ab[t], ab[t_prev]
         c0 = np.sqrt(a_p) * (1 - a_t / a_p) / (1 - a_t)
         ct = np.sqrt(a_t / a_p) * (1 - a_p) / (1 - a_t)
-        mean = (c0 * x0_hat + ct * x).astype(x.dtype)
-        if t_prev == 0:
-            return mean, x0_hat
-        sd = np.exp(0.5 * strided_log_variance(v.astype(np.float64), t, t_prev, schedule))
-        return (mean + sd * rng.standard_normal(x.shape)).astype(x.dtype), x0_hat
-
-    return _run(step, ts, shape, rng, dtype, None, progress, False, 1,
-                f"DDPM-{len(ts)}, learned Σ")
+        x = (c0 * x0_hat + ct * x).astype(x.dtype)                    # the posterior mean μ̃
+        if t_prev > 0:
+            sd = np.exp(0.5 * strided_log_variance(v.astype(np.float64), t, t_prev, schedule))
+            x = (x + sd * rng.standard_normal(x.shape)).astype(x.dtype)
+    return x

@@ -12,16 +12,16 @@ Algorithm 2 (Ho et al. 2020):
 from __future__ import annotations
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..checks import check_array, check_float, check_int
-
 from .forward import q_posterior
 from .param import eps_from_x0, mu_theta_from_eps, x0_from_eps
 from .schedule import NoiseSchedule, check_t, gather
+from .trajectory import Trajectory, each_step, start
 
 
-def _clip(x0_hat, clip_x0):
+def clip_x0_hat(x0_hat, clip_x0):
+    """x̂_0 clipped to [−clip_x0, clip_x0] (images live in [−1, 1]); unchanged if None."""
     if clip_x0 is None:
         return x0_hat
     check_float(clip_x0, "clip_x0", low=0, strict=True)
@@ -50,7 +50,7 @@ def ddpm_step(eps_theta, xt, t, schedule: NoiseSchedule, z=None, sigma="beta_til
     if clip_x0 is None:
         mu_theta = mu_theta_from_eps(xt, t, eps_theta, schedule)
     else:
-        x0_hat = _clip(x0_hat, clip_x0)
+        x0_hat = clip_x0_hat(x0_hat, clip_x0)
         mu_theta, _ = q_posterior(x0_hat, xt, t, schedule)
     # 3. add σ_t·z except at t = 1 (the last step returns the mean)
     if np.all(t == 1):
@@ -83,7 +83,7 @@ def ddim_step(eps_theta, xt, t, t_prev, schedule: NoiseSchedule, eta=0.0, z=None
     # 1. x̂_0, and ε re-derived from it when clipping changed it
     x0_hat = x0_from_eps(xt, t, eps_theta, schedule)
     if clip_x0 is not None:
-        x0_hat = _clip(x0_hat, clip_x0)
+        x0_hat = clip_x0_hat(x0_hat, clip_x0)
         eps_theta = eps_from_x0(xt, t, x0_hat, schedule)
     # 2. σ of eq. 16
     sig = eta * np.sqrt((1 - ab_prev) / (1 - ab_t) * (1 - ab_t / ab_prev))
@@ -125,7 +125,7 @@ def check_sampler_inputs(eps_model, shape, schedule, rng, need_rng: bool = True)
         raise ValueError(f"shape must be a tuple of positive sizes (N, ...), got {shape!r}")
 
 
-def _checked_eps(eps_model):
+def checked_eps(eps_model):
     """eps_model with its output checked at every call: an array of x_t's shape."""
     def checked(x, t):
         eps = eps_model(x, t)
@@ -134,34 +134,6 @@ def _checked_eps(eps_model):
                              f"it must return an array of x_t's shape {x.shape}")
         return eps
     return checked
-
-
-def _trajectory_every(n_steps, every):
-    return max(1, n_steps // 10) if every is None else every
-
-
-def _run(step_fn, ts, shape, rng, dtype, x_T, progress, return_trajectory, every, desc):
-    """Shared loop: start from x_T ~ N(0, I), apply `step_fn(x, t, i) -> (x, x0_hat)`."""
-    if x_T is None:
-        x = rng.standard_normal(shape).astype(dtype)
-    else:
-        if x_T.shape != tuple(shape):
-            raise ValueError(f"x_T shape {x_T.shape} != requested shape {tuple(shape)}")
-        x = x_T.astype(dtype, copy=True)
-    traj = {"t": [], "xt": [], "x0_hat": []}
-    for i, t in enumerate(tqdm(ts, desc=desc, disable=not progress, leave=False)):
-        x_new, x0_hat = step_fn(x, int(t), i)
-        if return_trajectory and (i % every == 0):
-            traj["t"].append(int(t))
-            traj["xt"].append(x.copy())
-            traj["x0_hat"].append(x0_hat.copy())
-        x = x_new
-    if not return_trajectory:
-        return x
-    traj["t"].append(0)
-    traj["xt"].append(x.copy())
-    traj["x0_hat"].append(x.copy())
-    return x, {k: np.array(v) for k, v in traj.items()}
 
 
 def ddpm_sample(eps_model, shape, schedule: NoiseSchedule, rng: np.random.Generator,
@@ -174,16 +146,16 @@ def ddpm_sample(eps_model, shape, schedule: NoiseSchedule, rng: np.random.Genera
     """
     check_sampler_inputs(eps_model, shape, schedule, rng)
     schedule.sigmas(sigma)  # validate the option early
-    n = shape[0]
-
-    def step(x, t, _):
-        eps = eps_model(x, np.full(n, t, dtype=np.int64))
-        z = rng.standard_normal(x.shape).astype(x.dtype) if t > 1 else None
-        return ddpm_step(eps, x, t, schedule, z, sigma, clip_x0)
-
-    ts = np.arange(schedule.T, 0, -1)
-    return _run(step, ts, shape, rng, dtype, x_T, progress, return_trajectory,
-                _trajectory_every(len(ts), trajectory_every), "DDPM")
+    n, ts = shape[0], np.arange(schedule.T, 0, -1)
+    x = start(shape, rng, dtype, x_T)                                   # line 1: x_T ~ N(0, I)
+    path = Trajectory(len(ts), trajectory_every, keep=return_trajectory)
+    for i, t in each_step(ts, "DDPM", progress):                            # line 2
+        eps = eps_model(x, np.full(n, t, dtype=np.int64))               # ε_θ(x_t, t)
+        z = rng.standard_normal(x.shape).astype(x.dtype) if t > 1 else None     # line 3
+        x_prev, x0_hat = ddpm_step(eps, x, t, schedule, z, sigma, clip_x0)   # line 4
+        path.record(i, t, x, x0_hat)
+        x = x_prev
+    return path.result(x)                                               # line 6
 
 
 def ddim_sample(eps_model, shape, schedule: NoiseSchedule, rng: np.random.Generator, steps=50,
@@ -198,11 +170,12 @@ def ddim_sample(eps_model, shape, schedule: NoiseSchedule, rng: np.random.Genera
     eta = check_float(eta, "eta", low=0, high=1)      # before any work, not at the first step
     t_prevs = np.append(ts[1:], 0)
     n = shape[0]
-
-    def step(x, t, i):
+    x = start(shape, rng, dtype, x_T)
+    path = Trajectory(len(ts), trajectory_every, keep=return_trajectory)
+    for i, t in each_step(ts, f"DDIM-{len(ts)}", progress):
         eps = eps_model(x, np.full(n, t, dtype=np.int64))
         z = rng.standard_normal(x.shape).astype(x.dtype) if eta > 0 else None
-        return ddim_step(eps, x, t, int(t_prevs[i]), schedule, eta, z, clip_x0)
-
-    return _run(step, ts, shape, rng, dtype, x_T, progress, return_trajectory,
-                _trajectory_every(len(ts), trajectory_every), f"DDIM-{len(ts)}")
+        x_prev, x0_hat = ddim_step(eps, x, t, int(t_prevs[i]), schedule, eta, z, clip_x0)
+        path.record(i, t, x, x0_hat)
+        x = x_prev
+    return path.result(x)

@@ -24,8 +24,9 @@ import numpy as np
 
 from ..checks import check_int
 from .param import x0_from_eps
-from .samplers import _checked_eps, _clip, _run, _trajectory_every, check_sampler_inputs
+from .samplers import check_sampler_inputs, checked_eps, clip_x0_hat
 from .schedule import NoiseSchedule
+from .trajectory import Trajectory, each_step, start
 
 SPACINGS = ("logsnr", "uniform", "trailing")
 
@@ -100,21 +101,20 @@ def dpm_solver_sample(eps_model, shape, schedule: NoiseSchedule, rng: np.random.
     check_sampler_inputs(eps_model, shape, schedule, rng, need_rng=x_T is None)
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order!r}")
-    eps_model = _checked_eps(eps_model)
+    eps_model = checked_eps(eps_model)
     ts = solver_timesteps(schedule, steps, spacing)
     if t_end:
         ts = ts[ts > t_end]
     t_next = np.append(ts[1:], t_end)
     n = shape[0]
-    memory = {"x0": None, "h": None}
-
-    def step(x, t, i):
+    x, x0_prev, h = start(shape, rng, dtype, x_T), None, None
+    path = Trajectory(len(ts), trajectory_every, keep=return_trajectory)
+    for i, t in each_step(ts, f"DPM-Solver++({order}M)-{steps}", progress):
         eps = eps_model(x, np.full(n, t, dtype=np.int64))
-        x0_hat = _clip(x0_from_eps(x, t, eps, schedule), clip_x0).astype(x.dtype, copy=False)
-        prev = memory["x0"] if order == 2 else None
-        x_new, h = dpm_solver_step(x, x0_hat, t, int(t_next[i]), schedule, prev, memory["h"])
-        memory.update(x0=x0_hat, h=h)
-        return x_new, x0_hat
-
-    return _run(step, ts, shape, rng, dtype, x_T, progress, return_trajectory,
-                _trajectory_every(len(ts), trajectory_every), f"DPM-Solver++({order}M)-{steps}")
+        x0_hat = clip_x0_hat(x0_from_eps(x, t, eps, schedule), clip_x0).astype(x.dtype,
+                                                                               copy=False)
+        x_next, h = dpm_solver_step(x, x0_hat, t, int(t_next[i]), schedule,
+                                    x0_prev if order == 2 else None, h)
+        path.record(i, t, x, x0_hat)
+        x, x0_prev = x_next, x0_hat
+    return path.result(x)

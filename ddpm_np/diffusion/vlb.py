@@ -18,37 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..checks import check_array
-from scipy.special import log_ndtr
-
 from .forward import q_posterior, q_sample
+from .gaussian import LN2, discretized_gaussian_log_likelihood, gaussian_kl
+from .learned_variance import model_log_variance
 from .param import mu_theta_from_eps
 from .schedule import NoiseSchedule
-
-LN2 = float(np.log(2.0))
-
-
-def gaussian_kl(mu1, var1, mu2, var2):
-    """KL(N(mu1, var1) ‖ N(mu2, var2)) elementwise, in nats."""
-    return 0.5 * (np.log(var2 / var1) + (var1 + (mu1 - mu2) ** 2) / var2 - 1.0)
-
-
-def _log_bin_prob(lo, hi):
-    """log(Φ(hi) − Φ(lo)) without cancellation: use the tail where both bounds are."""
-    upper = (lo + hi) > 0                     # bin in the upper half: Φ(hi)−Φ(lo) = Φ(−lo)−Φ(−hi)
-    a = np.where(upper, -hi, lo)
-    b = np.where(upper, -lo, hi)
-    log_b, log_a = log_ndtr(b), log_ndtr(a)
-    with np.errstate(divide="ignore"):
-        return log_b + np.log1p(-np.exp(np.minimum(log_a - log_b, 0.0)) + 0.0)
-
-
-def discretized_gaussian_log_likelihood(x0, mu, sigma):
-    """log p(x_0) of 8-bit data in [−1, 1] under N(mu, sigma²) integrated over each value's bin
-    (Ho et al. 2020, eq. 13). Elementwise, nats."""
-    half = 1.0 / 255.0
-    lo = np.where(x0 <= -1 + 1e-6, -np.inf, (x0 - half - mu) / sigma)
-    hi = np.where(x0 >= 1 - 1e-6, np.inf, (x0 + half - mu) / sigma)
-    return np.maximum(_log_bin_prob(lo, hi), np.log(1e-12))
 
 
 def vlb_terms(eps_model, x0, schedule: NoiseSchedule, rng: np.random.Generator,
@@ -69,9 +43,7 @@ def vlb_terms(eps_model, x0, schedule: NoiseSchedule, rng: np.random.Generator,
     if decoder not in ("gaussian", "discretized"):
         raise ValueError(f"unknown decoder {decoder!r}; use 'gaussian' or 'discretized'")
     learned = isinstance(sigma, str) and sigma == "learned"
-    if learned:        # eps_model(x_t, t) -> (ε_θ, v): the variance of learned_variance.py
-        from .learned_variance import model_log_variance
-    else:
+    if not learned:    # else eps_model(x_t, t) -> (ε_θ, v): learned_variance.py's variance
         sigmas2 = schedule.sigmas(sigma) ** 2
 
     def predict(xt, t):

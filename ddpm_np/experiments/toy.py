@@ -20,7 +20,7 @@ from ..data import toy2d
 from ..data.batching import ArrayDataset
 from ..diffusion import (NoiseSchedule, ddpm_sample, gaussian_mixture_eps_model,
                          nll_bits_per_dim, q_sample)
-from ..diffusion.vlb import LN2
+from ..diffusion.gaussian import LN2
 from ..models import MLP, LinearEps
 from ..train import TrainConfig, Trainer
 from . import plotting

@@ -49,33 +49,52 @@ class SelfAttention2d(Module):
         self.qkv = Linear(channels, 3 * channels, rng=rng, dtype=dtype)
         self.proj = Linear(channels, channels, rng=rng, dtype=dtype, zero_init=zero_init)
 
-    _attend, _attend_backward = staticmethod(attend_forward), staticmethod(attend_backward)
-
-    def forward(self, x):
+    def check_input(self, x):
+        """x is (N, channels, H, W) of the parameters' dtype."""
         check_dtype(x, self.qkv.W.dtype, "SelfAttention2d")
         if x.ndim != 4 or x.shape[1] != self.channels:
             raise ValueError(f"SelfAttention2d expects (N, {self.channels}, H, W), got {x.shape}")
-        N, C, H, W = x.shape
-        L = H * W
-        h = self.norm(x)
-        tok = h.transpose(0, 2, 3, 1).reshape(N, L, C)          # one token per pixel
-        qkv = self.qkv(tok)                                      # (N, L, 3C)
-        q, k, v = qkv[..., :C], qkv[..., C:2 * C], qkv[..., 2 * C:]
-        scale = 1.0 / float(np.sqrt(C))  # Python float: no upcast of float32
-        o, A = self._attend(q, k, v, scale)                      # (N, L, C), (N, L, L)
-        p = self.proj(o)                                         # (N, L, C)
+
+    def cache_for(self, dout):
+        """The cache of the last forward, (q, k, v, A, scale, x's shape), for a dout of x's
+        shape."""
+        cache = self._need_cache()
+        if dout.shape != cache[-1]:
+            raise ValueError(f"SelfAttention2d.backward: dout has shape {dout.shape}, "
+                             f"expected {cache[-1]}")
+        return cache
+
+    def forward(self, x):
+        self.check_input(x)
+        q, k, v = self.project_in(x)                             # (N, L, C) each, L = H·W
+        scale = 1.0 / float(np.sqrt(self.channels))  # Python float: no upcast of float32
+        o, A = attend_forward(q, k, v, scale)                    # (N, L, C), (N, L, L)
         self._cache = (q, k, v, A, scale, x.shape)
-        return x + p.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+        return x + self.project_out(o, x.shape)
 
     def backward(self, dout):
-        q, k, v, A, scale, x_shape = self._need_cache()
-        if dout.shape != x_shape:
-            raise ValueError(f"SelfAttention2d.backward: dout has shape {dout.shape}, "
-                             f"expected {x_shape}")
+        q, k, v, A, scale, x_shape = self.cache_for(dout)
+        do = self.project_out_backward(dout)
+        dq, dk, dv = attend_backward(do, q, k, v, A, scale)
+        return dout + self.project_in_backward(dq, dk, dv, x_shape)
+
+    def project_in(self, x):
+        """GroupNorm, then one token per pixel projected to q, k, v: each (N, H·W, C)."""
+        N, C, H, W = x.shape
+        tok = self.norm(x).transpose(0, 2, 3, 1).reshape(N, H * W, C)
+        qkv = self.qkv(tok)                                      # (N, L, 3C)
+        return qkv[..., :C], qkv[..., C:2 * C], qkv[..., 2 * C:]
+
+    def project_out(self, o, x_shape):
+        """The attended tokens (N, L, C) projected and put back as an image (N, C, H, W)."""
         N, C, H, W = x_shape
-        dp = dout.transpose(0, 2, 3, 1).reshape(N, H * W, C)
-        do = self.proj.backward(dp)
-        dq, dk, dv = self._attend_backward(do, q, k, v, A, scale)
+        return self.proj(o).reshape(N, H, W, C).transpose(0, 3, 1, 2)
+
+    def project_out_backward(self, dout):
+        N, C, H, W = dout.shape
+        return self.proj.backward(dout.transpose(0, 2, 3, 1).reshape(N, H * W, C))
+
+    def project_in_backward(self, dq, dk, dv, x_shape):
+        N, C, H, W = x_shape
         dtok = self.qkv.backward(np.concatenate([dq, dk, dv], axis=-1))
-        dh = dtok.reshape(N, H, W, C).transpose(0, 3, 1, 2)
-        return dout + self.norm.backward(dh)
+        return self.norm.backward(dtok.reshape(N, H, W, C).transpose(0, 3, 1, 2))

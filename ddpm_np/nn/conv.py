@@ -164,16 +164,12 @@ class Conv2d(Module):
 
     def forward(self, x):
         check_dtype(x, self.W.dtype, type(self).__name__)
-        out, self._cache = self._functional_forward(x)
+        out, self._cache = conv2d_forward(x, self.W.data, self.b.data, self.stride,
+                                          self.padding)
         return out
 
-    def _functional_forward(self, x):
-        return conv2d_forward(x, self.W.data, self.b.data, self.stride, self.padding)
-
-    _functional_backward = staticmethod(conv2d_backward)
-
     def backward(self, dout):
-        dx, dW, db = self._functional_backward(dout, self._need_cache())
+        dx, dW, db = conv2d_backward(dout, self._need_cache())
         self.W.grad += dW
         self.b.grad += db
         return dx

@@ -36,19 +36,20 @@ class Linear(Module):
                                 self.in_features, rng, dtype, zero_init)
         self.W, self.b = Parameter(W), Parameter(b)
 
-    def forward(self, x):
+    def check_input(self, x):
+        """x is (..., in_features) of the parameters' dtype."""
         check_dtype(x, self.W.dtype, "Linear")
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear expects input of shape (..., {self.in_features}), "
                              f"got {x.shape}")
-        out, self._cache = self._functional_forward(x, self.W.data, self.b.data)
+
+    def forward(self, x):
+        self.check_input(x)
+        out, self._cache = linear_forward(x, self.W.data, self.b.data)
         return out
 
-    _functional_forward = staticmethod(linear_forward)
-    _functional_backward = staticmethod(linear_backward)
-
     def backward(self, dout):
-        dx, dW, db = self._functional_backward(dout, self._need_cache())
+        dx, dW, db = linear_backward(dout, self._need_cache())
         self.W.grad += dW
         self.b.grad += db
         return dx

@@ -89,22 +89,21 @@ class GroupNorm(Module):
         self.scale = Parameter(np.ones(self.num_channels, dtype))
         self.shift = Parameter(np.zeros(self.num_channels, dtype))
 
-    def forward(self, x):
-        check_dtype(x, self.scale.dtype, "GroupNorm")
+    def check_input(self, x):
+        """x is (N, num_channels, ...) of the parameters' dtype."""
+        check_dtype(x, self.scale.dtype, type(self).__name__)
         if x.ndim < 2 or x.shape[1] != self.num_channels:
-            raise ValueError(f"GroupNorm expects input of shape (N, {self.num_channels}, ...), "
-                             f"got {x.shape}")
-        out, self._cache = self._functional_forward(x)
+            raise ValueError(f"{type(self).__name__} expects input of shape "
+                             f"(N, {self.num_channels}, ...), got {x.shape}")
+
+    def forward(self, x):
+        self.check_input(x)
+        out, self._cache = groupnorm_forward(x, self.scale.data, self.shift.data,
+                                             self.num_groups, self.norm_eps)
         return out
 
-    def _functional_forward(self, x):
-        return groupnorm_forward(x, self.scale.data, self.shift.data, self.num_groups,
-                                 self.norm_eps)
-
-    _functional_backward = staticmethod(groupnorm_backward)
-
     def backward(self, dout):
-        dx, dscale, dshift = self._functional_backward(dout, self._need_cache())
+        dx, dscale, dshift = groupnorm_backward(dout, self._need_cache())
         self.scale.grad += dscale
         self.shift.grad += dshift
         return dx
@@ -114,8 +113,14 @@ class GroupNormSiLU(GroupNorm):
     """SiLU(GroupNorm(x)) as one layer, with GroupNorm's parameters (`scale`, `shift`). Here the
     plain composition; the fast tier's twin computes both in one pass over the data."""
 
-    def _functional_forward(self, x):
-        return groupnorm_silu_forward(x, self.scale.data, self.shift.data, self.num_groups,
-                                      self.norm_eps)
+    def forward(self, x):
+        self.check_input(x)
+        out, self._cache = groupnorm_silu_forward(x, self.scale.data, self.shift.data,
+                                                  self.num_groups, self.norm_eps)
+        return out
 
-    _functional_backward = staticmethod(groupnorm_silu_backward)
+    def backward(self, dout):
+        dx, dscale, dshift = groupnorm_silu_backward(dout, self._need_cache())
+        self.scale.grad += dscale
+        self.shift.grad += dshift
+        return dx

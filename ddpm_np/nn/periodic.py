@@ -82,19 +82,17 @@ class PeriodicConv2d(Module):
             self.b = Parameter(np.zeros(self.out_channels, dtype) if zero_init
                                else kaiming_uniform((self.out_channels,), fan_in, rng, dtype))
 
-    def forward(self, x):
+    def bias(self, x):
+        """b, or zeros of x's dtype for a layer without a bias (checked against x first)."""
         check_dtype(x, self.W.dtype, type(self).__name__)
-        b = self.b.data if self.b is not None else np.zeros(self.out_channels, x.dtype)
-        out, self._cache = self._functional_forward(x, b)
+        return self.b.data if self.b is not None else np.zeros(self.out_channels, x.dtype)
+
+    def forward(self, x):
+        out, self._cache = periodic_conv2d_forward(x, self.W.data, self.bias(x))
         return out
 
-    def _functional_forward(self, x, b):
-        return periodic_conv2d_forward(x, self.W.data, b)
-
-    _functional_backward = staticmethod(periodic_conv2d_backward)
-
     def backward(self, dout):
-        dx, dW, db = self._functional_backward(dout, self._need_cache())
+        dx, dW, db = periodic_conv2d_backward(dout, self._need_cache())
         self.W.grad += dW
         if self.b is not None:
             self.b.grad += db

@@ -3,7 +3,7 @@ convolution (NCHW)."""
 import numpy as np
 
 from .conv import Conv2d, conv2d_backward, conv2d_forward
-from .module import Module
+from .module import Module, check_dtype
 
 
 def _check_nchw(x, who):
@@ -96,7 +96,13 @@ class UpsampleConv2d(Conv2d):
         super().__init__(in_channels, out_channels, 3, padding=1, rng=rng, dtype=dtype,
                          zero_init=zero_init)
 
-    def _functional_forward(self, x):
-        return upconv2d_forward(x, self.W.data, self.b.data)
+    def forward(self, x):
+        check_dtype(x, self.W.dtype, type(self).__name__)
+        out, self._cache = upconv2d_forward(x, self.W.data, self.b.data)
+        return out
 
-    _functional_backward = staticmethod(upconv2d_backward)
+    def backward(self, dout):
+        dx, dW, db = upconv2d_backward(dout, self._need_cache())
+        self.W.grad += dW
+        self.b.grad += db
+        return dx

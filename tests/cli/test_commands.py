@@ -126,14 +126,41 @@ def test_malformed_environment_is_one_line_before_any_work(tmp_path, monkeypatch
     assert not (tmp_path / "d").exists()
 
 
-def test_the_reference_tier_runs_a_demo(tmp_path, monkeypatch, capsys):
-    """DDPM_NP_TIER=reference: the whole command on the readable layers."""
-    monkeypatch.setenv("DDPM_NP_TIER", "reference")
+@pytest.mark.parametrize("argv, tier", [
+    (["demo", "spiral"], "reference"), (["demo", "mnist"], "fast"),
+    (["train", "--dataset", "moons"], "reference"), (["train", "--dataset", "mnist"], "fast"),
+    (["sample", "--n", "2"], "fast"), (["phi4"], "fast"), (["bench", "unet"], "fast"),
+    (["train-classifier"], "fast"), (["exercises", "--status"], "reference"),
+    (["sample", "--n", "2", "--checkpoint", "{toy}"], "reference"),
+    (["train", "--resume", "{toy}"], "reference"),
+    (["evaluate", "--checkpoint", "{img}"], "fast"),
+    (["sample", "--n", "2", "--checkpoint", "{tmp}/missing.npz"], "reference"),
+])
+def test_each_command_runs_the_tier_it_says(argv, tier, toy_run, tiny_checkpoint, tmp_path):
+    """The fast tier where speed is the point (the convolutional models), the reference tier
+    (what a learner reads) for the 2-D MLP and the exercises (cli/tiers.py)."""
+    from ddpm_np.cli import build_parser
+    from ddpm_np.cli.commands import COMMANDS
+    from ddpm_np.cli.tiers import command_tier
+    argv = [a.format(toy=toy_run, img=tiny_checkpoint, tmp=tmp_path) for a in argv]
+    assert command_tier(build_parser(COMMANDS).parse_args(argv)) == tier
+
+
+@pytest.mark.parametrize("environment, tier", [(None, "reference"), ("fast", "fast")])
+def test_a_2d_demo_runs_the_reference_layers_unless_told(tmp_path, monkeypatch, environment,
+                                                          tier):
+    """What `ddpm-np demo spiral` runs is the code a learner reads; DDPM_NP_TIER=fast overrides."""
+    import ddpm_np.models.mlp as mlp
+    from ddpm_np.nn import layers
+    seen = []
+    monkeypatch.setattr(mlp, "layers", lambda t=None: seen.append(layers(t)) or seen[-1])
+    if environment:
+        monkeypatch.setenv("DDPM_NP_TIER", environment)
+    else:
+        monkeypatch.delenv("DDPM_NP_TIER", raising=False)
     assert main(["demo", "gaussian", "--quick", "--no-progress", "--out", str(tmp_path)]) == 0
-    from ddpm_np.loading import load_for_sampling
-    model, _, _ = load_for_sampling(tmp_path / "checkpoint.npz")
-    assert type(model.inp).__module__ == "ddpm_np.nn.linear"
-    assert type(model.out_act).__module__ == "ddpm_np.nn.activations"
+    names = {namespace.__name__ for namespace in seen}
+    assert names == {"ddpm_np.nn" if tier == "reference" else "ddpm_np.nn.fast"}, names
 
 
 def test_version_and_one_vocabulary_of_flags(capsys):

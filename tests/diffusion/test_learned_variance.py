@@ -9,7 +9,7 @@ from ddpm_np.diffusion.forward import q_posterior, q_sample
 from ddpm_np.diffusion.learned_variance import (hybrid_loss, log_variance_bounds,
                                                 model_log_variance, split_output, vlb_term)
 from ddpm_np.diffusion.param import mu_theta_from_eps
-from ddpm_np.diffusion.vlb import discretized_gaussian_log_likelihood, gaussian_kl
+from ddpm_np.diffusion.gaussian import discretized_gaussian_log_likelihood, gaussian_kl
 
 SCHEDULE = NoiseSchedule.linear(50, 1e-3, 0.2)
 

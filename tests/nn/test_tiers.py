@@ -7,14 +7,24 @@ import pytest
 
 import ddpm_np.nn as nn
 from ddpm_np.nn import fast, layers
+from ddpm_np.nn.tiers import set_program_tier
 
 
 def test_layers_by_name(monkeypatch):
+    """The reference tier unless told: by a program (set_program_tier), or by DDPM_NP_TIER,
+    which overrides both."""
     monkeypatch.delenv("DDPM_NP_TIER", raising=False)
     assert layers("reference") is nn and layers("fast") is fast
-    assert layers() is fast
-    monkeypatch.setenv("DDPM_NP_TIER", "reference")
     assert layers() is nn and nn.default_tier() == "reference"
+    set_program_tier("fast")
+    try:
+        assert layers() is fast
+        monkeypatch.setenv("DDPM_NP_TIER", "reference")
+        assert layers() is nn
+    finally:
+        set_program_tier(None)
+    monkeypatch.setenv("DDPM_NP_TIER", "fast")
+    assert layers() is fast
 
 
 @pytest.mark.parametrize("bad", ["Fast", "", "gpu"])
@@ -23,7 +33,7 @@ def test_bad_tier_is_a_clear_error(monkeypatch, bad):
         layers(bad)
     monkeypatch.setenv("DDPM_NP_TIER", bad)
     if not bad:                 # an empty variable counts as unset (environment.py)
-        assert nn.default_tier() == "fast"
+        assert nn.default_tier() == "reference"
         return
     with pytest.raises(ValueError,
                        match=f"DDPM_NP_TIER must be one of fast, reference, got {bad!r}"):

@@ -9,31 +9,31 @@ built from the fast layers, with what a block-level view allows:
 """
 import numpy as np
 
-from ...checks import check_int
 from .. import blocks
 from .layout import channel_sums
-from .modules import Conv2d, GroupNormSiLU, Linear, OneBlasThread
+from .modules import Conv2d, GroupNormSiLU, Linear, as_twin, begin
 
 
-class ResBlock(OneBlasThread, blocks.ResBlock):
+class ResBlock(blocks.ResBlock):
     """`ddpm_np.nn.ResBlock` on the fast layers, with the epilogue adds above."""
 
     def __init__(self, cin, cout, temb_dim, groups=8, *, rng, dtype=np.float32):
-        cin, cout = check_int(cin, "cin"), check_int(cout, "cout")
-        self.norm1 = GroupNormSiLU(min(groups, cin), cin, dtype=dtype)
-        self.conv1 = Conv2d(cin, cout, 3, padding=1, rng=rng, dtype=dtype)
-        self.temb_proj = Linear(temb_dim, cout, rng=rng, dtype=dtype)
-        self.norm2 = GroupNormSiLU(min(groups, cout), cout, dtype=dtype)
-        self.conv2 = Conv2d(cout, cout, 3, padding=1, rng=rng, dtype=dtype, zero_init=True)
-        self.skip = Conv2d(cin, cout, 1, rng=rng, dtype=dtype) if cin != cout else None
+        super().__init__(cin, cout, temb_dim, groups, rng=rng, dtype=dtype)
+        self.norm1, self.norm2 = as_twin(self.norm1, GroupNormSiLU), as_twin(self.norm2,
+                                                                             GroupNormSiLU)
+        self.conv1, self.conv2 = as_twin(self.conv1, Conv2d), as_twin(self.conv2, Conv2d)
+        self.temb_proj = as_twin(self.temb_proj, Linear)
+        self.skip = as_twin(self.skip, Conv2d) if self.skip is not None else None
 
-    def _forward(self, x, temb_act):
+    def forward(self, x, temb_act):
+        begin()
         shift = self.temb_proj(temb_act)[:, :, None, None]
         h = self.conv1(self.norm1(x), add=shift)
         self._cache = True
         return self.conv2(self.norm2(h), add=self.skip(x) if self.skip is not None else x)
 
-    def _backward(self, dout):
+    def backward(self, dout):
+        begin()
         self._need_cache()
         dh = self.norm2.backward(self.conv2.backward(dout))
         dtemb_act = self.temb_proj.backward(channel_sums(dh))

@@ -4,7 +4,7 @@ in fewer passes over the data, per slice of the batch on every core.
 The arithmetic: per (sample, channel) sums over the image, then per-(n, c) coefficients, then
 one fused pass over the data. Inputs of either memory order are read as they are (channels-last
 ones as (N, ..., C) rows) and the output has the input's memory order; what differs between the
-two is how NumPy is told to make the passes fast (`_channel_sums`, `_per_channel_sum`).
+two is how NumPy is told to make the passes fast (`channel_moments`, `per_channel_terms`).
 """
 import math
 
@@ -14,7 +14,7 @@ from .layout import channel_sums, is_channels_last, nchw, nhwc
 from .threads import over_batch
 
 
-def _channel_sums(a, b, channels_last):
+def channel_moments(a, b, channels_last):
     """Per (sample, channel) sums over the image: Σa and Σa·b, each (n, C).
 
     NCHW: a row sum and a batched dot product per (n, c). Channels last: Σa as a product with a
@@ -33,7 +33,7 @@ def _channel_sums(a, b, channels_last):
 RUN = 8192        # numbers per coefficient row at most: longer runs broadcast faster
 
 
-def _per_channel_sum(terms, const, out, channels_last):
+def per_channel_terms(terms, const, out, channels_last):
     """out = Σ_i a_i·c_i[n, c] + const[n, c] for arrays a_i shaped like out and coefficients
     (n, C), in one pass per term.
 
@@ -69,7 +69,7 @@ def _per_channel_sum(terms, const, out, channels_last):
     return out
 
 
-def _stats(S1, S2, m, cg, norm_eps, dtype):
+def group_stats(S1, S2, m, cg, norm_eps, dtype):
     """Per-group mean and 1/√(var + norm_eps) from per-channel Σx, Σx² over m elements a group."""
     n, C = S1.shape
     G = C // cg
@@ -79,7 +79,7 @@ def _stats(S1, S2, m, cg, norm_eps, dtype):
     return mu, 1.0 / np.sqrt(var + dtype.type(norm_eps))
 
 
-def _layout(x, num_groups, channels_last):
+def group_layout(x, num_groups, channels_last):
     """(N, C, channels per group, elements per group) of x in its memory order."""
     N = x.shape[0]
     C = x.shape[-1] if channels_last else x.shape[1]
@@ -108,7 +108,7 @@ def backward_coefficients(S1, S2, mu, inv_std, scale, cg, m):
     return alpha, beta, gamma, dyxhat
 
 
-def _in_memory_order(x):
+def in_memory_order(x):
     """(x as a C-contiguous array in its memory order, whether that is channels last)."""
     if is_channels_last(x):
         return nhwc(x), True
@@ -124,18 +124,18 @@ def groupnorm_forward(x, scale, shift, num_groups, norm_eps=1e-5):
       2. y = x·a + b with a = scale/σ, b = shift − μ·a per (n, c): one fused pass, instead of
          materialising x − μ and x̂ (half the passes over memory).
     """
-    x, channels_last = _in_memory_order(x)
-    N, C, cg, m = _layout(x, num_groups, channels_last)
+    x, channels_last = in_memory_order(x)
+    N, C, cg, m = group_layout(x, num_groups, channels_last)
     y = np.empty_like(x)
     mu = np.empty((N, num_groups), x.dtype)
     inv_std = np.empty((N, num_groups), x.dtype)
 
     def task(n0, n1):
         xs = x[n0:n1]
-        S1, S2 = _channel_sums(xs, xs, channels_last)
-        mu[n0:n1], inv_std[n0:n1] = _stats(S1, S2, m, cg, norm_eps, x.dtype)
+        S1, S2 = channel_moments(xs, xs, channels_last)
+        mu[n0:n1], inv_std[n0:n1] = group_stats(S1, S2, m, cg, norm_eps, x.dtype)
         a, b = affine_coefficients(mu[n0:n1], inv_std[n0:n1], scale, shift, cg)
-        _per_channel_sum([(xs, a)], b, y[n0:n1], channels_last)
+        per_channel_terms([(xs, a)], b, y[n0:n1], channels_last)
 
     over_batch(task, N, x[0].nbytes if N else 0)
     return (nchw(y) if channels_last else y), (x, mu, inv_std, scale, num_groups, channels_last)
@@ -161,17 +161,17 @@ def groupnorm_backward(dout, cache):
     if dout.shape != shape:
         raise ValueError(f"groupnorm_backward: dout has shape {dout.shape}, expected {shape}")
     dout = np.ascontiguousarray(nhwc(dout)) if channels_last else np.ascontiguousarray(dout)
-    N, C, cg, m = _layout(x, G, channels_last)
+    N, C, cg, m = group_layout(x, G, channels_last)
     dx = np.empty_like(dout)
     S1 = np.empty((N, C), dout.dtype)
     dyxhat = np.empty((N, C), dout.dtype)                       # Σ dy·x̂ per (n, c)
 
     def task(n0, n1):
         dy, xs = dout[n0:n1], x[n0:n1]
-        S1[n0:n1], S2 = _channel_sums(dy, xs, channels_last)
+        S1[n0:n1], S2 = channel_moments(dy, xs, channels_last)
         alpha, beta, gamma, dyxhat[n0:n1] = backward_coefficients(
             S1[n0:n1], S2, mu[n0:n1], inv_std[n0:n1], scale, cg, m)
-        _per_channel_sum([(dy, alpha), (xs, beta)], gamma, dx[n0:n1], channels_last)
+        per_channel_terms([(dy, alpha), (xs, beta)], gamma, dx[n0:n1], channels_last)
 
     over_batch(task, N, dout[0].nbytes if N else 0)
     return (nchw(dx) if channels_last else dx), dyxhat.sum(axis=0), S1.sum(axis=0)

@@ -19,8 +19,8 @@ training: `keep`); recomputing u instead costs four more passes over the data.
 import numpy as np
 
 from .layout import nchw, nhwc
-from .norm import (_channel_sums, _in_memory_order, _layout, _per_channel_sum, _stats,
-                   affine_coefficients, backward_coefficients)
+from .norm import (affine_coefficients, backward_coefficients, channel_moments, group_layout,
+                   group_stats, in_memory_order, per_channel_terms)
 from .threads import over_batch
 
 BLOCK_BYTES = 4 << 20            # samples per block: about this much of x (measured best)
@@ -36,8 +36,8 @@ def groupnorm_silu_forward(x, scale, shift, num_groups, norm_eps=1e-5, keep=True
     in x's memory order. Cache: (x and the output y in memory order, 1 + tanh h (only with `keep`;
     inference needs no backward pass), μ_g, 1/√(σ²_g+norm_eps), scale, num_groups,
     channels_last)."""
-    x, channels_last = _in_memory_order(x)
-    N, C, cg, m = _layout(x, num_groups, channels_last)
+    x, channels_last = in_memory_order(x)
+    N, C, cg, m = group_layout(x, num_groups, channels_last)
     y = np.empty_like(x)
     tanh_h = np.empty_like(x) if keep else None
     mu = np.empty((N, num_groups), x.dtype)
@@ -47,10 +47,10 @@ def groupnorm_silu_forward(x, scale, shift, num_groups, norm_eps=1e-5, keep=True
     def task(n0, n1):
         for s0, s1 in _blocks(n0, n1, sample_bytes):
             xb, h = x[s0:s1], y[s0:s1]
-            S1, S2 = _channel_sums(xb, xb, channels_last)
-            mu[s0:s1], inv_std[s0:s1] = _stats(S1, S2, m, cg, norm_eps, x.dtype)
+            S1, S2 = channel_moments(xb, xb, channels_last)
+            mu[s0:s1], inv_std[s0:s1] = group_stats(S1, S2, m, cg, norm_eps, x.dtype)
             a, b = affine_coefficients(mu[s0:s1], inv_std[s0:s1], scale, shift, cg)
-            _per_channel_sum([(xb, 0.5 * a)], 0.5 * b, h, channels_last)
+            per_channel_terms([(xb, 0.5 * a)], 0.5 * b, h, channels_last)
             u = np.tanh(h, out=tanh_h[s0:s1] if keep else None)
             u += 1
             h *= u                                              # h·(1 + tanh h)
@@ -75,7 +75,7 @@ def groupnorm_silu_backward(dout, cache):
         raise ValueError(f"groupnorm_silu_backward: dout has shape {dout.shape}, "
                          f"expected {shape}")
     dout = np.ascontiguousarray(nhwc(dout)) if channels_last else np.ascontiguousarray(dout)
-    N, C, cg, m = _layout(x, G, channels_last)
+    N, C, cg, m = group_layout(x, G, channels_last)
     dx = np.empty_like(dout)
     S1 = np.empty((N, C), dout.dtype)
     dyxhat = np.empty((N, C), dout.dtype)                       # Σ g·x̂ per (n, c)
@@ -89,11 +89,11 @@ def groupnorm_silu_backward(dout, cache):
             g *= yb
             g += u
             g *= dout[s0:s1]                                    # 2·(GroupNorm's dy)
-            S1b, S2b = _channel_sums(g, xb, channels_last)
+            S1b, S2b = channel_moments(g, xb, channels_last)
             S1[s0:s1], S2b = 0.5 * S1b, 0.5 * S2b
             alpha, beta, gamma, dyxhat[s0:s1] = backward_coefficients(
                 S1[s0:s1], S2b, mu[s0:s1], inv_std[s0:s1], scale, cg, m)
-            _per_channel_sum([(g, 0.5 * alpha), (xb, beta)], gamma, g, channels_last)
+            per_channel_terms([(g, 0.5 * alpha), (xb, beta)], gamma, g, channels_last)
 
     over_batch(task, N, sample_bytes)
     return (nchw(dx) if channels_last else dx), dyxhat.sum(axis=0), S1.sum(axis=0)

@@ -4,7 +4,7 @@ core, in reusable buffers."""
 from .. import periodic
 from ..periodic import circular_fold, circular_pad
 from .conv import conv2d_backward, conv2d_forward
-from .modules import OneBlasThread, _Workspace
+from .modules import Workspace, begin
 
 
 def periodic_conv2d_forward(x, W, b, workspace=None):
@@ -20,8 +20,17 @@ def periodic_conv2d_backward(dout, cache):
     return circular_fold(dxp, p), dW, db
 
 
-class PeriodicConv2d(OneBlasThread, _Workspace, periodic.PeriodicConv2d):
-    def _functional_forward(self, x, b):
-        return periodic_conv2d_forward(x, self.W.data, b, self._buffers())
+class PeriodicConv2d(Workspace, periodic.PeriodicConv2d):
+    def forward(self, x):
+        begin()
+        out, self._cache = periodic_conv2d_forward(x, self.W.data, self.bias(x),
+                                                   self.workspace())
+        return out
 
-    _functional_backward = staticmethod(periodic_conv2d_backward)
+    def backward(self, dout):
+        begin()
+        dx, dW, db = periodic_conv2d_backward(dout, self._need_cache())
+        self.W.grad += dW
+        if self.b is not None:
+            self.b.grad += db
+        return dx

@@ -68,25 +68,12 @@ CHUNK_BYTES = 2 << 20                   # the rule; calibrated: one of CHUNK_CAN
 CHUNK_CANDIDATES = (1 << 20, 2 << 20, 4 << 20)
 
 
-def chunk_bytes() -> int:
-    """Work memory per chunk: CHUNK_BYTES, or this machine's fastest (tuning.py), measured on
-    a 32→32 convolution at 28×28, batch 64, forward and backward."""
+def chunk_bytes(measure=None) -> int:
+    """Work memory per chunk: CHUNK_BYTES, or this machine's fastest (tuning.py) once measured
+    by `measure(candidate) -> seconds` (conv.calibrated_chunk_bytes times a convolution)."""
     from . import tuning
     return tuning.choose(f"chunk bytes, {num_threads()} threads", CHUNK_CANDIDATES,
-                         CHUNK_BYTES, _time_chunks)
-
-
-def _time_chunks(_candidate) -> float:
-    import numpy as np
-
-    from . import tuning
-    from .conv import conv2d_backward, conv2d_forward
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((64, 32, 28, 28), dtype=np.float32)
-    W = rng.standard_normal((32, 32, 3, 3), dtype=np.float32)
-    b, dy, ws = np.zeros(32, np.float32), np.ones((64, 32, 28, 28), np.float32), {}
-    return tuning.best_seconds(lambda: conv2d_backward(
-        dy, conv2d_forward(x, W, b, 1, 1, ws, winograd=0)[1]))
+                         CHUNK_BYTES, measure)
 
 
 def chunk_bounds(n_items: int, item_bytes: int, target_bytes: int | None = None):

@@ -1,0 +1,51 @@
+"""Which tier a command runs: the fast one where speed is the point, the reference one (what a
+learner reads) everywhere else. $DDPM_NP_TIER overrides it (nn/tiers.py).
+
+The fast tier pays for the convolutional models, the UNet, the classifier and the lattice
+network (docs/performance.md), and not for the 2-D MLP, whose layers are too small for threads
+(the demos measured on both tiers: docs/performance.md). So:
+
+| command                                  | tier                                      |
+|------------------------------------------|-------------------------------------------|
+| bench, phi4, train-classifier            | fast                                      |
+| demo mnist; train --dataset mnist        | fast                                      |
+| demo of 2-D data; train of 2-D data      | reference                                 |
+| sample, evaluate, inpaint, interpolate,  | the checkpoint's model: fast for the UNet, |
+| train --resume                           | classifier and lattice network            |
+| exercises                                | reference                                 |
+"""
+from __future__ import annotations
+
+FAST_MODELS = ("unet", "classifier", "lattice")
+FAST_COMMANDS = ("bench", "phi4", "train-classifier")
+
+
+def model_tier(kind) -> str:
+    return "fast" if kind in FAST_MODELS else "reference"
+
+
+def checkpoint_tier(path) -> str:
+    """The tier for the model a checkpoint holds ('mnist': the shipped UNet); a file that cannot
+    be read is left to the command, which says why in one line."""
+    from ..checkpoint import CheckpointError, read_meta
+    if str(path) == "mnist":
+        return "fast"
+    try:
+        meta = read_meta(path)
+    except (CheckpointError, OSError, ValueError):
+        return "reference"
+    model = meta.get("model")
+    return model_tier(model.get("kind") if isinstance(model, dict) else None)
+
+
+def command_tier(args) -> str:
+    """The tier the parsed command `args` runs (see the table above)."""
+    command = args.command
+    if command in FAST_COMMANDS:
+        return "fast"
+    if command == "demo":
+        return "fast" if args.name == "mnist" else "reference"
+    if command == "train" and getattr(args, "dataset", None):
+        return "fast" if args.dataset == "mnist" else "reference"
+    path = getattr(args, "resume", None) or getattr(args, "checkpoint", None)
+    return checkpoint_tier(path) if path is not None else "reference"
