@@ -17,7 +17,7 @@ from ddpm_np.diffusion import dpm_solver_sample, guided_eps_model
 from ddpm_np.experiments.metrics import load_classifier
 from ddpm_np.experiments.mnist_sample import CLIP, DEMO_SAMPLER, GUIDANCE, resolve_checkpoint
 from ddpm_np.experiments.plotting import image_grid
-from ddpm_np.loading import load_for_sampling
+from ddpm_np.run.loading import load_for_sampling
 
 # -- config -----------------------------------------------------------------------------------
 p = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -50,3 +50,14 @@ def needs_mnist():
     not on this machine."""
     _mnist("train")
     _mnist("test")
+
+
+@pytest.fixture
+def fast_tier(monkeypatch):
+    """The tier the `ddpm-np` command runs for the convolutional models (cli/tiers.py), for
+    tests that call its back-ends from Python."""
+    from ddpm_np.nn.tiers import set_program_tier
+    monkeypatch.delenv("DDPM_NP_TIER", raising=False)
+    set_program_tier("fast")
+    yield
+    set_program_tier(None)

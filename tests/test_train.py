@@ -7,12 +7,12 @@ import threading
 import numpy as np
 import pytest
 
-from ddpm_np.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ddpm_np.run.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ddpm_np.data import toy2d
 from ddpm_np.experiments.toy import toy_schedule
 from ddpm_np.models import MLP
 from ddpm_np.data.batching import ArrayDataset
-from ddpm_np.loading import load_for_sampling
+from ddpm_np.run.loading import load_for_sampling
 from ddpm_np.train import TrainConfig, Trainer, TrainingDiverged, TrainingInterrupted
 
 
@@ -67,7 +67,8 @@ def test_a_run_folder_has_one_writer_at_a_time(tmp_path):
     """A second trainer of the same folder is refused at once, naming the holder, and removes
     nothing of the first's; a lock whose process is gone is taken over; none is left after."""
     import socket
-    from ddpm_np.saving import LOCK, RunError
+    from ddpm_np.run.lock import LOCK
+    from ddpm_np.run.state import RunError
     lock = tmp_path / LOCK
     lock.write_text(f"{socket.gethostname()} {os.getpid()}")           # a live holder
     (tmp_path / "checkpoint.npz.abc123.tmp").write_bytes(b"its write in progress")

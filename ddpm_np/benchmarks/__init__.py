@@ -45,7 +45,7 @@ def run_benchmark(what: str = "conv", batch: int | None = None, repeats: int | N
         from .busy import bench_busy
         return bench_busy(quick=quick)
     if what == "scaling":
-        from ..outputs import check_file
+        from ..run.folders import check_file
         from .scaling import bench_scaling
         if figure:
             check_file(figure, (".png",), overwrite, "--figure")

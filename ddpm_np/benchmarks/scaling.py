@@ -47,7 +47,7 @@ def _draw(by_batch, by_size, figure):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from ..checkpoint import atomic_write
+    from ..run.checkpoint import atomic_write
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
     b = np.array(list(by_batch))
     ax[0].plot(b, [1e3 * by_batch[k] / k for k in b], "o-")

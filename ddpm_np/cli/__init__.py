@@ -52,12 +52,12 @@ def _check_environment(args):
 def user_errors() -> tuple:
     """The exceptions that mean "not like this" rather than "something broke": bad values,
     paths, checkpoints, data, outputs and runs. Each is one line and exit status 2."""
-    from ..checkpoint import CheckpointError
+    from ..run.checkpoint import CheckpointError
     from ..data.mnist import DatasetError
     from ..exercises import WorkspaceError
     from ..experiments.sampling import SamplingError
-    from ..outputs import OutputError
-    from ..saving import RunError
+    from ..run.folders import OutputError
+    from ..run.state import RunError
     return (CheckpointError, DatasetError, OutputError, RunError, SamplingError, WorkspaceError,
             ValueError)
 

@@ -27,7 +27,7 @@ def model_tier(kind) -> str:
 def checkpoint_tier(path) -> str:
     """The tier for the model a checkpoint holds ('mnist': the shipped UNet); a file that cannot
     be read is left to the command, which says why in one line."""
-    from ..checkpoint import CheckpointError, read_meta
+    from ..run.checkpoint import CheckpointError, read_meta
     if str(path) == "mnist":
         return "fast"
     try:

@@ -8,6 +8,8 @@ Algorithm 1 of Ho et al. 2020, one step:
 and no weighting it is `loss_simple`, eq. 14; it also takes the x_0 and v targets and the
 min-SNR weights (`TrainConfig.loss_weighting`, `ddpm-np train --loss-weighting`).
 """
+from dataclasses import dataclass, replace
+
 import numpy as np
 
 from ..checks import check_array
@@ -28,6 +30,35 @@ def sample_training_batch(x0, schedule: NoiseSchedule, rng: np.random.Generator)
     t = rng.integers(1, schedule.T + 1, size=x0.shape[0])
     eps = rng.standard_normal(x0.shape).astype(x0.dtype)
     return t, eps, q_sample(x0, t, eps, schedule)
+
+
+@dataclass
+class NoisyBatch:
+    """One minibatch of Algorithm 1, drawn once: x_0, t, ε, x_t, the labels the model sees
+    (dropped ones replaced by "no label"; None for an unconditional model) and per-example
+    weights (None: all 1). `batch[rows]` is those rows of every array: a process's share."""
+    x0: np.ndarray
+    t: np.ndarray
+    eps: np.ndarray
+    xt: np.ndarray
+    labels: np.ndarray | None = None
+    weights: np.ndarray | None = None
+
+    def __getitem__(self, rows) -> "NoisyBatch":
+        return replace(self, **{k: v[rows] for k, v in vars(self).items() if v is not None})
+
+    def model_labels(self) -> tuple:
+        """The model's extra arguments: (labels,) for a conditional model, else ()."""
+        return () if self.labels is None else (self.labels,)
+
+
+def drop_labels(model, y, p: float, rng: np.random.Generator):
+    """For a class-conditional model (`model.num_classes`), each label replaced by "no label"
+    (= num_classes) with probability p, so that one network learns ε(x_t, y) and ε(x_t, ∅)
+    (classifier-free guidance, Ho & Salimans 2022); None for an unconditional one."""
+    if getattr(model, "num_classes", None) is None:
+        return None
+    return np.where(rng.random(len(y)) < p, model.num_classes, y)
 
 
 def loss_simple(eps_theta, eps):

@@ -1,6 +1,7 @@
 """Training the MNIST classifier behind the sample metrics, with the same Trainer as every model."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,23 @@ from ..train import TrainConfig, Trainer
 DEFAULT_OUT = Path("runs") / "mnist_classifier.npz"
 
 
+@dataclass
+class LabelledBatch:
+    x: np.ndarray
+    y: np.ndarray
+
+    def __getitem__(self, rows) -> "LabelledBatch":
+        return LabelledBatch(self.x[rows], self.y[rows])
+
+
 class ClassificationObjective:
     """Softmax cross-entropy of the model's logits against integer labels."""
 
-    def __call__(self, model, x, y, rng, rows=slice(None)):
-        return softmax_cross_entropy(model(x[rows]), y[rows])
+    def draw(self, model, x, y, rng) -> LabelledBatch:
+        return LabelledBatch(x, y)
+
+    def loss(self, model, batch: LabelledBatch):
+        return softmax_cross_entropy(model(batch.x), batch.y)
 
 
 def train_classifier(images, labels, seed: int = 0, epochs: int = 3, batch_size: int = 128,
@@ -42,9 +55,9 @@ def train_and_save(out=None, seed: int = 0, epochs: int = 3, data_dir=None, over
     test set, and write the weights to `out` (default: DEFAULT_OUT; never the package's
     shipped weights unless given as `out` on purpose, with `overwrite`). Returns (path, test
     accuracy)."""
-    from ..checkpoint import atomic_write
+    from ..run.checkpoint import atomic_write
     from ..data.mnist import load_mnist, to_model_range
-    from ..outputs import check_file
+    from ..run.folders import check_file
     out = Path(out) if out else DEFAULT_OUT
     check_file(out, (".npz",), overwrite, "--out")
     x, y = load_mnist("train", data_dir=data_dir)

@@ -13,16 +13,13 @@ import signal
 from pathlib import Path
 
 from ..data import toy2d
-from ..outputs import check_new_files
-from ..saving import RunError, RunLock
+from ..run.folders import check_new_files
+from ..run.state import RunError
+from ..run.lock import RunLock
+from .toy import demo_out
 
 DEMOS = toy2d.NAMES + ("mnist",)
 MNIST_OPTIONS = ("train", "guidance", "checkpoint", "sampler", "sample_steps", "data_dir")
-
-
-def demo_out(name: str, model: str | None = None) -> Path:
-    """Where a demo writes by default: runs/NAME (runs/NAME-linear for the linear model)."""
-    return Path("runs") / (name if model in (None, "mlp") else f"{name}-{model}")
 
 
 @contextlib.contextmanager

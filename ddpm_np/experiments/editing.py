@@ -149,8 +149,8 @@ def inpaint_to_files(grid=None, checkpoint="mnist", image=None, test_index=None,
     """`ddpm-np inpaint`: n completions of one digit (a picture, or an MNIST test digit) with
     `mask` hidden, drawn into `grid` and/or saved as .npy to `out` (at least one). Every
     argument and output is checked before the work; returns the completions."""
-    from ..checkpoint import atomic_write
-    from ..outputs import GRID_SUFFIXES, check_file
+    from ..run.checkpoint import atomic_write
+    from ..run.folders import GRID_SUFFIXES, check_file
     from .mnist_sample import load_image_model
     if not grid and not out:
         raise EditError("nothing to write: give --grid PICTURE.png for the figure, --out "
@@ -185,7 +185,7 @@ def interpolate_to_file(grid, checkpoint="mnist", test_index=None, frames=10, st
                         data_dir=None, overwrite=False, progress=True) -> Path:
     """`ddpm-np interpolate`: a row of `frames` images from one digit to another (two MNIST test
     digits, inverted by DDIM) or between two random noises, drawn into `grid`."""
-    from ..outputs import GRID_SUFFIXES, check_file
+    from ..run.folders import GRID_SUFFIXES, check_file
     from .mnist_sample import load_image_model
     check_file(grid, GRID_SUFFIXES, overwrite, "--grid")
     check_int(frames, "frames", low=2, high=MAX_FRAMES)

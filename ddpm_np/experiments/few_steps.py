@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import atomic_write
+from ..run.checkpoint import atomic_write
 from .metrics import load_classifier
 from .mnist_eval import SAMPLER_NAMES, evaluate, reference_features
 from .mnist_sample import GUIDANCE, load_image_model

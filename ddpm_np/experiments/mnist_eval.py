@@ -111,8 +111,8 @@ def evaluate_checkpoint(checkpoint="mnist", out=None, overwrite=False, steps=50,
     import json
     from pathlib import Path
 
-    from ..checkpoint import atomic_write
-    from ..outputs import check_file
+    from ..run.checkpoint import atomic_write
+    from ..run.folders import check_file
     from ..parallel import sharded, world
     from .mnist_sample import load_image_model
     if out:

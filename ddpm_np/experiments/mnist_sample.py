@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..checkpoint import atomic_write
+from ..run.checkpoint import atomic_write
 from ..data.mnist import load_mnist, to_model_range
 from ..diffusion import (as_eps_model, ddim_sample, ddpm_sample, dpm_solver_sample,
                          guided_eps_model, q_sample)
@@ -139,8 +139,8 @@ def figures(model, schedule, out_dir, guidance=GUIDANCE, steps=50, seed=0, data_
 def load_image_model(checkpoint, steps: int | None = None):
     """(model, schedule, meta) of an MNIST checkpoint (or "mnist", the shipped one); a
     CheckpointError names what else it is. `steps`: DDIM steps to check against its T."""
-    from ..checkpoint import CheckpointError
-    from ..loading import load_for_sampling
+    from ..run.checkpoint import CheckpointError
+    from ..run.loading import load_for_sampling
     model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
     if meta.get("sample_shape") != [1, 28, 28]:
         raise CheckpointError(

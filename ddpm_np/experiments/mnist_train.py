@@ -78,7 +78,7 @@ def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
     batch_size, checkpoint_every, …; on resume only lr and checkpoint_every). `learn_sigma`,
     `schedule`: see mnist_model, mnist_schedule (new runs only). A folder holding another run
     is refused unless `overwrite` (saving.py)."""
-    from ..saving import claim_for_new_run, claim_for_resume
+    from ..run.folders import claim_for_new_run, claim_for_resume
     if resume_from is None:
         noise_schedule = mnist_schedule(schedule)
         cfg = TrainConfig(**dict(MNIST_TRAIN, seed=seed, **config))

@@ -27,17 +27,17 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..checkpoint import atomic_write
+from ..run.checkpoint import atomic_write
 from ..data.batching import ArrayDataset
 from ..diffusion import NoiseSchedule, flow_sample, module_eps_jacobian
-from ..loading import load_for_sampling
+from ..run.loading import load_for_sampling
 from ..models import LatticeEps
-from ..outputs import OutputError, check_folder
+from ..run.folders import OutputError, check_folder
 from ..physics import (Phi4Action, ess_per_sample, hmc, independence_mh, local_metropolis,
                        per_config)
 from ..physics.action import ENSEMBLES
-from ..saving import RunLock
-from ..stopping import stop_requests
+from ..run.lock import RunLock
+from ..run.stopping import stop_requests
 from ..train import Trainer, TrainConfig, TrainingInterrupted
 from .phi4_config import LARGE_L, SCHEDULE_T, Phi4Config
 from .phi4_state import STUDY_LOCK, read_arrays, read_state, refuse_foreign_files

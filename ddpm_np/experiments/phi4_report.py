@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 
-from ..checkpoint import atomic_write
+from ..run.checkpoint import atomic_write
 from ..physics import (REPORTED, estimate_all, ess_per_sample, independence_mh, per_config,
                        reweight)
 from .phi4_state import read_arrays

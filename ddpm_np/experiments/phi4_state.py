@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from ..inputs import read_npz, regular_file
-from ..outputs import OutputError
+from ..run.folders import OutputError
 
 STUDY_FILES = ("study.json", "hmc.npz", "proposals.npz", "report.json", "model",
                "observables.png", "training.png", "correlator.png", "cost.png")

@@ -16,13 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import read_meta
 from ..checks import check_int, check_memory
 from ..data import toy2d
 from ..data.batching import ArrayDataset
+from ..diffusion.hybrid import check_objective
 from ..diffusion.schedule import MAX_T
 from ..models import MLP
-from ..saving import RunError, claim_for_new_run, claim_for_resume
+from ..run.checkpoint import read_meta
+from ..run.folders import claim_for_new_run, claim_for_resume
+from ..run.state import RunError
 from ..train import TrainConfig, Trainer
 from .toy import N_TRAIN, STEPS, toy_schedule
 
@@ -37,17 +39,13 @@ MIN_TOY_T = 21          # the toy schedule's β_T = 0.02·1000/T must stay below
 __all__ = ["DATASETS", "default_out", "toy_data", "train_run"]
 
 
-_NEEDS_SIGMA = {"timesteps": "--timesteps importance samples the terms of L_vlb",
-                "vlb_weight": "--vlb-weight weighs L_vlb"}
-
-
-def _check_needs_sigma(options: dict, learn_sigma) -> None:
-    """--timesteps importance and --vlb-weight act on L_vlb, which only a model that learns the
-    variance is trained with."""
-    for name, what in _NEEDS_SIGMA.items():
-        if options.get(name) not in (None, "uniform") and not learn_sigma:
-            raise RunError(f"{what}, which only a model that learns the variance is trained "
-                           "with: add --learn-sigma (a new run)")
+def _check_objective(options: dict, learn_sigma) -> None:
+    """diffusion/hybrid.py's rules, named as flags, before any data is read."""
+    try:
+        check_objective(bool(learn_sigma), options.get("parameterization", "eps"),
+                        options.get("timesteps"), options.get("vlb_weight"), name=_flag)
+    except ValueError as e:
+        raise RunError(str(e)) from None
 
 
 def toy_data(name: str, seed: int) -> ArrayDataset:
@@ -106,10 +104,7 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
         if toy_only:
             raise RunError(f"{', '.join(toy_only)} apply to the 2-D datasets; the MNIST UNet "
                            "has its own configuration (experiments/mnist_train.py)")
-        _check_needs_sigma(given, given.get("learn_sigma"))
-        if given.get("learn_sigma") and given.get("parameterization", "eps") != "eps":
-            raise RunError(f"--learn-sigma trains the ε-network (--parameterization eps), not "
-                           f"--parameterization {given['parameterization']}")
+        _check_objective(given, given.get("learn_sigma"))
         from .mnist_train import PRESETS, train_mnist
         if "preset" in given:
             if given["preset"] not in PRESETS:
@@ -187,7 +182,7 @@ def _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress,
                            f"{name} = {settings[name]!r}; start a new run (without --resume) "
                            f"to use {value!r}")
     changes = {k: given[k] for k in CHANGEABLE if k in given}
-    _check_needs_sigma(changes, settings.get("learn_sigma"))
+    _check_objective(changes, settings.get("learn_sigma"))
     if ckpt_dataset == "mnist":
         from .mnist_train import train_mnist
         return train_mnist(out, steps=steps, data_dir=data_dir, progress=progress,

@@ -14,7 +14,7 @@ from ..checks import check_float, check_int, check_memory
 from ..diffusion import as_eps_model, ddim_sample, ddpm_sample, dpm_solver_sample
 from ..diffusion.guidance import MAX_GUIDANCE
 from ..diffusion.solvers import SPACINGS
-from ..loading import load_for_sampling
+from ..run.loading import load_for_sampling
 from ..parallel import sharded, world
 from .mnist_sample import (GUIDANCE, SAMPLER_STEPS, NonFiniteSamples, resolve_checkpoint,
                            sample_images)
@@ -129,8 +129,8 @@ def sample_to_files(checkpoint, n: int, out=None, grid=None, overwrite=False,
     Nothing is written anywhere else. Returns (samples, info)."""
     from pathlib import Path
 
-    from ..checkpoint import atomic_write
-    from ..outputs import GRID_SUFFIXES, check_file
+    from ..run.checkpoint import atomic_write
+    from ..run.folders import GRID_SUFFIXES, check_file
     from ..parallel import on_root
     from .plotting import image_grid
     if not out and not grid:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import norm
 
-from ..checkpoint import atomic_write
+from ..run.checkpoint import atomic_write
 from ..data import toy2d
 from ..data.batching import ArrayDataset
 from ..diffusion import (NoiseSchedule, ddpm_sample, gaussian_mixture_eps_model,
@@ -24,7 +24,6 @@ from ..diffusion.gaussian import LN2
 from ..models import MLP, LinearEps
 from ..train import TrainConfig, Trainer
 from . import plotting
-from .demos import demo_out
 from .metrics import energy_distance, energy_noise_floor, mixture_weights, moment_errors
 
 # Toy data needs fewer steps than images: T = 200 with the linear schedule's β scaled by 1000/T
@@ -38,6 +37,11 @@ DEMO_FILES = ("checkpoint.npz", "checkpoint.json", "samples.npy", "metrics.json"
               "forward.png", "reverse.png", "loss.png", "reverse.gif", "marginals.png",
               "energy.png")
 LINEAR_LR = 1e-2        # the linear model's loss is a convex quadratic: a larger step is safe
+
+
+def demo_out(name: str, model: str | None = None) -> Path:
+    """Where a demo writes by default: runs/NAME (runs/NAME-linear for the linear model)."""
+    return Path("runs") / (name if model in (None, "mlp") else f"{name}-{model}")
 
 
 def toy_schedule(T: int = T_TOY) -> NoiseSchedule:

@@ -30,6 +30,8 @@ class GradientReducer:
         return sum(p.grad.nbytes for p in self.params)
 
     def __call__(self, loss_share: float, stop_signal: int = 0) -> tuple[float, int]:
+        if self.world.size == 1:        # one process: its gradients are the batch's
+            return float(loss_share), int(stop_signal)
         if self.flat is None:
             self.flat = np.empty(sum(p.grad.size for p in self.params) + 3,
                                  self.params[0].grad.dtype)

@@ -19,7 +19,12 @@ import numpy as np
 
 
 def share(world, n: int) -> tuple[slice, float]:
-    """(this process's rows of a batch of n, their share of the batch)."""
+    """(this process's rows of a batch of n, their share of the batch); every process needs a
+    row."""
+    if world.size > n:
+        raise ValueError(f"batch size {n} is smaller than the {world.size} processes, which "
+                         f"need a row each: use a batch of at least {world.size} or fewer "
+                         "processes")
     rows = world.part(n)
     return rows, (rows.stop - rows.start) / n
 

@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from .. import environment
-from ..stopping import last_stop
+from ..run.stopping import last_stop
 
 TIMEOUT = 1800.0        # seconds
 STOP_GRACE = 60.0       # seconds after a stop signal

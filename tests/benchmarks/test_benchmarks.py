@@ -81,7 +81,7 @@ def test_a_training_step_of_a_larger_image_runs():
     assert step_seconds(2, 32, repeats=1) > 0
 
 
-def test_bench_profile_lists_every_kind_of_layer_and_removes_its_timers(monkeypatch):
+def test_bench_profile_lists_every_kind_of_layer_and_removes_its_timers(monkeypatch, fast_tier):
     from ddpm_np.benchmarks import profile as bp
     made = []
     real_unet = __import__("ddpm_np.models", fromlist=["UNet"]).UNet

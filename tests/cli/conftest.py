@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from ddpm_np.checkpoint import load_checkpoint, save_checkpoint
+from ddpm_np.run.checkpoint import load_checkpoint, save_checkpoint
 from ddpm_np.diffusion import NoiseSchedule
 from ddpm_np.experiments.runs import train_run
 from ddpm_np.models import UNet
 from ddpm_np.data.batching import ArrayDataset
-from ddpm_np.loading import export_for_sampling
+from ddpm_np.run.loading import export_for_sampling
 from ddpm_np.train import TrainConfig, Trainer
 
 

@@ -77,7 +77,7 @@ def test_error_paths_are_one_line(tmp_path, capsys):
 
 
 def test_foreign_model_checkpoint(tmp_path, capsys):
-    from ddpm_np.checkpoint import save_checkpoint
+    from ddpm_np.run.checkpoint import save_checkpoint
     save_checkpoint(tmp_path / "c.npz", {"model/x": np.zeros(1)},
                     {"model": {"kind": "transformer", "config": {}},
                      "schedule": {"betas": [0.1]}, "train_config": {}})

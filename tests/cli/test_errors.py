@@ -91,9 +91,9 @@ CASES = [
     ("train --resume {toy} --timesteps importance", 2,
      "--timesteps importance samples the terms of L_vlb"),
     ("train --dataset mnist --vlb-weight 0.01 --out {tmp}/r", 2,
-     "--vlb-weight weighs L_vlb, which only a model that learns the variance"),
+     "--vlb-weight 0.01 weighs L_vlb, which only a model that learns the variance"),
     ("train --dataset moons --vlb-weight 0.01 --out {tmp}/r", 2, "--vlb-weight apply to mnist"),
-    ("train --resume {toy} --vlb-weight 0.01", 2, "--vlb-weight weighs L_vlb"),
+    ("train --resume {toy} --vlb-weight 0.01", 2, "--vlb-weight 0.01 weighs L_vlb"),
     ("train --dataset mnist --learn-sigma --vlb-weight 0 --out {tmp}/r", 2,
      "expected a finite number > 0, got '0'"),
     ("train --dataset mnist --learn-sigma --timesteps loss --out {tmp}/r", 2,
@@ -212,7 +212,7 @@ def test_bad_input_is_one_line(argv, status, fragment, toy_run, tiny_checkpoint,
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")     # the overflow that makes them
 def test_results_that_are_not_finite_are_not_written(argv, status, fragment, toy_run,
                                                      tiny_checkpoint, broken, tmp_path, capsys):
-    from ddpm_np.checkpoint import load_checkpoint, save_checkpoint
+    from ddpm_np.run.checkpoint import load_checkpoint, save_checkpoint
     arrays, meta = load_checkpoint(tiny_checkpoint)         # an image model that overflows
     W = arrays["ema/conv_out.W"]
     arrays["ema/conv_out.W"] = np.where(np.arange(W.size).reshape(W.shape) % 2, 3e38,
@@ -227,7 +227,7 @@ def test_results_that_are_not_finite_are_not_written(argv, status, fragment, toy
 def test_debug_shows_the_traceback(tmp_path, toy_run, capsys):
     argv = ["sample", "--checkpoint", str(tmp_path / "none.npz"), "--n", "2", "--out",
             str(tmp_path / "s.npy")]
-    from ddpm_np.checkpoint import CheckpointError
+    from ddpm_np.run.checkpoint import CheckpointError
     for args in (["--debug"] + argv, argv + ["--debug"]):
         with pytest.raises(CheckpointError):                      # the library's own error
             main(args)

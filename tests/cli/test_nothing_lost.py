@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ddpm_np.checkpoint import load_checkpoint
+from ddpm_np.run.checkpoint import load_checkpoint
 from ddpm_np.cli import main
 
 SMALL = ["--hidden", "16", "--blocks", "1", "--T", "50", "--no-progress"]
@@ -140,7 +140,7 @@ def test_a_run_folder_that_takes_no_files_is_refused_before_training(tmp_path, t
                                                                     monkeypatch):
     """Probed before any work, on resume as on a new run (as root a read-only folder still
     takes files, so the probe's failure is simulated)."""
-    import ddpm_np.outputs as outputs
+    import ddpm_np.run.folders as outputs
 
     def refuse(*a, **k):
         raise PermissionError(13, "Permission denied")

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from ddpm_np.checkpoint import load_checkpoint
+from ddpm_np.run.checkpoint import load_checkpoint
 from ddpm_np.experiments.runs import train_run
 
 from ..processes import WAIT, started, wait_for

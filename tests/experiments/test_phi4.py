@@ -9,7 +9,7 @@ import pytest
 
 from ddpm_np.experiments import phi4
 from ddpm_np.experiments.phi4 import Phi4Config, Phi4Study, run_phi4
-from ddpm_np.outputs import OutputError
+from ddpm_np.run.folders import OutputError
 from ddpm_np.train import TrainingInterrupted
 
 QUIET = dict(progress=False, log=lambda *a: None)

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from ddpm_np.checkpoint import save_checkpoint
+from ddpm_np.run.checkpoint import save_checkpoint
 from ddpm_np.experiments.runs import train_run
-from ddpm_np.saving import RunError
+from ddpm_np.run.state import RunError
 
 
 def test_a_toy_run_from_python_and_its_resume(tmp_path):
@@ -42,7 +42,8 @@ def test_a_run_removes_the_temporaries_a_killed_write_left(tmp_path):
     assert not any(p.exists() for p in stale) and keep.exists()
 
 
-def test_the_short_preset_sets_its_recipe_and_options_beside_it_win(tmp_path, needs_mnist):
+def test_the_short_preset_sets_its_recipe_and_options_beside_it_win(tmp_path, needs_mnist,
+                                                                   fast_tier):
     """One step of each: the preset's steps, weighting and learned variance reach the run, and
     a schedule given beside it is kept (MNIST from ../shared/data)."""
     from ddpm_np.experiments.mnist_train import PRESETS
@@ -63,7 +64,7 @@ def test_the_short_preset_sets_its_recipe_and_options_beside_it_win(tmp_path, ne
         train_run("mnist", out=tmp_path / "x", preset="long")
 
 
-def test_an_mnist_run_predicting_v_samples_through_its_eps(tmp_path, needs_mnist):
+def test_an_mnist_run_predicting_v_samples_through_its_eps(tmp_path, needs_mnist, fast_tier):
     """--parameterization reaches the MNIST UNet's objective, the checkpoint keeps it, and the
     image loader hands the samplers an ε-network; with the learned variance it is refused."""
     from ddpm_np.diffusion.param import EpsNetwork

@@ -7,7 +7,7 @@ import pytest
 from ddpm_np.data.batching import ArrayDataset
 from ddpm_np.diffusion import NoiseSchedule, nll_bits_per_dim
 from ddpm_np.diffusion.learned_variance import guided_with_variance
-from ddpm_np.loading import load_for_sampling
+from ddpm_np.run.loading import load_for_sampling
 from ddpm_np.models import UNet
 from ddpm_np.train import TrainConfig, Trainer
 
@@ -30,7 +30,7 @@ def test_training_with_l_hybrid_moves_v_and_refuses_other_targets(tmp_path, rng)
     y = rng.integers(0, 10, 64)
     schedule = NoiseSchedule.linear(20, 1e-2, 0.5)
     model = UNet(**SMALL, learn_sigma=True, rng=rng)
-    with pytest.raises(ValueError, match="learns the variance predicts ε"):
+    with pytest.raises(ValueError, match="learn_sigma trains the ε-network"):
         Trainer(model, schedule, ArrayDataset(x, y), TrainConfig(steps=2, parameterization="v"))
     cfg = TrainConfig(steps=12, batch_size=8, lr=1e-3, warmup_steps=2, checkpoint_every=12,
                       seed=1, loss_weighting="min_snr")
@@ -87,7 +87,7 @@ def _importance_trainer(out_dir, steps=24, timesteps="importance"):
 
 def test_importance_sampled_t_warms_up_checkpoints_and_resumes_exactly(tmp_path):
     full = _importance_trainer(tmp_path / "full").run(progress=False)
-    sampler = full.objective.sampler
+    sampler = full.objective.t_sampler
     assert sampler.warm and sampler.counts[1:].sum() == 24 * 16
     p = sampler.probabilities()[1:]
     assert p.max() > 2 * p.min()                  # no longer uniform: L_t differ by t
@@ -98,7 +98,7 @@ def test_importance_sampled_t_warms_up_checkpoints_and_resumes_exactly(tmp_path)
     assert resumed.log["loss"] == full.log["loss"]
     for (n, a), (_, b) in zip(full.model.named_parameters(), resumed.model.named_parameters()):
         np.testing.assert_array_equal(a.data, b.data, err_msg=n)
-    np.testing.assert_array_equal(resumed.objective.sampler.values, sampler.values)
+    np.testing.assert_array_equal(resumed.objective.t_sampler.values, sampler.values)
 
 
 def test_a_uniform_run_resumes_with_importance_sampled_t(tmp_path):
@@ -107,7 +107,7 @@ def test_a_uniform_run_resumes_with_importance_sampled_t(tmp_path):
     resumed = Trainer.resume(tmp_path / "checkpoint.npz", None, steps=12, log=lines.append,
                              timesteps="importance")
     assert "timesteps uniform → importance" in lines[0]
-    assert resumed.objective.sampler is not None and resumed.objective.sampler.counts.sum() == 0
+    assert resumed.objective.t_sampler is not None and resumed.objective.t_sampler.counts.sum() == 0
 
 
 def test_importance_sampled_t_is_refused_without_a_learned_variance_or_on_processes():
@@ -118,7 +118,7 @@ def test_importance_sampled_t_is_refused_without_a_learned_variance_or_on_proces
     rng = np.random.default_rng(0)
     data = ArrayDataset(np.zeros((4, 1, 8, 8), np.float32), np.zeros(4, np.int64))
     schedule = NoiseSchedule.linear(10, 0.05, 0.9)
-    with pytest.raises(ValueError, match="only a network that learns the variance"):
+    with pytest.raises(ValueError, match="only a model that learns the variance"):
         Trainer(UNet(**SMALL, rng=rng), schedule, data, TrainConfig(timesteps="importance"))
     with pytest.raises(ValueError, match="runs in one process"):
         Trainer(UNet(**SMALL, learn_sigma=True, rng=rng), schedule, data,
@@ -130,15 +130,15 @@ def test_importance_sampled_t_is_refused_without_a_learned_variance_or_on_proces
 def test_vlb_weight_scales_the_v_half_only_and_may_change_on_resume(tmp_path):
     """λ of L_hybrid (TrainConfig.vlb_weight) multiplies the gradient on v and leaves ε's; a
     resumed run may change it (and says so); without a learned variance it is refused."""
-    from ddpm_np.train import DiffusionObjective
+    from ddpm_np.diffusion.hybrid import HybridObjective
     rng = np.random.default_rng(5)
     model = UNet(**SMALL, learn_sigma=True, image_size=8, rng=rng)
     model.conv_out.W.data[...] = 0.01 * rng.standard_normal(model.conv_out.W.data.shape)
     schedule = NoiseSchedule.linear(10, 0.05, 0.9)
     x0 = np.round(rng.uniform(-1, 1, (4, 1, 8, 8)) * 127.5).astype(np.float32) / 127.5
     y = np.arange(4)
-    grads = [DiffusionObjective(schedule, vlb_weight=lam)(model, x0, y, np.random.default_rng(1))
-             for lam in (0.001, 0.01)]
+    objectives = [HybridObjective(schedule, vlb_weight=lam) for lam in (0.001, 0.01)]
+    grads = [o.loss(model, o.draw(model, x0, y, np.random.default_rng(1))) for o in objectives]
     np.testing.assert_array_equal(grads[0][1][:, :1], grads[1][1][:, :1])
     np.testing.assert_allclose(grads[1][1][:, 1:], 10 * grads[0][1][:, 1:], rtol=1e-5)
 

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from ddpm_np.checkpoint import load_checkpoint
+from ddpm_np.run.checkpoint import load_checkpoint
 
 from ..processes import WAIT, started, wait_for
 from .conftest import JOBS, MPIEXEC, cli, command, env, needs_mpi, popen, run

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from ddpm_np.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ddpm_np.run.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ddpm_np.cli import main
 from ddpm_np.experiments.runs import train_run
 
@@ -100,7 +100,7 @@ def test_arrays_of_the_wrong_kind_are_refused_not_cast(tmp_path, run, name, dama
 
 
 def test_a_linear_models_schedule_and_an_importance_history_must_agree(tmp_path):
-    from ddpm_np.checkpoint_schema import SchemaError, check_agreement
+    from ddpm_np.run.schema import SchemaError, check_agreement
     meta = {"model": {"kind": "linear", "config": {"dim": 2, "T": 200}},
             "schedule": {"betas": [0.1]}}
     with pytest.raises(SchemaError, match="has T = 1 steps but the model was made for T = 200"):
@@ -150,7 +150,7 @@ def test_save_checkpoint_refuses_what_load_would_refuse(tmp_path):
 ])
 def test_a_unets_attention_must_agree_with_its_weights(tmp_path, tiny_checkpoint, attention,
                                                        message):
-    from ddpm_np.loading import load_for_sampling
+    from ddpm_np.run.loading import load_for_sampling
     arrays, meta = load_checkpoint(tiny_checkpoint)
     meta["model"]["config"]["attention_resolutions"] = attention
     path = write_raw(tmp_path / "c.npz", arrays, meta)

@@ -13,7 +13,8 @@ import pytest
 
 from ddpm_np.cli import main
 from ddpm_np.experiments.runs import train_run
-from ddpm_np.saving import LOCK, RunError, RunLock
+from ddpm_np.run.lock import LOCK, RunLock
+from ddpm_np.run.state import RunError
 
 from ..processes import WAIT, started, wait_for
 

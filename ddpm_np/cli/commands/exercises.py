@@ -18,7 +18,7 @@ def add_arguments(p):
 
 def run(args):
     from ...exercises import hint, status, status_table, write_workspace
-    from ...outputs import check_folder
+    from ...run.folders import check_folder
     if args.hint is not None:
         print(hint(args.hint))
         return

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, section
-from .diffusion import NoiseSchedule
-from .models import build_model
+from ..diffusion import NoiseSchedule
+from ..models import build_model
 
 
 def model_from_checkpoint(arrays: dict, meta: dict, weights: str = "ema", path=None):

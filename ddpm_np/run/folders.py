@@ -9,7 +9,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from .parallel import on_root
+from ..parallel import on_root
+from .checkpoint import CheckpointError, read_meta
+from .lock import RunLock
+from .state import CHECKPOINT, RunError
 
 GRID_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg", ".tif", ".tiff", ".webp", ".eps")
 
@@ -85,3 +88,59 @@ def check_new_files(folder, names, overwrite: bool, flag: str = "--out"):
         raise OutputError(f"{flag} {folder} holds files this command writes ({shown}); add "
                           "--overwrite to replace them, or choose another folder")
     check_folder(folder)
+
+
+# -- a run's folder -------------------------------------------------------------------------------
+def _check_out(out) -> Path:
+    if out is None or str(out).strip() == "":
+        raise RunError("the output folder is empty (--out \"\"); give a folder name")
+    return Path(out)
+
+
+@on_root
+def claim_for_new_run(out, overwrite: bool = False, also=()) -> Path:
+    """The checkpoint path of a new run in folder `out`. A folder that holds another run's
+    checkpoint is refused (the message says how to resume or replace it) unless `overwrite`, in
+    which case the old checkpoint is deleted now, so that nothing of it can be mistaken for the
+    new run's. The other files the run will write (`also`: names or patterns) must not exist
+    either, unless `overwrite`. The folder must take files (probed now, not at the first
+    checkpoint); nothing is left in it."""
+    path = _check_out(out) / CHECKPOINT
+    check_folder(path.parent, "run folder")
+    check_new_files(path.parent, also, overwrite)
+    if path.exists():
+        if not overwrite:
+            raise RunError(f"{out} already holds a run ({describe(path)}); continue it with "
+                           f"--resume {path}, replace it with --overwrite, or choose another "
+                           "--out")
+        RunLock(path.parent).check_free()           # never delete a live run's checkpoint
+        path.unlink()
+        path.with_suffix(".json").unlink(missing_ok=True)
+    return path
+
+
+@on_root
+def claim_for_resume(resume, out=None, overwrite: bool = False) -> Path:
+    """The folder a resumed run writes to: `out`, or the folder of the checkpoint resumed. Its
+    checkpoint.npz must be the one resumed, or absent, or `overwrite` given."""
+    resume = Path(resume)
+    folder = _check_out(out) if out is not None else resume.parent
+    check_folder(folder, "run folder")
+    target = folder / CHECKPOINT
+    RunLock(folder).check_free()                    # nothing of a live run is replaced
+    if target.exists() and not overwrite and target.resolve() != resume.resolve():
+        raise RunError(f"{target} holds another run ({describe(target)}) than the checkpoint "
+                       f"resumed, {resume}; give --out DIR for the continued run, or add "
+                       "--overwrite to replace it")
+    return folder
+
+
+def describe(path) -> str:
+    """"step 40 of 100, moons", or why the checkpoint cannot be read."""
+    try:
+        meta = read_meta(path)
+    except CheckpointError as e:
+        return f"an unreadable checkpoint: {e}"
+    steps = meta.get("train_config", {}).get("steps", "?")
+    dataset = meta.get("data", {}).get("dataset", "?")
+    return f"step {meta.get('step', '?')} of {steps}, {dataset}"

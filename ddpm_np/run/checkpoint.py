@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint_schema import SchemaError, check_checkpoint, check_member, check_meta
-from .inputs import read_npz, regular_file
-from .parallel import on_root
+from .schema import SchemaError, check_checkpoint, check_member, check_meta
+from ..inputs import read_npz, regular_file
+from ..parallel import on_root
 
 FORMAT = "ddpm_np-checkpoint"
 VERSION = 1

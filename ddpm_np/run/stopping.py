@@ -55,3 +55,34 @@ def stop_requests():
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradient became NaN/Inf."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """Ctrl-C, SIGTERM or SIGHUP: a checkpoint was saved; the message says how to resume.
+    `signum` is the signal that stopped the run."""
+
+    def __init__(self, message, signum=signal.SIGINT):
+        super().__init__(message)
+        self.signum = int(signum)
+
+
+def diverged(error, checkpoint, kept: bool, clipping: bool) -> TrainingDiverged:
+    """`error` with what is left of the run and what to try."""
+    where = (f"; the last good checkpoint of this run, {checkpoint}, is kept" if kept
+             else "; no checkpoint was written")
+    hint = "Lower the learning rate" + ("" if clipping else " or enable gradient clipping")
+    return TrainingDiverged(f"{error}{where}. {hint}.")
+
+
+def interrupted(signum, step: int, steps: int, saved) -> TrainingInterrupted:
+    """The stop at `step` of `steps` by `signum`, with the resume command of the checkpoint
+    `saved` (None: the run had no folder)."""
+    import shlex
+    how = (f"checkpoint saved to {saved}. Resume with: ddpm-np train --resume "
+           f"{shlex.quote(str(saved))}" if saved else "no checkpoint folder was given")
+    return TrainingInterrupted(f"interrupted ({signal.Signals(signum).name}) at step "
+                               f"{step}/{steps}; {how}", signum)
