@@ -79,7 +79,7 @@ class Trainer:
     The objective says what one step minimises: `objective_for(model, schedule, config)` by
     default, or any object with `draw(model, x, y, rng) -> batch` (whose `batch[rows]` are
     those rows) and `loss(model, batch) -> (loss, dL/d output)`, such as
-    `experiments.classifier.ClassificationObjective()` (then `schedule` may be None).
+    `tasks.classifier.ClassificationObjective()` (then `schedule` may be None).
     `world`: the processes that train together (default: parallel.world(), one process unless
     started by mpiexec)."""
 

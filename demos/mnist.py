@@ -2,7 +2,7 @@
 free guidance, DPM-Solver++(2M) in 5 steps, one metric, one figure. Seconds on 2 cores.
 
 The samples are those `ddpm-np demo mnist` draws (same seed, labels, guidance and sampler);
-that command also draws the reverse and forward processes (ddpm_np/experiments/mnist_sample.py).
+that command also draws the reverse and forward processes (ddpm_np/tasks/mnist_sample.py).
 `ddpm-np demo mnist --train` retrains the model first (about an hour; docs/results.md).
 
     python demos/mnist.py [--seed N] [--guidance W] [--out DIR]
@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from ddpm_np.diffusion import dpm_solver_sample, guided_eps_model
-from ddpm_np.experiments.metrics import load_classifier
-from ddpm_np.experiments.mnist_sample import CLIP, DEMO_SAMPLER, GUIDANCE, resolve_checkpoint
-from ddpm_np.experiments.plotting import image_grid
+from ddpm_np.metrics import load_classifier
+from ddpm_np.tasks.mnist_sample import CLIP, DEMO_SAMPLER, GUIDANCE, resolve_checkpoint
+from ddpm_np.plotting import image_grid
 from ddpm_np.run.loading import load_for_sampling
 
 # -- config -----------------------------------------------------------------------------------

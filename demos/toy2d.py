@@ -4,7 +4,7 @@ sampling (Algorithm 2), one metric, one figure. Under a minute on 2 cores (secon
 
 It is `ddpm-np demo NAME` written out: the same configuration, seed and random streams, so the
 same samples (tests/test_demos.py checks it). That command also writes a checkpoint, more
-metrics and more figures (ddpm_np/experiments/toy.py).
+metrics and more figures (ddpm_np/tasks/toy.py).
 
     python demos/toy2d.py [spiral|moons|gaussian|two-gaussians|double-well] [--quick]
                           [--seed N] [--out DIR]
@@ -17,9 +17,9 @@ import numpy as np
 
 from ddpm_np.data import toy2d
 from ddpm_np.diffusion import ddpm_sample, diffusion_loss, sample_training_batch
-from ddpm_np.experiments.metrics import energy_distance, energy_noise_floor
-from ddpm_np.experiments.plotting import scatter_compare
-from ddpm_np.experiments.toy import N_SAMPLES, N_TRAIN, STEPS, T_TOY, toy_schedule
+from ddpm_np.metrics import energy_distance, energy_noise_floor
+from ddpm_np.plotting import scatter_compare
+from ddpm_np.tasks.toy import N_SAMPLES, N_TRAIN, STEPS, T_TOY, toy_schedule
 from ddpm_np.models import MLP
 from ddpm_np.nn.optim import EMA, Adam, clip_grad_norm, warmup_cosine_lr
 

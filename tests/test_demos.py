@@ -28,7 +28,7 @@ def test_a_demo_script_is_short(script):
 def test_the_2d_script_draws_the_samples_of_the_demo_command(tmp_path, name):
     """Its explicit loop (Algorithm 1) and the Trainer take the same steps on the same random
     streams: the samples agree to the last bit."""
-    from ddpm_np.experiments.demos import run_demo
+    from ddpm_np.tasks.demos import run_demo
     run_script("toy2d.py", name, "--quick", "--out", str(tmp_path / "script"), cwd=tmp_path)
     run_demo(name, tmp_path / "cli", quick=True, progress=False, log=lambda *a: None)
     np.testing.assert_array_equal(np.load(tmp_path / "script" / "samples.npy"),

@@ -9,7 +9,7 @@ import pytest
 
 from ddpm_np.run.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ddpm_np.data import toy2d
-from ddpm_np.experiments.toy import toy_schedule
+from ddpm_np.tasks.toy import toy_schedule
 from ddpm_np.models import MLP
 from ddpm_np.data.batching import ArrayDataset
 from ddpm_np.run.loading import load_for_sampling
@@ -172,7 +172,7 @@ def test_bad_config():
 def test_the_same_trainer_fits_a_classifier(tmp_path):
     """Any objective: softmax cross-entropy on two separable blobs, and the loss falls."""
     from ddpm_np.nn import Linear
-    from ddpm_np.experiments.classifier import ClassificationObjective
+    from ddpm_np.tasks.classifier import ClassificationObjective
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 400)
     x = (rng.standard_normal((400, 2)) + 3 * y[:, None] - 1.5).astype(np.float32)
@@ -194,7 +194,7 @@ def test_the_same_trainer_fits_a_classifier(tmp_path):
 
 def test_a_classifier_run_checkpoints_without_a_schedule_and_resumes_exactly(tmp_path):
     from ddpm_np.models import Classifier
-    from ddpm_np.experiments.classifier import ClassificationObjective
+    from ddpm_np.tasks.classifier import ClassificationObjective
     rng = np.random.default_rng(0)
     data = ArrayDataset(rng.uniform(-1, 1, (16, 1, 28, 28)).astype(np.float32),
                         rng.integers(0, 10, 16), {"dataset": "noise"})

@@ -34,8 +34,8 @@ from scipy import stats
 
 from ddpm_np.data import toy2d
 from ddpm_np.diffusion import NoiseSchedule, q_chain, q_sample, q_step
-from ddpm_np.experiments.metrics import energy_distance
-from ddpm_np.experiments.tutorial import pick, show
+from ddpm_np.metrics import energy_distance
+from ddpm_np.tasks.tutorial import pick, show
 
 rng = np.random.default_rng(0)
 schedule = NoiseSchedule.linear(1000)          # β from 1e-4 to 0.02, Ho et al.'s choice

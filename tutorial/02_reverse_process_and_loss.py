@@ -44,7 +44,7 @@ from ddpm_np.data import toy2d
 from ddpm_np.diffusion import (NoiseSchedule, gaussian_cov_eps_model, mu_theta_from_eps,
                                nll_bits_per_dim, posterior_coefficients, q_posterior, q_sample,
                                q_step)
-from ddpm_np.experiments.tutorial import pick, show
+from ddpm_np.tasks.tutorial import pick, show
 
 rng = np.random.default_rng(0)
 schedule = NoiseSchedule.linear(1000)

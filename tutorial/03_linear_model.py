@@ -38,9 +38,9 @@ import matplotlib.pyplot as plt
 from ddpm_np.data import toy2d
 from ddpm_np.data.batching import ArrayDataset
 from ddpm_np.diffusion import ddpm_sample
-from ddpm_np.experiments.metrics import energy_distance
-from ddpm_np.experiments.toy import LINEAR_LR, toy_schedule
-from ddpm_np.experiments.tutorial import pick, quick, show
+from ddpm_np.metrics import energy_distance
+from ddpm_np.tasks.toy import LINEAR_LR, toy_schedule
+from ddpm_np.tasks.tutorial import pick, quick, show
 from ddpm_np.models import MLP, LinearEps, optimal_linear_eps
 from ddpm_np.train import TrainConfig, Trainer
 

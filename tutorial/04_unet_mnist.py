@@ -39,10 +39,10 @@ from ddpm_np.data.batching import ArrayDataset
 from ddpm_np.data.mnist import DatasetError, load_mnist, to_model_range
 from ddpm_np.diffusion import guided_eps_model, q_sample, x0_from_eps
 from ddpm_np.diffusion.learned_variance import eps_only
-from ddpm_np.experiments.metrics import load_classifier
-from ddpm_np.experiments.mnist_sample import GUIDANCE, load_image_model, sample_images
-from ddpm_np.experiments.mnist_train import mnist_model, mnist_schedule
-from ddpm_np.experiments.tutorial import pick, show
+from ddpm_np.metrics import load_classifier
+from ddpm_np.tasks.mnist_sample import GUIDANCE, load_image_model, sample_images
+from ddpm_np.tasks.mnist_train import mnist_model, mnist_schedule
+from ddpm_np.tasks.tutorial import pick, show
 from ddpm_np.train import TrainConfig, Trainer
 
 model, schedule, meta = load_image_model("mnist")       # the shipped weights (6,000 steps)

@@ -30,7 +30,7 @@
 #   that the wells' populations are unequal (about 83% : 17%).
 #
 # Both factorise, so the exact answer is known (free energy along $x_1$, populations, exact
-# samples): `ddpm_np/experiments/boltzmann.py`, which also holds the Metropolis sampler and the
+# samples): `ddpm_np/studies/boltzmann.py`, which also holds the Metropolis sampler and the
 # autocorrelation time.
 # The MLP runs on the default (fast) tier of layers (chapter 4).
 
@@ -42,10 +42,10 @@ import matplotlib.pyplot as plt
 
 from ddpm_np.data.batching import ArrayDataset
 from ddpm_np.diffusion import ddpm_sample, dpm_solver_sample
-from ddpm_np.experiments.boltzmann import (DoubleWell, free_energy_profile, integrated_time,
+from ddpm_np.studies.boltzmann import (DoubleWell, free_energy_profile, integrated_time,
                                            metropolis)
-from ddpm_np.experiments.toy import toy_schedule
-from ddpm_np.experiments.tutorial import pick, quick, show
+from ddpm_np.tasks.toy import toy_schedule
+from ddpm_np.tasks.tutorial import pick, quick, show
 from ddpm_np.models import MLP
 from ddpm_np.train import TrainConfig, Trainer
 

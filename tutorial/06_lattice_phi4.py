@@ -38,7 +38,7 @@ from ddpm_np.data.batching import ArrayDataset
 from ddpm_np.diffusion import (NoiseSchedule, ddim_coefficients, flow_sample,
                                gaussian_cov_eps_jacobian, module_eps_jacobian,
                                solver_timesteps)
-from ddpm_np.experiments.tutorial import pick, quick, show
+from ddpm_np.tasks.tutorial import pick, quick, show
 from ddpm_np.models import LatticeEps
 from ddpm_np.physics import (Phi4Action, estimate_all, ess_per_sample, gamma_method, hmc,
                              independence_mh, local_metropolis, per_config)

@@ -15,7 +15,7 @@ from ..data.batching import ArrayDataset
 from ..parallel import world
 from ..train import TrainConfig, Trainer
 from .tools import median_time
-from ..experiments.mnist_train import mnist_model, mnist_schedule
+from ..tasks.mnist_train import mnist_model, mnist_schedule
 
 
 def bench_train(batch: int = 64, repeats: int = 10, out=print) -> dict:

@@ -120,7 +120,7 @@ def trainer_overheads(batch: int = 64, repeats: int = 5, out=print) -> dict:
     against the whole step. Returns {part: seconds}."""
     from ..data.batching import ArrayDataset
     from ..diffusion import sample_training_batch
-    from ..experiments.mnist_train import MNIST_TRAIN, mnist_model, mnist_schedule
+    from ..tasks.mnist_train import MNIST_TRAIN, mnist_model, mnist_schedule
     from ..nn.optim import clip_grad_norm
     from ..train import TrainConfig, Trainer
     rng = np.random.default_rng(0)

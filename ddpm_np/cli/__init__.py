@@ -55,7 +55,7 @@ def user_errors() -> tuple:
     from ..run.checkpoint import CheckpointError
     from ..data.mnist import DatasetError
     from ..exercises import WorkspaceError
-    from ..experiments.sampling import SamplingError
+    from ..tasks.sampling import SamplingError
     from ..run.folders import OutputError
     from ..run.state import RunError
     return (CheckpointError, DatasetError, OutputError, RunError, SamplingError, WorkspaceError,
@@ -143,7 +143,7 @@ def main(argv=None) -> int:
 
 
 def _run(args, debug) -> int:
-    from ..experiments.mnist_sample import NonFiniteSamples
+    from ..tasks.mnist_sample import NonFiniteSamples
     from ..nn.fast import keep_freed_memory
     from ..train import TrainingDiverged, TrainingInterrupted
 

@@ -1,6 +1,6 @@
 """A small CNN classifier for 28×28 digits, trained with the project's own stack
-(`ddpm_np.experiments.classifier`); its penultimate features drive the Fréchet distance of
-`ddpm_np.experiments.metrics`.
+(`ddpm_np.tasks.classifier`); its penultimate features drive the Fréchet distance of
+`ddpm_np.metrics`.
 
     x ─ conv 1→32 ─ ReLU ─ avgpool ─ conv 32→64 ─ ReLU ─ avgpool ─ conv 64→64 ─ ReLU
       ─ flatten (64·7·7) ─ Linear(3136, 128) ─ ReLU ─ [features] ─ Linear(128, 10) ─ logits

@@ -2,7 +2,7 @@
 and waited for here, in Python, so that a process never spins for ever in MPI:
 
 - a signal handler runs while it waits (SIGTERM outside training ends the command at once);
-- a stop signal noted during training (stopping.py) that the other processes do not answer
+- a stop signal noted during training (run/stopping.py) that the other processes do not answer
   within STOP_GRACE seconds ends the job;
 - a collective that the others do not reach within the time limit (DDPM_NP_MPI_TIMEOUT
   seconds, default TIMEOUT: far above any wait of a healthy run, such as rank 0 calibrating or

@@ -109,7 +109,7 @@ def save_checkpoint(path, arrays: dict, meta: dict):
 def load_checkpoint(path) -> tuple[dict, dict]:
     """Read a checkpoint: returns (arrays, meta). Raises CheckpointError with a clear message.
     Only a regular file is opened; the metadata is read first and its fields checked
-    (checkpoint_schema.py); then each array is checked by name and header, against the sizes
+    (schema.py); then each array is checked by name and header, against the sizes
     the metadata implies, before any is loaded (inputs.read_npz); then the arrays' values and
     their agreement with the metadata."""
     path = Path(path)

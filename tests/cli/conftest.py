@@ -7,7 +7,7 @@ import pytest
 
 from ddpm_np.run.checkpoint import load_checkpoint, save_checkpoint
 from ddpm_np.diffusion import NoiseSchedule
-from ddpm_np.experiments.runs import train_run
+from ddpm_np.tasks.runs import train_run
 from ddpm_np.models import UNet
 from ddpm_np.data.batching import ArrayDataset
 from ddpm_np.run.loading import export_for_sampling

@@ -173,7 +173,7 @@ CASES = [
 
 
 def _fill(text, toy_run, tiny_checkpoint, broken, tmp_path):
-    from ddpm_np.experiments.mnist_sample import resolve_checkpoint
+    from ddpm_np.tasks.mnist_sample import resolve_checkpoint
     return shlex.split(text.format(toy=toy_run, img=tiny_checkpoint, broken=broken, tmp=tmp_path,
                                    shipped=resolve_checkpoint("mnist")))
 
@@ -241,7 +241,7 @@ def test_debug_shows_the_traceback(tmp_path, toy_run, capsys):
 
 def test_an_internal_error_is_one_line_with_the_way_to_the_traceback(tmp_path, capsys,
                                                                      monkeypatch):
-    from ddpm_np.experiments import toy
+    from ddpm_np.tasks import toy
     monkeypatch.setattr(toy, "run_toy_demo", lambda *a, **k: {}["boom"])
     assert main(["demo", "spiral", "--quick", "--out", str(tmp_path / "d")]) == 1
     err = capsys.readouterr().err.strip().splitlines()

@@ -89,7 +89,7 @@ def test_evaluate_a_respaced_chain_with_sigma_theta_and_ddim_with_noise(tiny_che
     """--sampler ddpm measures a learned-variance model's respaced chain with Σ_θ; --eta 1 the
     DDIM chain with β̃ (a fixed-variance model's respaced ancestral sampler)."""
     from ddpm_np.diffusion import NoiseSchedule
-    from ddpm_np.experiments.mnist_eval import evaluate
+    from ddpm_np.tasks.mnist_eval import evaluate
     from ddpm_np.models import UNet
     model = UNet(base_channels=8, channel_mults=(1, 2), attention_resolutions=(), num_classes=10,
                  emb_dim=8, groups=2, learn_sigma=True, rng=np.random.default_rng(0)).eval()

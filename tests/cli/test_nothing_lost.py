@@ -113,7 +113,7 @@ def test_a_demo_is_not_run_over_an_earlier_one(tmp_path, capsys):
 def test_divergence_says_what_is_true(tmp_path, capsys):
     """A diverging run: the hint does not ask for clipping that is on, and no checkpoint of
     another run is called this run's."""
-    from ddpm_np.experiments.runs import train_run
+    from ddpm_np.tasks.runs import train_run
     from ddpm_np.train import TrainingDiverged
     out = tmp_path / "run"
     (out).mkdir()

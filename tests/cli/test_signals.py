@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ddpm_np.run.checkpoint import load_checkpoint
-from ddpm_np.experiments.runs import train_run
+from ddpm_np.tasks.runs import train_run
 
 from ..processes import WAIT, started, wait_for
 

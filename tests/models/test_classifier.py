@@ -26,7 +26,7 @@ def test_cross_entropy_value_and_gradient(rng):
 
 def test_shipped_classifier_is_accurate_on_test_digits(mnist_test):
     from ddpm_np.data.mnist import to_model_range
-    from ddpm_np.experiments.metrics import load_classifier
+    from ddpm_np.metrics import load_classifier
     x, y = mnist_test
     probs, feats = load_classifier().predict(to_model_range(x[:2000]))
     acc = np.mean(probs.argmax(1) == y[:2000])

@@ -43,14 +43,14 @@ def test_training_with_l_hybrid_moves_v_and_refuses_other_targets(tmp_path, rng)
 
     loaded, sched, _ = load_for_sampling(tmp_path / "checkpoint.npz")
     assert loaded.learn_sigma
-    from ddpm_np.experiments.mnist_sample import sample_images
+    from ddpm_np.tasks.mnist_sample import sample_images
     images = sample_images(loaded, sched, 3, np.random.default_rng(0), np.array([1, 2, 3]), 0.5,
                            sampler="ddpm", progress=False)
     assert images.shape == (3, 1, 28, 28) and np.all(np.isfinite(images))
     ddim = sample_images(loaded, sched, 3, np.random.default_rng(0), np.array([1, 2, 3]), 0.5,
                          sampler="ddim", steps=5, progress=False)
     assert ddim.shape == (3, 1, 28, 28)
-    from ddpm_np.experiments.sampling import sample_checkpoint
+    from ddpm_np.tasks.sampling import sample_checkpoint
     x, info = sample_checkpoint(tmp_path / "checkpoint.npz", 4, sampler="ddpm", steps=5,
                                 progress=False)        # a respaced chain with Σ_θ
     assert x.shape == (4, 1, 28, 28) and info["steps"] == 5
@@ -63,7 +63,7 @@ def test_training_with_l_hybrid_moves_v_and_refuses_other_targets(tmp_path, rng)
 def test_editing_uses_the_epsilon_half(rng):
     """Inpainting and inversion take a learned-variance network's ε half, as the samplers do."""
     from ddpm_np.diffusion import NoiseSchedule
-    from ddpm_np.experiments.editing import inpaint_digits, inversion_errors, make_mask
+    from ddpm_np.tasks.editing import inpaint_digits, inversion_errors, make_mask
     model = UNet(**SMALL, learn_sigma=True, rng=rng).eval()
     schedule = NoiseSchedule.linear(1000)
     x0 = rng.uniform(-1, 1, (1, 1, 28, 28)).astype(np.float32)

@@ -7,7 +7,7 @@ from scipy import stats
 from ddpm_np.data import toy2d
 from ddpm_np.data.batching import ArrayDataset
 from ddpm_np.diffusion import ddpm_sample, gaussian_cov_eps_model
-from ddpm_np.experiments.toy import LINEAR_LR, toy_schedule
+from ddpm_np.tasks.toy import LINEAR_LR, toy_schedule
 from ddpm_np.models import LinearEps, build_model, optimal_linear_eps
 from ddpm_np.nn.gradcheck import check_module
 from ddpm_np.train import TrainConfig, Trainer

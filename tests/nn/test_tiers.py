@@ -116,7 +116,7 @@ def test_the_shipped_weights_draw_the_same_digits_on_both_tiers():
     float32 rounding, accumulated over the steps (measured 5e-5; one 8-bit level is 8e-3)."""
     from ddpm_np.run.checkpoint import load_checkpoint
     from ddpm_np.diffusion import NoiseSchedule
-    from ddpm_np.experiments.mnist_sample import resolve_checkpoint, sample_images
+    from ddpm_np.tasks.mnist_sample import resolve_checkpoint, sample_images
     from ddpm_np.run.loading import model_from_checkpoint
     arrays, meta = load_checkpoint(resolve_checkpoint("mnist"))
     schedule = NoiseSchedule.from_dict(meta["schedule"])

@@ -1,4 +1,4 @@
-"""A checkpoint is checked field by field before use (checkpoint_schema.py): well-formed JSON of
+"""A checkpoint is checked field by field before use (run/schema.py): well-formed JSON of
 the wrong type, arrays of the wrong kind and metadata that disagrees with the arrays are each a
 one-line error (exit 2) naming the file and the field, on every command that reads one; and
 save_checkpoint refuses what load_checkpoint would refuse."""
@@ -9,7 +9,7 @@ import pytest
 
 from ddpm_np.run.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ddpm_np.cli import main
-from ddpm_np.experiments.runs import train_run
+from ddpm_np.tasks.runs import train_run
 
 
 def write_raw(path, arrays, meta):

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from ddpm_np.cli import main
-from ddpm_np.experiments.runs import train_run
+from ddpm_np.tasks.runs import train_run
 from ddpm_np.run.lock import LOCK, RunLock
 from ddpm_np.run.state import RunError
 
@@ -132,7 +132,7 @@ def test_two_studies_in_one_folder_are_refused(capsys, tmp_path):
 
 KILLED_AFTER_FIRST_CHECKPOINT = """
 import os, sys
-from ddpm_np.experiments import phi4
+from ddpm_np.studies.phi4 import study as phi4
 lap = phi4.Phi4Study._lap
 def lap_then_die(self, key, since, save=True):
     now = lap(self, key, since, save)

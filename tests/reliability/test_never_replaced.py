@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from ddpm_np.cli import main
-from ddpm_np.experiments.mnist_sample import DEMO_FILES as MNIST_DEMO_FILES
-from ddpm_np.experiments.phi4_state import STUDY_FILES
-from ddpm_np.experiments.toy import DEMO_FILES as TOY_DEMO_FILES
+from ddpm_np.tasks.mnist_sample import DEMO_FILES as MNIST_DEMO_FILES
+from ddpm_np.studies.phi4.state import STUDY_FILES
+from ddpm_np.tasks.toy import DEMO_FILES as TOY_DEMO_FILES
 
 OTHER_WORK = b"someone else's work"
 

@@ -6,7 +6,7 @@ HELP = "train (or load), sample, measure and draw a demo: 2-D data or mnist"
 
 
 def add_arguments(p):
-    from ...experiments.demos import DEMOS
+    from ...tasks.demos import DEMOS
     p.add_argument("name", choices=DEMOS, help="which distribution or dataset")
     p.add_argument("--quick", action="store_true", help="a tiny run that takes seconds")
     p.add_argument("--out", help="output folder (default runs/NAME)")
@@ -31,7 +31,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ...experiments.demos import run_demo
+    from ...tasks.demos import run_demo
     run_demo(args.name, args.out, quick=args.quick, seed=args.seed, steps=args.steps,
              model=args.model, train=args.train, guidance=args.guidance,
              checkpoint=args.checkpoint, sampler=args.sampler, sample_steps=args.sample_steps,

@@ -35,7 +35,7 @@ class Inpaint:
 
     @staticmethod
     def run(args):
-        from ...experiments.editing import inpaint_to_files
+        from ...tasks.editing import inpaint_to_files
         inpaint_to_files(args.grid, args.checkpoint, args.image, args.test_index, args.mask,
                          args.n, args.digit, args.guidance, args.steps, args.jump_length,
                          args.resample, args.seed, args.out, args.data_dir, args.overwrite,
@@ -66,7 +66,7 @@ class Interpolate:
 
     @staticmethod
     def run(args):
-        from ...experiments.editing import interpolate_to_file
+        from ...tasks.editing import interpolate_to_file
         interpolate_to_file(args.grid, args.checkpoint, args.test_index, args.frames,
                             args.steps, args.seed, args.data_dir, args.overwrite,
                             progress=not args.no_progress)

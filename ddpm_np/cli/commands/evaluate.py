@@ -10,7 +10,7 @@ HELP = "MNIST metrics of a checkpoint's samples"
 
 def add_arguments(p):
     from ...diffusion.solvers import SPACINGS
-    from ...experiments.mnist_eval import MAX_N
+    from ...tasks.mnist_eval import MAX_N
     p.add_argument("--checkpoint", default="mnist", help="path, or 'mnist' (shipped model)")
     p.add_argument("--n", type=positive_int, default=1000, help=f"samples (at most {MAX_N:,})")
     p.add_argument("--bpd-images", type=int_at_least(0), default=200,
@@ -31,7 +31,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ...experiments.mnist_eval import evaluate_checkpoint, summary
+    from ...tasks.mnist_eval import evaluate_checkpoint, summary
     m = evaluate_checkpoint(args.checkpoint, args.out, args.overwrite, steps=args.steps,
                             guidance=args.guidance, n=args.n, seed=args.seed,
                             bpd_images=args.bpd_images, data_dir=args.data_dir,
@@ -58,7 +58,7 @@ class TrainClassifier:
 
     @staticmethod
     def run(args):
-        from ...experiments.classifier import train_and_save
+        from ...tasks.classifier import train_and_save
         out, accuracy = train_and_save(args.out, args.seed, args.epochs, args.data_dir,
                                        args.overwrite, progress=not args.no_progress)
         print(f"test accuracy {accuracy:.4f}; weights written to {out}")

@@ -7,7 +7,7 @@ HELP = ("lattice φ⁴ theory: a diffusion sampler trained on HMC data, made exa
 
 
 def add_arguments(p):
-    from ...experiments.phi4 import STAGES
+    from ...studies.phi4.study import STAGES
     p.add_argument("--L", type=int, default=6,
                    help="lattice size L×L (even, 2 ≤ L ≤ 10; default 6)")
     p.add_argument("--lam", type=float, help="quartic coupling λ ≥ 0 (default: the benchmark "
@@ -32,7 +32,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ...experiments.phi4 import run_phi4
+    from ...studies.phi4.study import run_phi4
     run_phi4(args.L, args.lam, args.m2, args.out, args.stage, quick=args.quick, seed=args.seed,
              progress=not args.no_progress, steps=args.steps, proposals=args.proposals,
              sampler_steps=args.sampler_steps, order=args.order)

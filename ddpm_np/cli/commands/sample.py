@@ -7,8 +7,8 @@ HELP = "draw samples from a trained checkpoint"
 
 def add_arguments(p):
     from ...diffusion.solvers import SPACINGS
-    from ...experiments.mnist_sample import SAMPLER_STEPS
-    from ...experiments.sampling import DEFAULT_SAMPLER, SAMPLERS
+    from ...tasks.mnist_sample import SAMPLER_STEPS
+    from ...tasks.sampling import DEFAULT_SAMPLER, SAMPLERS
     p.add_argument("--checkpoint", default="mnist",
                    help="path to checkpoint.npz, or 'mnist' for the shipped model (default)")
     p.add_argument("--n", type=positive_int, required=True, help="number of samples")
@@ -35,7 +35,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ...experiments.sampling import sample_to_files
+    from ...tasks.sampling import sample_to_files
     _, info = sample_to_files(args.checkpoint, args.n, args.out, args.grid, args.overwrite,
                               sampler=args.sampler, steps=args.steps, eta=args.eta,
                               seed=args.seed, digit=args.digit, guidance=args.guidance,

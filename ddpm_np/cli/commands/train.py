@@ -9,8 +9,8 @@ def add_arguments(p):
     from ...diffusion.learned_variance import LAMBDA
     from ...diffusion.losses import WEIGHTINGS
     from ...diffusion.timestep_sampling import SAMPLINGS
-    from ...experiments.mnist_train import PRESETS
-    from ...experiments.runs import DATASETS, MIN_TOY_T, TOY_DEFAULTS
+    from ...tasks.mnist_train import PRESETS
+    from ...tasks.runs import DATASETS, MIN_TOY_T, TOY_DEFAULTS
     p.add_argument("--dataset", choices=DATASETS)
     p.add_argument("--data-dir", type=folder, help="mnist: folder with the IDX files "
                    "(default $DDPM_NP_DATA/mnist, else a cache folder)")
@@ -59,7 +59,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ...experiments.runs import train_run
+    from ...tasks.runs import train_run
     trainer = train_run(args.dataset, resume=args.resume, out=args.out,
                         overwrite=args.overwrite, steps=args.steps, stop_at=args.stop_at,
                         data_dir=args.data_dir, progress=not args.no_progress,

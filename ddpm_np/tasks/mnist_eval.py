@@ -17,7 +17,7 @@ from ..diffusion import bound_parts, guided_eps_model, nll_bits_per_dim
 from ..diffusion.learned_variance import guided_with_variance, with_variance
 from ..diffusion.guidance import MAX_GUIDANCE
 from ..checks import check_float, check_int
-from .metrics import classifier_metrics, frechet_distance, load_classifier
+from ..metrics import classifier_metrics, frechet_distance, load_classifier
 from .mnist_sample import GUIDANCE, NonFiniteSamples, sample_images
 
 MAX_N = 12_000

@@ -1,7 +1,7 @@
 """Full-size demo runs (marked slow; CI runs them after the default suite)."""
 import pytest
 
-from ddpm_np.experiments.toy import run_toy_demo
+from ddpm_np.tasks.toy import run_toy_demo
 
 
 @pytest.mark.slow

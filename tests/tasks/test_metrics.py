@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ddpm_np.experiments.metrics import energy_distance, energy_noise_floor, mixture_weights, moment_errors
+from ddpm_np.metrics import energy_distance, energy_noise_floor, mixture_weights, moment_errors
 
 
 def test_energy_distance_closed_form_for_two_points():
@@ -29,7 +29,7 @@ def test_moments_and_weights():
 
 
 def test_frechet_distance_closed_forms():
-    from ddpm_np.experiments.metrics import frechet_distance
+    from ddpm_np.metrics import frechet_distance
     rng = np.random.default_rng(3)
     a = rng.standard_normal((5000, 1))
     b = 2.0 + 3.0 * a                      # exactly N-affine: FD = (μa−μb)² + (σa−σb)²

@@ -3,7 +3,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from ddpm_np.experiments.editing import EditError, load_digit, make_mask
+from ddpm_np.tasks.editing import EditError, load_digit, make_mask
 
 
 @pytest.mark.parametrize("kind,hidden", [("bottom", 14 * 28), ("top", 14 * 28),

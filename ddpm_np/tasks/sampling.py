@@ -132,7 +132,7 @@ def sample_to_files(checkpoint, n: int, out=None, grid=None, overwrite=False,
     from ..run.checkpoint import atomic_write
     from ..run.folders import GRID_SUFFIXES, check_file
     from ..parallel import on_root
-    from .plotting import image_grid
+    from ..plotting import image_grid
     if not out and not grid:
         raise SamplingError("nothing to write: give --out FILE.npy for the array, --grid "
                             "PICTURE.png for a picture, or both")

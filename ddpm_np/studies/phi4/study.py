@@ -27,20 +27,20 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..run.checkpoint import atomic_write
-from ..data.batching import ArrayDataset
-from ..diffusion import NoiseSchedule, flow_sample, module_eps_jacobian
-from ..run.loading import load_for_sampling
-from ..models import LatticeEps
-from ..run.folders import OutputError, check_folder
-from ..physics import (Phi4Action, ess_per_sample, hmc, independence_mh, local_metropolis,
+from ...run.checkpoint import atomic_write
+from ...data.batching import ArrayDataset
+from ...diffusion import NoiseSchedule, flow_sample, module_eps_jacobian
+from ...run.loading import load_for_sampling
+from ...models import LatticeEps
+from ...run.folders import OutputError, check_folder
+from ...physics import (Phi4Action, ess_per_sample, hmc, independence_mh, local_metropolis,
                        per_config)
-from ..physics.action import ENSEMBLES
-from ..run.lock import RunLock
-from ..run.stopping import stop_requests
-from ..train import Trainer, TrainConfig, TrainingInterrupted
-from .phi4_config import LARGE_L, SCHEDULE_T, Phi4Config
-from .phi4_state import STUDY_LOCK, read_arrays, read_state, refuse_foreign_files
+from ...physics.action import ENSEMBLES
+from ...run.lock import RunLock
+from ...run.stopping import stop_requests
+from ...train import Trainer, TrainConfig, TrainingInterrupted
+from .config import LARGE_L, SCHEDULE_T, Phi4Config
+from .state import STUDY_LOCK, read_arrays, read_state, refuse_foreign_files
 
 STAGES = ("hmc", "train", "sample", "report")
 PROPOSAL_ARRAYS = ("phi", "log_q", "S", "log_w")
@@ -254,7 +254,7 @@ class Phi4Study:
 
     # -- 4. the report -----------------------------------------------------------------------
     def stage_report(self):
-        from .phi4_report import write_report
+        from .report import write_report
         t0 = time.perf_counter()
         write_report(self)
         self.state["seconds"]["report"] = time.perf_counter() - t0

@@ -46,7 +46,7 @@ def mnist_model(rng, conditional: bool = True, learn_sigma: bool = False) -> UNe
 
 def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, seed: int = 0):
     """A Trainer.on_checkpoint hook that writes a DDIM sample grid (EMA weights) per checkpoint."""
-    from .plotting import image_grid
+    from ..plotting import image_grid
 
     def hook(trainer):
         if trainer.step % 1000 and trainer.step != trainer.config.steps:
@@ -77,7 +77,7 @@ def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
     saved at `resume_from`. `config`: TrainConfig fields to change from MNIST_TRAIN (lr,
     batch_size, checkpoint_every, …; on resume only lr and checkpoint_every). `learn_sigma`,
     `schedule`: see mnist_model, mnist_schedule (new runs only). A folder holding another run
-    is refused unless `overwrite` (saving.py)."""
+    is refused unless `overwrite` (run/folders.py)."""
     from ..run.folders import claim_for_new_run, claim_for_resume
     if resume_from is None:
         noise_schedule = mnist_schedule(schedule)

@@ -23,8 +23,8 @@ from ..diffusion import (NoiseSchedule, ddpm_sample, gaussian_mixture_eps_model,
 from ..diffusion.gaussian import LN2
 from ..models import MLP, LinearEps
 from ..train import TrainConfig, Trainer
-from . import plotting
-from .metrics import energy_distance, energy_noise_floor, mixture_weights, moment_errors
+from .. import plotting
+from ..metrics import energy_distance, energy_noise_floor, mixture_weights, moment_errors
 
 # Toy data needs fewer steps than images: T = 200 with the linear schedule's β scaled by 1000/T
 # (β_1 = 5e-4, β_T = 0.1), which keeps ᾱ_T ≈ 4e-5 as for T = 1000 and makes sampling 5× cheaper.

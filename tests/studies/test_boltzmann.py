@@ -3,7 +3,7 @@ a Metropolis chain on a potential it mixes on, and the autocorrelation time of a
 import numpy as np
 import pytest
 
-from ddpm_np.experiments.boltzmann import (DoubleWell, autocorrelation, free_energy_profile,
+from ddpm_np.studies.boltzmann import (DoubleWell, autocorrelation, free_energy_profile,
                                            integrated_time, metropolis)
 
 EASY, HARD = DoubleWell(), DoubleWell(a=6.0, c=0.4)

@@ -13,10 +13,10 @@ import json
 
 import numpy as np
 
-from ..run.checkpoint import atomic_write
-from ..physics import (REPORTED, estimate_all, ess_per_sample, independence_mh, per_config,
+from ...run.checkpoint import atomic_write
+from ...physics import (REPORTED, estimate_all, ess_per_sample, independence_mh, per_config,
                        reweight)
-from .phi4_state import read_arrays
+from .state import read_arrays
 
 SAMPLERS = ("hmc", "local", "raw", "reweighted", "mh")
 COMPARED = ("m", "abs_m", "chi2", "e_ising", "binder", "L_over_xi")
@@ -98,7 +98,7 @@ def write_report(study):
     report = _json_safe(build_report(study))
     text = json.dumps(report, indent=1, allow_nan=False)
     atomic_write(study.out / "report.json", lambda f: f.write(text.encode()))
-    from .phi4_plots import plot_report
+    from .plots import plot_report
     plot_report(report, study.out)
     r, d = report, report["deviation_from_hmc_in_sigma"]
     study.log(f"MH acceptance {r['acceptance']['mh']:.2f}, ESS/N "

@@ -74,7 +74,7 @@ def weights_path(name: str):
 
 def load_classifier(path=None):
     """The shipped MNIST classifier (or one saved at `path`)."""
-    from ..models.classifier import Classifier
+    from .models.classifier import Classifier
     model = Classifier(rng=np.random.default_rng(0))
     model.load(path or weights_path(CLASSIFIER_WEIGHTS))
     return model

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..inputs import read_npz, regular_file
-from ..run.folders import OutputError
+from ...inputs import read_npz, regular_file
+from ...run.folders import OutputError
 
 STUDY_FILES = ("study.json", "hmc.npz", "proposals.npz", "report.json", "model",
                "observables.png", "training.png", "correlator.png", "cost.png")

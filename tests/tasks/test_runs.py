@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from ddpm_np.run.checkpoint import save_checkpoint
-from ddpm_np.experiments.runs import train_run
+from ddpm_np.tasks.runs import train_run
 from ddpm_np.run.state import RunError
 
 
@@ -46,7 +46,7 @@ def test_the_short_preset_sets_its_recipe_and_options_beside_it_win(tmp_path, ne
                                                                    fast_tier):
     """One step of each: the preset's steps, weighting and learned variance reach the run, and
     a schedule given beside it is kept (MNIST from ../shared/data)."""
-    from ddpm_np.experiments.mnist_train import PRESETS
+    from ddpm_np.tasks.mnist_train import PRESETS
     t = train_run("mnist", out=tmp_path / "short", preset="short", stop_at=1, progress=False,
                   batch_size=4)
     assert t.step == 1 and t.config.steps == PRESETS["short"]["steps"]
@@ -68,7 +68,7 @@ def test_an_mnist_run_predicting_v_samples_through_its_eps(tmp_path, needs_mnist
     """--parameterization reaches the MNIST UNet's objective, the checkpoint keeps it, and the
     image loader hands the samplers an ε-network; with the learned variance it is refused."""
     from ddpm_np.diffusion.param import EpsNetwork
-    from ddpm_np.experiments.mnist_sample import load_image_model, sample_images
+    from ddpm_np.tasks.mnist_sample import load_image_model, sample_images
     t = train_run("mnist", out=tmp_path / "v", steps=1, progress=False, batch_size=4,
                   parameterization="v", checkpoint_every=1)
     assert t.config.parameterization == "v"
@@ -77,7 +77,7 @@ def test_an_mnist_run_predicting_v_samples_through_its_eps(tmp_path, needs_mnist
     x = sample_images(model, schedule, 2, np.random.default_rng(0), np.array([3, 4]), 0.5,
                       "ddim", 2, progress=False)
     assert x.shape == (2, 1, 28, 28) and np.all(np.isfinite(x))
-    from ddpm_np.experiments.sampling import sample_checkpoint
+    from ddpm_np.tasks.sampling import sample_checkpoint
     y, _ = sample_checkpoint(t.checkpoint_path(), 2, seed=0, sampler="ddim", steps=2, digit=3,
                              progress=False)
     direct = sample_images(model, schedule, 2, np.random.default_rng(0), np.array([3, 3]), 0.5,

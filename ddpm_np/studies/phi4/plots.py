@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .plotting import save_figure  # noqa: E402
+from ...plotting import save_figure  # noqa: E402
 
 LABELS = {"m": "⟨M⟩/V", "abs_m": "⟨|M|⟩/V", "chi2": "χ₂", "e_ising": "E (Ising)",
           "binder": "Binder U", "L_over_xi": "L/ξ"}

@@ -8,7 +8,7 @@ steps (to go further), lr (say, after a divergence), checkpoint_every, and for a
 learned-variance run timesteps (importance sampling of t) and vlb_weight (λ of L_hybrid); what
 may not (the data, the model, T, the parameterisation, the batch size, the seed) is refused with
 a line that says so. A folder holding another run is never replaced without `overwrite`
-(saving.py). Every check happens before any training.
+(run/folders.py, run/state.py). Every check happens before any training.
 """
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
         toy_only = [_flag(k) for k in TOY_ONLY if k in given]
         if toy_only:
             raise RunError(f"{', '.join(toy_only)} apply to the 2-D datasets; the MNIST UNet "
-                           "has its own configuration (experiments/mnist_train.py)")
+                           "has its own configuration (tasks/mnist_train.py)")
         _check_objective(given, given.get("learn_sigma"))
         from .mnist_train import PRESETS, train_mnist
         if "preset" in given:

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 def save_figure(fig, path, dpi=110, bbox_inches="tight"):
     """Write the figure atomically (a full disk or a killed process leaves no partial file to
     block a rerun) and close it."""
-    from ..run.checkpoint import atomic_write
+    from .run.checkpoint import atomic_write
     path = Path(path)
     try:
         atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:].lower() or "png",

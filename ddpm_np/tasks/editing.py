@@ -12,7 +12,7 @@ from ..data.mnist import load_mnist, to_model_range
 from ..diffusion import ddim_invert, ddim_sample, guided_eps_model, repaint_sample, slerp
 from ..diffusion.learned_variance import eps_only
 from ..inputs import read_image
-from . import plotting
+from .. import plotting
 from .mnist_sample import CLIP
 
 MASKS = ("bottom", "top", "left", "right", "center")

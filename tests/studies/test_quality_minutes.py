@@ -2,7 +2,7 @@
 expects (NAME/checkpoint.json, NAME.eval.json, NAME.train.log)."""
 import json
 
-from ddpm_np.experiments import quality_minutes
+from ddpm_np.studies import quality_minutes
 
 
 def _run(folder, name, step, seconds, ratio, bpd=None):

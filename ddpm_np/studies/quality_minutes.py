@@ -3,10 +3,10 @@ of `ddpm-np train`, each measured by `ddpm-np evaluate --out NAME.eval.json`, gr
 recipes; one table (JSON) and one figure of the Fréchet ratio, the share read as requested and
 the bound against the minutes of training.
 
-    python -m ddpm_np.experiments.quality_minutes collect runs \\
+    python -m ddpm_np.studies.quality_minutes collect runs \\
         --recipe "today's=today-600,today-1800,shipped:52.3" --recipe "short=short-600,..." \\
         --out docs/quality_minutes.json
-    python -m ddpm_np.experiments.quality_minutes plot docs/quality_minutes.json \\
+    python -m ddpm_np.studies.quality_minutes plot docs/quality_minutes.json \\
         --out docs/quality_minutes.png
 
 A run NAME is its metrics NAME.eval.json (which names the checkpoint's step); its minutes are
@@ -25,7 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .plotting import save_figure  # noqa: E402
+from ..plotting import save_figure  # noqa: E402
 
 
 def _minutes_from_log(path: Path) -> float:
@@ -117,7 +117,7 @@ def _recipe(text: str) -> tuple[str, list[str]]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ddpm_np.experiments.quality_minutes",
+    p = argparse.ArgumentParser(prog="python -m ddpm_np.studies.quality_minutes",
                                 description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("collect", help="the table from evaluated runs")

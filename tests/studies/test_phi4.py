@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from ddpm_np.experiments import phi4
-from ddpm_np.experiments.phi4 import Phi4Config, Phi4Study, run_phi4
+from ddpm_np.studies.phi4 import study as phi4
+from ddpm_np.studies.phi4.study import Phi4Config, Phi4Study, run_phi4
 from ddpm_np.run.folders import OutputError
 from ddpm_np.train import TrainingInterrupted
 
@@ -126,7 +126,7 @@ def test_quick_config_is_valid_and_small():
 
 
 def test_scaling_figure_and_table(study, tmp_path):
-    from ddpm_np.experiments import phi4_scaling
+    from ddpm_np.studies.phi4 import scaling as phi4_scaling
     assert phi4_scaling.main([str(study[0]), "--out", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").stat().st_size > 10_000
     assert phi4_scaling.main([str(tmp_path / "nowhere")]) == 2

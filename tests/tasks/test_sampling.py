@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from ddpm_np.experiments.runs import train_run
-from ddpm_np.experiments.sampling import SamplingError, sample_checkpoint
+from ddpm_np.tasks.runs import train_run
+from ddpm_np.tasks.sampling import SamplingError, sample_checkpoint
 
 
 @pytest.fixture(scope="module")

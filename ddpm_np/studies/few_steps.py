@@ -1,7 +1,7 @@
 """Quality against the number of model evaluations: DDIM and DPM-Solver++(2M) on the shipped
 MNIST model, with the project's own measures (Fréchet ratio, share read as the requested digit).
 
-    python3 -c "from ddpm_np.experiments.few_steps import few_step_table; few_step_table()"
+    python3 -c "from ddpm_np.studies.few_steps import few_step_table; few_step_table()"
 
 Every row draws the same labels and the same x_T (same seed); the reference features and the
 noise floor are computed once. About 25 minutes on 2 cores for the default table.
@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from ..run.checkpoint import atomic_write
-from .metrics import load_classifier
-from .mnist_eval import SAMPLER_NAMES, evaluate, reference_features
-from .mnist_sample import GUIDANCE, load_image_model
+from ..metrics import load_classifier
+from ..tasks.mnist_eval import SAMPLER_NAMES, evaluate, reference_features
+from ..tasks.mnist_sample import GUIDANCE, load_image_model
 
 STEPS = (5, 10, 15, 20, 50)
 SAMPLERS = ("ddim", "dpm++2m")

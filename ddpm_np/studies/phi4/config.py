@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from ..checks import check_float, check_int, check_memory
-from ..physics import Phi4Action
-from ..physics.action import MAX_EXACT_L
+from ...checks import check_float, check_int, check_memory
+from ...physics import Phi4Action
+from ...physics.action import MAX_EXACT_L
 
 # from L = 8 the proposal is harder to get right (more sampler steps keep the acceptance up) and
 # each one costs (64/36)² more than at L = 6 (fewer acceptance checks during training)

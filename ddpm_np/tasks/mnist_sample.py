@@ -14,8 +14,8 @@ from ..diffusion import (as_eps_model, ddim_sample, ddpm_sample, dpm_solver_samp
                          guided_eps_model, q_sample)
 from ..diffusion.learned_variance import (ancestral_sample, eps_only, guided_with_variance,
                                           with_variance)
-from . import plotting
-from .metrics import weights_path
+from .. import plotting
+from ..metrics import weights_path
 
 PRETRAINED = "mnist.npz"
 DEMO_FILES = ("demo.json", "samples_grid.png", "reverse_strip.png", "forward_strip.png",

@@ -2,7 +2,7 @@
 the Markov chains beside the corrected diffusion sampler) and the cost of an independent
 sample, from the report.json of studies at several L, in one figure and one table.
 
-    python -m ddpm_np.experiments.phi4_scaling runs/phi4-L4 runs/phi4-L6 runs/phi4-L8 \
+    python -m ddpm_np.studies.phi4.scaling runs/phi4-L4 runs/phi4-L6 runs/phi4-L8 \
         --out docs/phi4_scaling.png
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .plotting import save_figure  # noqa: E402
+from ...plotting import save_figure  # noqa: E402
 
 
 def load(folders) -> list[dict]:
