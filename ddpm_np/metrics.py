@@ -69,7 +69,7 @@ CLASSIFIER_WEIGHTS = "mnist_classifier.npz"
 def weights_path(name: str):
     """A file of the package's shipped weights (ddpm_np/weights/)."""
     from pathlib import Path
-    return Path(__file__).resolve().parents[1] / "weights" / name
+    return Path(__file__).resolve().parent / "weights" / name
 
 
 def load_classifier(path=None):

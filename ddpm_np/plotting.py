@@ -50,17 +50,25 @@ def scatter_compare(data, samples, path, title=""):
     return save_figure(fig, path)
 
 
-def process_strip(frames, ts, path, title, label_fmt="t = {}"):
-    """A row of scatter plots, one per time step (forward or reverse process)."""
+def process_strip(frames, ts, path, title, label_fmt="t = {}", data=None):
+    """A row of scatter plots on the same axes, one per time step (forward or reverse
+    process), the data in light grey behind each if given; the axes' scale on the first."""
     n = len(frames)
-    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 2.8))
+    fig, axes = plt.subplots(1, n, figsize=(2.4 * n, 2.9), sharex=True, sharey=True)
     lim = (-4, 4)
-    for ax, f, t in zip(np.atleast_1d(axes), frames, ts):
-        ax.scatter(f[:, 0], f[:, 1], s=1.5, alpha=0.4)
+    for i, (ax, f, t) in enumerate(zip(np.atleast_1d(axes), frames, ts)):
+        if data is not None:
+            ax.scatter(data[:, 0], data[:, 1], s=1, c="lightgray", label="data")
+        ax.scatter(f[:, 0], f[:, 1], s=1.5, alpha=0.4, c="tab:blue" if data is None else
+                   "tab:orange", label="x_t")
         ax.set_xlim(lim), ax.set_ylim(lim), ax.set_aspect("equal")
         ax.set_title(label_fmt.format(t), fontsize=10)
-        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_xticks([-4, 0, 4]), ax.set_yticks([-4, 0, 4])
+        ax.tick_params(labelsize=8)
+        if i == 0:
+            ax.set_xlabel("x₁", fontsize=9), ax.set_ylabel("x₂", fontsize=9)
     fig.suptitle(title)
+    fig.tight_layout()
     return save_figure(fig, path)
 
 

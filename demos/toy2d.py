@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from ddpm_np.data import toy2d
-from ddpm_np.diffusion import ddpm_sample, diffusion_loss, sample_training_batch
+from ddpm_np.diffusion import NoiseSchedule, ddpm_sample, diffusion_loss, sample_training_batch
 from ddpm_np.metrics import energy_distance, energy_noise_floor
-from ddpm_np.plotting import scatter_compare
-from ddpm_np.tasks.toy import N_SAMPLES, N_TRAIN, STEPS, T_TOY, toy_schedule
 from ddpm_np.models import MLP
 from ddpm_np.nn.optim import EMA, Adam, clip_grad_norm, warmup_cosine_lr
+from ddpm_np.plotting import scatter_compare
 
 # -- config -----------------------------------------------------------------------------------
 p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -31,11 +30,14 @@ p.add_argument("--seed", type=int, default=0)
 p.add_argument("--out", help="folder for the figure (default runs/NAME-script)")
 args = p.parse_args()
 name, quick, seed = args.name, args.quick, args.seed
-T = 50 if quick else T_TOY                       # diffusion steps
+N_TRAIN = 20_000                                 # training points
+T = 50 if quick else 200                         # diffusion steps (T = 1000 needs 5× more)
+STEPS = {"gaussian": 3000, "two-gaussians": 3000, "spiral": 5000, "double-well": 4000,
+         "moons": 4000}
 steps = 100 if quick else STEPS[name]            # training steps
 batch_size, lr, warmup, min_lr, grad_clip = 256, 2e-3, 100, 1e-5, 1.0
 ema_decay = 0.995 if quick else 0.999
-n_samples = 500 if quick else N_SAMPLES
+n_samples = 500 if quick else 2000
 out = Path(args.out or f"runs/{name}-script")
 out.mkdir(parents=True, exist_ok=True)
 
@@ -45,7 +47,8 @@ x_train = toy2d.sample(name, N_TRAIN, data_rng)                    # (N_TRAIN, 2
 
 # -- model: ε_θ(x_t, t), a time-conditioned MLP; the noise schedule β_1 … β_T -------------------
 model = MLP(dim=2, hidden=32 if quick else 128, num_blocks=2 if quick else 3, rng=model_rng)
-schedule = toy_schedule(T)
+# β scaled by 1000/T from Ho et al.'s 1e-4 … 0.02 keeps ᾱ_T ≈ 4e-5 as for T = 1000
+schedule = NoiseSchedule.linear(T, beta_1=1e-4 * 1000 / T, beta_T=0.02 * 1000 / T)
 params = model.parameters()
 opt = Adam(params, lr=lr)
 ema = EMA(params, ema_decay)                     # sampling uses the averaged weights

@@ -57,94 +57,135 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
     toy2d.check_name(name)
     if model not in TOY_MODELS:
         raise ValueError(f"model must be one of {', '.join(TOY_MODELS)}, got {model!r}")
-    kind = model                    # the name; `net` is the network
-    out = Path(out_dir) if out_dir is not None else demo_out(name, kind)
+    out = Path(out_dir) if out_dir is not None else demo_out(name, model)
     out.mkdir(parents=True, exist_ok=True)
-    timings = {}
-    t_start = time.perf_counter()
-    # -- config -----------------------------------------------------------------------------
+    clock = _Clock()
+    run = toy_run(name, model, quick, seed, steps)
+    trainer = Trainer(run["net"], run["schedule"], run["data"], run["cfg"], out,
+                      meta={"demo": name})
+    trainer.run(progress=progress)                                     # Algorithm 1
+    clock.lap("train_s")
+    trainer.ema.swap()                                                 # sample with the EMA
+    samples, traj = ddpm_sample(run["net"], (run["n_samples"], 2), run["schedule"],
+                                run["sample_rng"], progress=progress, return_trajectory=True,
+                                trajectory_every=max(1, run["T"] // 40))   # Algorithm 2
+    atomic_write(out / "samples.npy", lambda f: np.save(f, samples))
+    clock.lap("sample_s")
+    fresh = toy2d.sample(name, run["n_samples"], run["eval_rng"])
+    metrics = toy_metrics(run, samples, fresh, trainer.log["loss"])
+    clock.lap("metrics_s")
+    figs = toy_figures(run, out, samples, fresh, traj, trainer.log, metrics)
+    clock.lap("figures_s")
+    metrics["timings"] = dict(clock.laps, total_s=clock.total())
+    metrics["files"] = sorted(p.name for p in out.iterdir() if not p.name.endswith(".tmp"))
+    text = json.dumps(metrics, indent=1)
+    atomic_write(out / "metrics.json", lambda f: f.write(text.encode()))
+    ed, floor = metrics["energy_distance"], metrics["energy_noise_floor"]
+    log(f"{name}{' (linear model)' if model == 'linear' else ''}: energy distance {ed:.4f} "
+        f"(noise floor {floor:.4f}, ratio {ed / floor:.2f}); {clock.total():.1f} s in all")
+    log(f"wrote {len(figs)} figures, samples.npy, metrics.json and checkpoint.npz to {out}/")
+    return metrics
+
+
+class _Clock:
+    """Seconds per stage of a demo (`lap(name)`: since the last lap) and in all."""
+
+    def __init__(self):
+        self.start = self.last = time.perf_counter()
+        self.laps = {}
+
+    def lap(self, name):
+        now = time.perf_counter()
+        self.laps[name], self.last = now - self.last, now
+
+    def total(self):
+        return time.perf_counter() - self.start
+
+
+def toy_run(name, model="mlp", quick=False, seed=0, steps=None) -> dict:
+    """A demo's configuration, data and network: T, the schedule, the training config, the
+    N_TRAIN points, the ε-network, and the seed's four random streams (data, model, sampling,
+    evaluation), as `demos/toy2d.py` makes them."""
     T = 50 if quick else T_TOY
-    n_samples = 500 if quick else N_SAMPLES
     cfg = TrainConfig(steps=steps or (100 if quick else STEPS[name]), batch_size=256,
-                      lr=LINEAR_LR if kind == "linear" else 2e-3,
+                      lr=LINEAR_LR if model == "linear" else 2e-3,
                       warmup_steps=100, ema_decay=0.995 if quick else 0.999,
                       checkpoint_every=1000, seed=seed)
-    if cfg.steps < 1:
-        raise ValueError(f"steps must be ≥ 1, got {cfg.steps}")
-    schedule = toy_schedule(T)
-    rng = np.random.default_rng(seed)
-    data_rng, model_rng, sample_rng, eval_rng = rng.spawn(4)
-    # -- data and model ---------------------------------------------------------------------
+    data_rng, model_rng, sample_rng, eval_rng = np.random.default_rng(seed).spawn(4)
     x_train = toy2d.sample(name, N_TRAIN, data_rng)
-    if kind == "linear":
-        net = LinearEps(dim=2, T=T)
-    else:
-        net = MLP(dim=2, hidden=32 if quick else 128, num_blocks=2 if quick else 3,
-                    rng=model_rng)
+    net = LinearEps(dim=2, T=T) if model == "linear" else MLP(
+        dim=2, hidden=32 if quick else 128, num_blocks=2 if quick else 3, rng=model_rng)
     data = ArrayDataset(x_train, description={"dataset": name, "n": N_TRAIN, "seed": seed})
-    # -- train ------------------------------------------------------------------------------
-    trainer = Trainer(net, schedule, data, cfg, out, meta={"demo": name})
-    trainer.run(progress=progress)
-    timings["train_s"] = time.perf_counter() - t_start
-    # -- sample with the EMA weights (Algorithm 2) -------------------------------------------
-    t0 = time.perf_counter()
-    trainer.ema.swap()
-    samples, traj = ddpm_sample(net, (n_samples, 2), schedule, sample_rng, progress=progress,
-                                return_trajectory=True, trajectory_every=max(1, T // 40))
-    timings["sample_s"] = time.perf_counter() - t0
-    atomic_write(out / "samples.npy", lambda f: np.save(f, samples))
-    # -- metrics ----------------------------------------------------------------------------
-    t0 = time.perf_counter()
-    fresh = toy2d.sample(name, n_samples, eval_rng)
+    return dict(name=name, model=model, quick=quick, seed=seed, T=T, schedule=toy_schedule(T),
+                cfg=cfg, data=data, net=net, n_samples=500 if quick else N_SAMPLES,
+                sample_rng=sample_rng, eval_rng=eval_rng)
+
+
+def toy_metrics(run, samples, fresh, losses) -> dict:
+    """The energy distance of the samples to fresh data against its noise floor, and what each
+    distribution allows besides: moments, mixture weights, wells, and the bound in bits/dim
+    against the exact NLL where the density is known."""
+    name, eval_rng, n = run["name"], run["eval_rng"], run["n_samples"]
     ed = energy_distance(samples, fresh)
-    floor, floor_sd = energy_noise_floor(lambda n, r: toy2d.sample(name, n, r), n_samples,
-                                         eval_rng)
-    metrics = {"dataset": name, "model": kind, "steps": cfg.steps, "T": T,
-               "n_samples": n_samples,
-               "seed": seed, "quick": quick, "energy_distance": ed,
-               "energy_noise_floor": floor, "energy_noise_floor_sd": floor_sd,
-               "energy_ratio": ed / floor, "final_loss": float(np.mean(trainer.log["loss"][-100:]))}
+    floor, floor_sd = energy_noise_floor(lambda k, r: toy2d.sample(name, k, r), n, eval_rng)
+    metrics = {"dataset": name, "model": run["model"], "steps": run["cfg"].steps, "T": run["T"],
+               "n_samples": n, "seed": run["seed"], "quick": run["quick"],
+               "energy_distance": ed, "energy_noise_floor": floor,
+               "energy_noise_floor_sd": floor_sd, "energy_ratio": ed / floor,
+               "final_loss": float(np.mean(losses[-100:]))}
     if name == "gaussian":
         metrics.update(moment_errors(samples, toy2d.GAUSSIAN_MEAN, toy2d.GAUSSIAN_COV))
     if name == "two-gaussians":
         metrics["mixture_weights"] = mixture_weights(samples, toy2d.TWO_MEANS).tolist()
-    if kind == "linear":            # what a linear ε can reach: the data's first two moments
+    if run["model"] == "linear":    # what a linear ε can reach: the data's first two moments
         metrics["moments_vs_data"] = moment_errors(samples, fresh.mean(0), np.cov(fresh.T))
     if name == "double-well":
-        w = mixture_weights(samples[:, :1], [[-1.0], [1.0]])
-        metrics["well_occupancy"] = w.tolist()
+        metrics["well_occupancy"] = mixture_weights(samples[:, :1], [[-1.0], [1.0]]).tolist()
         metrics["mean_energy"] = float(toy2d.double_well_energy(samples).mean())
         metrics["true_mean_energy"] = float(toy2d.double_well_energy(fresh).mean())
     if toy2d.has_log_prob(name):
-        x_eval = toy2d.sample(name, 200 if quick else N_VLB, eval_rng)
-        bpd, se, _ = nll_bits_per_dim(net, x_eval, schedule, eval_rng, decoder="gaussian")
-        exact = float(-toy2d.log_prob(name, x_eval).mean() / 2 / LN2)
-        metrics.update(vlb_bits_per_dim=bpd, vlb_stderr=se, exact_nll_bits_per_dim=exact,
-                       vlb_gap_bits_per_dim=bpd - exact)
-        if name == "two-gaussians":
-            # the same bound for the exact optimal ε-predictor: how loose the bound itself is
-            opt = gaussian_mixture_eps_model(toy2d.TWO_MEANS, [toy2d.TWO_STD] * 2, [0.5, 0.5],
-                                             schedule)
-            metrics["vlb_optimal_model_bits_per_dim"] = nll_bits_per_dim(
-                opt, x_eval, schedule, eval_rng, decoder="gaussian")[0]
-    timings["metrics_s"] = time.perf_counter() - t0
-    # -- figures ----------------------------------------------------------------------------
-    t0 = time.perf_counter()
-    figs = [plotting.scatter_compare(fresh, samples, out / "samples.png",
-                                     f"{name}: data vs DDPM samples"
-                                     f"{' of the linear model' if kind == 'linear' else ''} "
-                                     f"(energy distance "
-                                     f"{ed:.3f}, noise floor {floor:.3f})")]
+        metrics.update(_bound(run))
+    return metrics
+
+
+def _bound(run) -> dict:
+    """The variational bound in bits/dim on fresh points against their exact NLL (and, for
+    two Gaussians, the bound of the exact optimal ε: how loose the bound itself is)."""
+    name, schedule, eval_rng = run["name"], run["schedule"], run["eval_rng"]
+    x_eval = toy2d.sample(name, 200 if run["quick"] else N_VLB, eval_rng)
+    bpd, se, _ = nll_bits_per_dim(run["net"], x_eval, schedule, eval_rng, decoder="gaussian")
+    exact = float(-toy2d.log_prob(name, x_eval).mean() / 2 / LN2)
+    found = dict(vlb_bits_per_dim=bpd, vlb_stderr=se, exact_nll_bits_per_dim=exact,
+                 vlb_gap_bits_per_dim=bpd - exact)
+    if name == "two-gaussians":
+        opt = gaussian_mixture_eps_model(toy2d.TWO_MEANS, [toy2d.TWO_STD] * 2, [0.5, 0.5],
+                                         schedule)
+        found["vlb_optimal_model_bits_per_dim"] = nll_bits_per_dim(
+            opt, x_eval, schedule, eval_rng, decoder="gaussian")[0]
+    return found
+
+
+def toy_figures(run, out, samples, fresh, traj, log, metrics) -> list:
+    """samples.png, forward.png, reverse.png, loss.png, reverse.gif, and marginals.png or
+    energy.png where the distribution has them."""
+    name, T, schedule = run["name"], run["T"], run["schedule"]
+    of_linear = " of the linear model" if run["model"] == "linear" else ""
+    figs = [plotting.scatter_compare(
+        fresh, samples, out / "samples.png",
+        f"{name}: data vs DDPM samples{of_linear} (energy distance "
+        f"{metrics['energy_distance']:.3f}, noise floor {metrics['energy_noise_floor']:.3f})")]
     ts_fwd = [0, T // 20, T // 10, T // 4, T // 2, T]
     x0 = fresh[:1000].astype(np.float64)
-    frames = [q_sample(x0, t, eval_rng.standard_normal(x0.shape), schedule) for t in ts_fwd]
+    frames = [q_sample(x0, t, run["eval_rng"].standard_normal(x0.shape), schedule)
+              for t in ts_fwd]
     figs.append(plotting.process_strip(frames, ts_fwd, out / "forward.png",
                                        f"forward process q(x_t | x_0), {name}"))
-    strip = np.unique(np.linspace(0, len(traj["t"]) - 1, 9).round().astype(int))
+    strip = np.unique(np.linspace(0, len(traj["t"]) - 1, 6).round().astype(int))
     figs.append(plotting.process_strip(traj["xt"][strip, :1000], traj["t"][strip],
                                        out / "reverse.png",
-                                       f"reverse process p_θ(x_(t−1) | x_t), {name}"))
-    figs.append(plotting.loss_curve(trainer.log["step"], trainer.log["loss"], out / "loss.png",
+                                       f"reverse process p_θ(x_(t−1) | x_t), {name} "
+                                       "(orange), data behind (grey)", data=fresh[:1000]))
+    figs.append(plotting.loss_curve(log["step"], log["loss"], out / "loss.png",
                                     f"{name}: L_simple during training"))
     figs.append(plotting.reverse_gif(traj["xt"][:, :1000], traj["t"], out / "reverse.gif",
                                      data=fresh[:1000], fps=10))
@@ -156,16 +197,7 @@ def run_toy_demo(name: str, out_dir=None, quick: bool = False, seed: int = 0,
                                               toy2d.double_well_energy(samples),
                                               out / "energy.png", toy2d.DW_KT,
                                               "double well: energy of true vs generated samples"))
-    timings["figures_s"] = time.perf_counter() - t0
-    timings["total_s"] = time.perf_counter() - t_start
-    metrics["timings"] = timings
-    metrics["files"] = sorted(p.name for p in out.iterdir() if not p.name.endswith(".tmp"))
-    text = json.dumps(metrics, indent=1)
-    atomic_write(out / "metrics.json", lambda f: f.write(text.encode()))
-    log(f"{name}{' (linear model)' if kind == 'linear' else ''}: energy distance {ed:.4f} "
-        f"(noise floor {floor:.4f}, ratio {ed / floor:.2f}); {timings['total_s']:.1f} s in all")
-    log(f"wrote {len(figs)} figures, samples.npy, metrics.json and checkpoint.npz to {out}/")
-    return metrics
+    return figs
 
 
 def _true_marginals(name):
