@@ -89,14 +89,15 @@ show(fig, "01_chain")
 # %%
 n = pick(20_000, 4000)
 start = np.tile([[1.5, -0.5]], (n, 1))
-print("  t   mean (chain)      mean (formula)    var (chain)   1 − ᾱ_t   KS p-value")
+print("         mean of x_t: chain     √ᾱ_t·x_0 (formula)  variance: chain  1 − ᾱ_t  KS p")
 for s in (1, 10, 100, 500):
     chained = q_chain(start, s, schedule, rng)
     direct = q_sample(start, s, rng.standard_normal(start.shape), schedule)
     mean, var = np.sqrt(schedule.alpha_bars[s]) * start[0], 1 - schedule.alpha_bars[s]
     p = stats.ks_2samp(chained[:, 0], direct[:, 0]).pvalue
-    print(f"{s:4d}  {np.round(chained.mean(0), 3)}  {np.round(mean, 3)}  "
-          f"{chained.var(0).mean():.4f}      {var:.4f}    {p:.2f}")
+    m = chained.mean(0)
+    print(f"t = {s:3d}   ({m[0]:+.3f}, {m[1]:+.3f})     ({mean[0]:+.3f}, {mean[1]:+.3f})"
+          f"          {chained.var(0).mean():.4f}        {var:.4f}   {p:.2f}")
     se = np.sqrt(var / n)
     assert np.all(np.abs(chained.mean(0) - mean) < 5 * se)
     assert abs(chained.var(0).mean() / var - 1) < 5 * np.sqrt(2 / n) + 1e-3

@@ -50,6 +50,7 @@ rng = np.random.default_rng(0)
 schedule = NoiseSchedule.linear(1000)
 n = pick(400_000, 50_000)
 x0 = 0.8
+print("x_{t−1} regressed on x_t, against eq. 7: mean = c0·x0 + c_t·x_t, variance β̃_t")
 print("   t   slope (fit)  c_t (eq. 7)   intercept (fit)  c0·x0      residual var  β̃_t")
 for t in (2, 50, 300, 900):
     x_prev = q_sample(np.full((n, 1), x0), t - 1, rng.standard_normal((n, 1)), schedule)
@@ -62,7 +63,8 @@ for t in (2, 50, 300, 900):
     assert abs(slope - ct) < 0.02 and abs(intercept - c0 * x0) < 0.02
     assert abs(resid / schedule.beta_tildes[t] - 1) < 0.05
 mu, var = q_posterior(np.full((1, 1), x0), np.full((1, 1), 0.3), 50, schedule)
-print("q_posterior(x0 = 0.8, x_t = 0.3, t = 50):", mu.ravel(), var.ravel())
+print(f"q_posterior(x0 = 0.8, x_t = 0.3, t = 50): mean μ̃_t = {mu.item():.4f}, "
+      f"variance β̃_t = {var.item():.3e}")
 
 # %% [markdown]
 # ## The loss: μ, then ε
@@ -193,8 +195,8 @@ for t in range(schedule.T, 0, -1):
 same = ddpm_sample(eps_star, (n, 2), schedule, np.random.default_rng(7), dtype=np.float64,
                    progress=False)
 assert np.allclose(x, same, rtol=1e-12, atol=1e-12)
-print("sample mean", x.mean(0).round(3), "data mean", mu_g)
-print("sample cov ", np.cov(x.T).round(3).tolist(), "data cov", cov_g.tolist())
+print("mean: samples", x.mean(0).round(3), "data", mu_g)
+print("covariance: samples", np.cov(x.T).round(3).tolist(), "data", cov_g.tolist())
 se_mean = np.sqrt(np.diag(cov_g) / n)
 se_cov = np.sqrt((np.outer(np.diag(cov_g), np.diag(cov_g)) + cov_g ** 2) / n)
 assert np.all(np.abs(x.mean(0) - mu_g) < 5 * se_mean)

@@ -18,8 +18,8 @@
 # Code: `LinearEps` in `ddpm_np/models/linear.py` (forward, and its backward written by hand:
 # $\partial L/\partial A_t = \sum_{n: t_n = t} \delta_n x_n^\top$). Training is Algorithm 1, as
 # for any model: `Trainer` in `ddpm_np/train.py`.
-# The linear model has no layers; the MLP at the end of the chapter runs on the default (fast)
-# tier of layers, which chapter 4 explains.
+# The linear model has no layers; the MLP at the end of the chapter runs on the reference tier
+# of layers (the code of `ddpm_np/nn/`; chapter 4 explains the two tiers).
 #
 # ## One Gaussian: the linear model is exactly right
 #

@@ -28,8 +28,10 @@
 # **Which code runs.** Every layer exists twice: the *reference tier* in `ddpm_np/nn/`, the
 # code named above, written to be read; and the *fast tier* in `ddpm_np/nn/fast/`, twins of the
 # same layers and blocks with the same parameters, computing the same numbers with threads,
-# another memory layout and Winograd's convolutions. Sampling and training below run on the
-# fast tier (the default); the section after the samples runs the reference tier beside it.
+# another memory layout and Winograd's convolutions. Models run the reference tier unless told;
+# this chapter asks for the fast one (`set_program_tier("fast")`, as `ddpm-np` does for the
+# UNet), so sampling and training below are quick; the section after the samples runs the
+# reference tier beside it.
 
 # %%
 import numpy as np
@@ -40,11 +42,13 @@ from ddpm_np.data.mnist import DatasetError, load_mnist, to_model_range
 from ddpm_np.diffusion import guided_eps_model, q_sample, x0_from_eps
 from ddpm_np.diffusion.learned_variance import eps_only
 from ddpm_np.metrics import load_classifier
+from ddpm_np.nn.tiers import set_program_tier
 from ddpm_np.tasks.mnist_sample import GUIDANCE, load_image_model, sample_images
 from ddpm_np.tasks.mnist_train import mnist_model, mnist_schedule
 from ddpm_np.tasks.tutorial import pick, show
 from ddpm_np.train import TrainConfig, Trainer
 
+set_program_tier("fast")                                # the UNet's twins (chapter text)
 model, schedule, meta = load_image_model("mnist")       # the shipped weights (6,000 steps)
 print(f"UNet: {model.num_parameters():,} parameters, trained {meta['step']} steps")
 for name, child in model.named_children():

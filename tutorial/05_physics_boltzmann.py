@@ -32,7 +32,7 @@
 # Both factorise, so the exact answer is known (free energy along $x_1$, populations, exact
 # samples): `ddpm_np/studies/boltzmann.py`, which also holds the Metropolis sampler and the
 # autocorrelation time.
-# The MLP runs on the default (fast) tier of layers (chapter 4).
+# The MLP runs on the reference tier of layers, the code you read (chapter 4).
 
 # %%
 import time

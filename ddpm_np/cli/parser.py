@@ -6,6 +6,8 @@ import argparse
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 
+from .tiers import help_line
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors on one line (and where to read more) instead of the usage."""
@@ -44,7 +46,9 @@ def build_parser(commands) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name, command in commands.items():
-        p = sub.add_parser(name, help=command.HELP)
+        p = sub.add_parser(name, help=command.HELP,
+                           description=f"{command.HELP[0].upper()}{command.HELP[1:]}. "
+                                       f"{help_line(name)}")
         command.add_arguments(p)
         _common(p, **getattr(command, "OPTIONS", {}))
         p.set_defaults(func=command.run)

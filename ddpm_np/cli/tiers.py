@@ -20,6 +20,21 @@ FAST_MODELS = ("unet", "classifier", "lattice")
 FAST_COMMANDS = ("bench", "phi4", "train-classifier")
 
 
+HELP = {"bench": "the fast tier", "phi4": "the fast tier", "train-classifier": "the fast tier",
+        "demo": "the fast tier for mnist, the reference tier for the 2-D demos",
+        "train": "the fast tier for mnist, the reference tier for the 2-D datasets (on resume: "
+                 "by the checkpoint's model)",
+        "exercises": "the reference tier"}
+BY_CHECKPOINT = ("the fast tier for a UNet, classifier or lattice checkpoint, else the "
+                 "reference tier")
+
+
+def help_line(command: str) -> str:
+    """What `ddpm-np COMMAND --help` says of the tier it runs."""
+    return (f"Runs {HELP.get(command, BY_CHECKPOINT)} (nn/tiers.py; DDPM_NP_TIER="
+            "reference|fast overrides).")
+
+
 def model_tier(kind) -> str:
     return "fast" if kind in FAST_MODELS else "reference"
 

@@ -72,7 +72,8 @@ def workspace_files(solved: bool = False) -> dict:
     markers = "\n".join(f"    {e.id}: {e.title}" for e in EXERCISES)
     files["pytest.ini"] = ("[pytest]\nmarkers =\n" + markers + "\naddopts = -p no:cacheprovider"
                            "\n")
-    rows = "\n".join(f"| `{e.id}` | `{e.module}.py` | {e.title} |" for e in EXERCISES)
+    rows = "\n".join(f"| `{e.id}` | `{e.module}.py` | {e.title.replace('|', chr(92) + '|')} |"
+                     for e in EXERCISES)     # a | inside a cell of a Markdown table is \|
     files["README.md"] = f"""# Exercises
 
 Fill in the functions of each `exNN_*.py` file. Each stub's message is a first hint (the

@@ -48,28 +48,33 @@ def gelu_backward(dout, cache):
     return dout * (0.5 * (1 + th) + 0.5 * x * (1 - th ** 2) * du)
 
 
-class _Pointwise(Module):
-    _fwd = _bwd = None
-
+class SiLU(Module):
     def forward(self, x):
-        out, self._cache = type(self)._fwd(x)
+        out, self._cache = silu_forward(x)
         return out
 
     def backward(self, dout):
-        return type(self)._bwd(dout, self._need_cache())
+        return silu_backward(dout, self._need_cache())
 
 
-class SiLU(_Pointwise):
-    _fwd, _bwd = staticmethod(silu_forward), staticmethod(silu_backward)
+class ReLU(Module):
+    def forward(self, x):
+        out, self._cache = relu_forward(x)
+        return out
+
+    def backward(self, dout):
+        return relu_backward(dout, self._need_cache())
 
 
-class ReLU(_Pointwise):
-    _fwd, _bwd = staticmethod(relu_forward), staticmethod(relu_backward)
-
-
-class GELU(_Pointwise):
+class GELU(Module):
     """GELU in its tanh approximation (Hendrycks & Gimpel 2016), as in GPT-2."""
-    _fwd, _bwd = staticmethod(gelu_forward), staticmethod(gelu_backward)
+
+    def forward(self, x):
+        out, self._cache = gelu_forward(x)
+        return out
+
+    def backward(self, dout):
+        return gelu_backward(dout, self._need_cache())
 
 
 def tanh_forward(x):
@@ -83,7 +88,13 @@ def tanh_backward(dout, cache):
     return dout * (1 - cache * cache)
 
 
-class Tanh(_Pointwise):
+class Tanh(Module):
     """tanh: odd (tanh(−x) = −tanh(x)), which keeps a network built from it and bias-free
     linear maps odd too."""
-    _fwd, _bwd = staticmethod(tanh_forward), staticmethod(tanh_backward)
+
+    def forward(self, x):
+        out, self._cache = tanh_forward(x)
+        return out
+
+    def backward(self, dout):
+        return tanh_backward(dout, self._need_cache())

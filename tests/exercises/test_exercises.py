@@ -160,3 +160,20 @@ def test_hints_come_in_two_levels(capsys):
     assert "give an exercise 1..11" in capsys.readouterr().err
     assert main(["exercises"]) == 2
     assert "give the workspace folder" in capsys.readouterr().err
+
+
+def test_the_workspace_readme_table_and_the_help_count_every_exercise(tmp_path, capsys):
+    """Each row of the workspace's table has its three cells (a | in a title is escaped), and
+    --help's range of N is the catalogue's."""
+    import re
+
+    from ddpm_np.cli import main
+    from ddpm_np.exercises.catalog import EXERCISES
+    assert main(["exercises", str(tmp_path / "w")]) == 0
+    rows = [r for r in (tmp_path / "w" / "README.md").read_text().splitlines()
+            if r.startswith("| `ex")]
+    assert len(rows) == len(EXERCISES)
+    assert all(len(re.split(r"(?<!\\)\|", r)) == 5 for r in rows), rows
+    with pytest.raises(SystemExit):
+        main(["exercises", "--help"])
+    assert f"1..{len(EXERCISES)}" in " ".join(capsys.readouterr().out.split())

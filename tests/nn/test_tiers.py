@@ -129,3 +129,41 @@ def test_the_shipped_weights_draw_the_same_digits_on_both_tiers():
                                      np.array([0, 3, 7, 9]), 0.5, "ddim", 10, progress=False,
                                      clip=False))
     assert np.abs(samples[0] - samples[1]).max() < 5e-4, np.abs(samples[0] - samples[1]).max()
+
+
+def test_a_model_built_without_a_tier_runs_the_reference_layers(monkeypatch):
+    """The library's default is the code a learner reads: every layer of a UNet, an MLP and the
+    lattice network built without `tier` is a reference layer (ddpm_np.nn, not nn.fast)."""
+    from ddpm_np.models import MLP, LatticeEps, UNet
+    monkeypatch.delenv("DDPM_NP_TIER", raising=False)
+    rng = np.random.default_rng(0)
+    for model in (UNet(base_channels=8, channel_mults=(1, 2), num_res_blocks=1,
+                       attention_resolutions=(4,), emb_dim=8, groups=2, image_size=8, rng=rng),
+                  MLP(dim=2, hidden=8, num_blocks=1, rng=rng), LatticeEps(4, 1, rng=rng)):
+        modules = {type(m).__module__ for m in _walk(model)}
+        assert modules and not any(".fast" in m for m in modules), modules
+
+
+def _walk(module):
+    for value in vars(module).values():
+        for m in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(m, nn.Module):
+                yield m
+                yield from _walk(m)
+
+
+HOOKS = ("_functional_forward", "_functional_backward", "_attend", "_attend_backward", "_fwd",
+         "_bwd", "_forward", "_backward")
+
+
+def test_no_reference_layer_has_a_hook_for_the_fast_tier():
+    """Each reference layer calls its own functional pair by name; the fast twins write forward
+    and backward whole (nn/fast/modules.py), so no reference class offers a method or a slot
+    for them to replace."""
+    hits = [f"{cls.__name__}.{hook}" for cls in vars(nn).values()
+            if isinstance(cls, type) and issubclass(cls, nn.Module)
+            for hook in HOOKS if hook in vars(cls)]
+    fast_hits = [f"fast.{cls.__name__}.{hook}" for cls in vars(fast).values()
+                 if isinstance(cls, type) and issubclass(cls, nn.Module)
+                 for hook in HOOKS if hook in vars(cls)]
+    assert not hits and not fast_hits, hits + fast_hits

@@ -6,10 +6,11 @@ OPTIONS = dict(progress=False, overwrite=False)
 
 
 def add_arguments(p):
+    from ...exercises.catalog import EXERCISES
     p.add_argument("folder", nargs="?", help="the workspace folder (created if needed)")
     p.add_argument("--hint", metavar="N",
-                   help="the second level of help for exercise N (1..10 or ex03): how, nearly "
-                        "step by step; the stub's own message is the first")
+                   help=f"the second level of help for exercise N (1..{len(EXERCISES)} or "
+                        "ex03): how, nearly step by step; the stub's own message is the first")
     p.add_argument("--status", action="store_true",
                    help="run the workspace's tests and print which exercises pass")
     p.add_argument("--overwrite", action="store_true",
