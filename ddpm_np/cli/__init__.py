@@ -42,11 +42,11 @@ def _check_environment(args):
     from ..nn.tiers import set_program_tier
     from .tiers import command_tier
     check_all()
-    from ..nn.fast import hold_blas, num_threads
     set_program_tier(command_tier(args))
-    num_threads()
     if default_tier() == "fast":
+        from ..nn.fast import hold_blas, keep_freed_memory
         hold_blas()
+        keep_freed_memory()         # reuse freed arrays instead of page-faulting new ones
 
 
 def user_errors() -> tuple:
@@ -144,7 +144,6 @@ def main(argv=None) -> int:
 
 def _run(args, debug) -> int:
     from ..tasks.mnist_sample import NonFiniteSamples
-    from ..nn.fast import keep_freed_memory
     from ..train import TrainingDiverged, TrainingInterrupted
 
     def fail(status, text):
@@ -156,7 +155,6 @@ def _run(args, debug) -> int:
 
     try:
         _check_environment(args)
-        keep_freed_memory()         # reuse freed arrays instead of page-faulting new ones
         args.func(args)
     except user_errors() as e:
         return fail(2, f"error: {e}")
