@@ -5,7 +5,7 @@ tier in `nn` itself, written to be read, and the fast tier in `nn.fast`; optimiz
 checks), `diffusion` (schedules, forward process, losses, samplers, guidance, the variational
 bound) with `models` and `data` beside it, then `train` and the run's files `run`; on top,
 `tasks` (what the commands do: demos, runs, sampling, editing, evaluation), `studies` (the
-studies behind docs/results.md), `benchmarks`, and the command line `cli`. Time steps are 1-based as in
-Ho et al. 2020: t ∈ {1..T}, index 0 of every schedule array is a sentinel (β_0 = 0, ᾱ_0 = 1).
+studies behind docs/results.md), `benchmarks`, and the command line `cli`. Time steps are
+1-based as in Ho et al. 2020: t ∈ {1..T}, index 0 of every schedule array is a sentinel (β_0 = 0, ᾱ_0 = 1).
 """
 __version__ = "0.1.0"

@@ -4,8 +4,8 @@
 
 runs `ddpm-np demo spiral ...` in this process, traced, and prints each file of `ddpm_np` whose
 functions it ran (with the number of their lines that ran, and the functions), in the order
-they were first entered; what runs on import (definitions) is left out. The README's reading order names every file this path walks through on the way from
-the data to the samples (tests/test_reading_path.py checks it, and that no fast layer runs).
+they were first entered; what runs on import (definitions) is left out. The README's reading
+order names every file this path walks through on the way from the data to the samples (tests/test_reading_path.py checks it, and that no fast layer runs).
 """
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""A run's state out and back in: the state a checkpoint keeps (live and EMA weights, optimizer, generator, step, loss log, schedule and
-configs), and the few changes a resume may make.
+"""A run's state out and back in: what a checkpoint keeps (live and EMA weights, optimizer,
+generator, step, loss log, schedule and configs), the few changes a resume may make, and the
+resume itself (`resume_trainer`).
 
 A run's state goes to `checkpoint.npz` in its folder (checkpoint.py writes it atomically; rank 0
 alone writes under mpiexec). Resuming restores every part of it, so an interrupted-and-resumed

@@ -115,12 +115,14 @@ def test_every_process_agrees_on_the_same_stop_signal(mine, other, agreed):
     from ddpm_np.parallel.reduce import GradientReducer
 
     class Recorder:
-        buffer = None
+        buffer, size = None, 2          # a world of two processes (one reduces nothing)
 
         def allreduce_sum(self, flat):
             Recorder.buffer = flat.copy()
 
     class Adder:
+        size = 2
+
         def allreduce_sum(self, flat):
             flat += Recorder.buffer
 
