@@ -6,12 +6,10 @@
         gradient step on ∇_θ ‖ε − ε_θ(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t)‖²      DiffusionObjective.loss
     until converged                                                   Trainer.train_step
 
-The step is Adam with a linear warm-up then cosine decay of the learning rate, gradient clipping
-and an EMA of the weights (used for sampling). On K processes (`mpiexec -n K`) each takes its
-rows of the batch and one all-reduce adds up the gradients (parallel/reduce.py; the result does
-not depend on K). Around the loop, in the run's room (run/): the settings (config.py), the
-checkpoint every k steps and exact resume (state.py), one writer at a time (lock.py), and
-Ctrl-C, SIGTERM or SIGHUP = finish the step, save and stop (stopping.py).
+The step is Adam with warm-up and cosine decay, gradient clipping and an EMA of the weights (for
+sampling). On K processes (`mpiexec -n K`) each takes its rows of the batch and one all-reduce
+adds up the gradients (the result does not depend on K). Around the loop, in run/: settings,
+checkpoints and exact resume, one writer at a time, and Ctrl-C = finish the step, save, stop.
 """
 from __future__ import annotations
 
@@ -26,9 +24,9 @@ from .diffusion.hybrid import HybridObjective, check_objective
 from .diffusion.losses import NoisyBatch, drop_labels
 from .nn.optim import EMA, Adam, clip_grad_norm, warmup_cosine_lr
 from .parallel import GradientReducer, share, world as this_world
-from .run.checkpoint import remove_stale_temporaries, save_checkpoint
+from .run.checkpoint import save_checkpoint
 from .run.config import TrainConfig
-from .run.lock import RunLock
+from .run.lock import run_held
 from .run.state import resume_trainer, run_state
 from .run.stopping import TrainingDiverged, TrainingInterrupted, diverged, interrupted, \
     stop_requests
@@ -146,37 +144,29 @@ class Trainer:
         once. A non-finite loss raises TrainingDiverged without saving."""
         cfg = self.config
         end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
-        lock = RunLock(self.out_dir) if self.out_dir is not None else None
-        if lock is not None:        # one writer at a time; then what a killed write left goes
-            self.world.root_does(lock.acquire)
-            self.world.root_does(lambda: remove_stale_temporaries(self.checkpoint_path()))
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", dynamic_ncols=True,
-                   disable=not (progress and self.world.is_root))
         t0, s0 = time.perf_counter(), self.step
-        try:
-            with stop_requests() as stop, bar:
-                while self.step < end:
-                    try:
-                        loss = self.train_step(stop.signum)
-                    except TrainingDiverged as e:
-                        raise diverged(e, self.checkpoint_path(), self.checkpoint_is_ours,
-                                       bool(cfg.grad_clip)) from None
-                    if self.world.size == 1:    # a signal during the step stops this one
-                        self.stop_signal = stop.signum
-                    bar.update(1)
-                    if self.step % 10 == 0 or self.step == cfg.steps:
-                        rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
-                        bar.set_postfix(loss=f"{loss:.4f}", lr=f"{self.opt.lr:.2e}",
-                                        it_s=f"{rate:.1f}")
-                    if self.step % cfg.checkpoint_every == 0 or self.step == end:
-                        self.save()
-                        if on_checkpoint is not None:
-                            on_checkpoint(self)
-                    if self.stop_signal:
-                        raise interrupted(self.stop_signal, self.step, cfg.steps, self.save())
-        finally:
-            if lock is not None:
-                lock.release()
+        with run_held(self.world, self.out_dir, self.checkpoint_path()), stop_requests() as stop, \
+                tqdm(total=cfg.steps, initial=self.step, desc="train", dynamic_ncols=True,
+                     disable=not (progress and self.world.is_root)) as bar:
+            while self.step < end:
+                try:
+                    loss = self.train_step(stop.signum)
+                except TrainingDiverged as e:
+                    raise diverged(e, self.checkpoint_path(), self.checkpoint_is_ours,
+                                   bool(cfg.grad_clip)) from None
+                if self.world.size == 1:        # a signal during the step stops this one
+                    self.stop_signal = stop.signum
+                bar.update(1)
+                if self.step % 10 == 0 or self.step == cfg.steps:
+                    rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
+                    bar.set_postfix(loss=f"{loss:.4f}", lr=f"{self.opt.lr:.2e}",
+                                    it_s=f"{rate:.1f}")
+                if self.step % cfg.checkpoint_every == 0 or self.step == end:
+                    self.save()
+                    if on_checkpoint is not None:
+                        on_checkpoint(self)
+                if self.stop_signal:
+                    raise interrupted(self.stop_signal, self.step, cfg.steps, self.save())
         return self
 
     # -- checkpoints (run/state.py) ------------------------------------------------------------

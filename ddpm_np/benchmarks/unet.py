@@ -97,8 +97,9 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool =
     time of the convolutions' matrix products alone (bounds.py: what bounds an im2col + GEMM
     implementation). Fractions of GEMM
     count the FLOPs as the network is laid out (352 MFLOP/image forward, three times that for
-    a step). The UNet is built on the default tier ($DDPM_NP_TIER); `keep_memory` sets the
-    allocator as the ddpm-np command does."""
+    a step). The UNet is built on the default tier: the fast one under `ddpm-np bench`
+    (cli/tiers.py), unless $DDPM_NP_TIER says; `keep_memory` sets the allocator as the ddpm-np
+    command does."""
     import tracemalloc
 
     from ..checks import check_memory
@@ -146,7 +147,7 @@ def bench_unet(batch: int = 64, repeats: int = 3, out=print, keep_memory: bool =
         f"before and {gemm_after:.0f} after the UNet's timings)")
     from ..nn import default_tier
     tier = default_tier()
-    out(threads_line() if tier == "fast" else "reference tier (DDPM_NP_TIER=reference)")
+    out(threads_line() if tier == "fast" else "reference tier")
     out(f"UNet ({model.num_parameters() / 1e6:.2f} M parameters), batch {batch}: "
         f"{r['nominal_mflop_per_image']:.0f} MFLOP/image "
         f"forward as laid out ({r['mflop_per_image']:.0f} performed); fractions of GEMM count "

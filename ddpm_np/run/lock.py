@@ -2,11 +2,13 @@
 named with how to take them over."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import tempfile
 from pathlib import Path
 
+from .checkpoint import remove_stale_temporaries
 from .state import RunError
 
 LOCK = "training.lock"
@@ -120,3 +122,19 @@ def _link_or_create(tmp: str, path: Path, text: str):
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def run_held(world, folder, checkpoint):
+    """A run's folder held by one writer for the block (nothing if `folder` is None): rank 0
+    takes its RunLock, then removes what a killed write of `checkpoint` left."""
+    if folder is None:
+        yield
+        return
+    lock = RunLock(folder)
+    world.root_does(lock.acquire)
+    try:
+        world.root_does(lambda: remove_stale_temporaries(checkpoint))
+        yield
+    finally:
+        lock.release()
