@@ -148,21 +148,26 @@ def reverse_gif(frames, ts, path, data=None, fps=12):
 
 
 def tile(x, nrow: int, pad: int = 2) -> np.ndarray:
-    """(N, 1, H, W) images in [−1, 1] → one (rows·(H+pad), nrow·(W+pad)) array in [0, 1]."""
-    x = np.clip((np.asarray(x, np.float64)[:, 0] + 1) / 2, 0, 1)
-    n, H, W = x.shape
+    """(N, C, H, W) images in [−1, 1], C = 1 or 3 → one (rows·(H+pad), nrow·(W+pad)) array
+    in [0, 1] (with a last axis of 3 for colour)."""
+    x = np.clip((np.moveaxis(np.asarray(x, np.float64), 1, -1) + 1) / 2, 0, 1)
+    n, H, W, C = x.shape
     rows = -(-n // nrow)
-    out = np.ones((rows * (H + pad) + pad, nrow * (W + pad) + pad))
+    out = np.ones((rows * (H + pad) + pad, nrow * (W + pad) + pad, C))
     for i in range(n):
         r, c = divmod(i, nrow)
-        out[pad + r * (H + pad):pad + r * (H + pad) + H, pad + c * (W + pad):pad + c * (W + pad) + W] = x[i]
-    return out
+        out[pad + r * (H + pad):pad + r * (H + pad) + H,
+            pad + c * (W + pad):pad + c * (W + pad) + W] = x[i]
+    return out[..., 0] if C == 1 else out
 
 
 def image_grid(x, path, nrow: int = 8, title: str = "", row_labels=None):
-    """Save a grid of images (white = 1); `row_labels` names each row (e.g. the digit)."""
+    """Save a grid of images (white = 1, grey or colour); `row_labels` names each row (e.g.
+    the digit)."""
     img = tile(x, nrow)
-    fig, ax = plt.subplots(figsize=(max(3, img.shape[1] / 28), max(3, img.shape[0] / 28) + 0.4))
+    scale = max(28, x.shape[2])
+    fig, ax = plt.subplots(figsize=(max(3, img.shape[1] / scale),
+                                    max(3, img.shape[0] / scale) + 0.4))
     ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     if row_labels is not None:
@@ -172,6 +177,38 @@ def image_grid(x, path, nrow: int = 8, title: str = "", row_labels=None):
     else:
         ax.set_yticks([])
     ax.set_title(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+def pairs(samples, path, title="", data=None, max_columns: int = 4):
+    """Points of any dimension: a histogram for one column, else a scatter of each pair of the
+    first `max_columns` columns (samples in orange over the data in grey, if given)."""
+    D = samples.shape[1]
+    cols = list(range(min(D, max_columns)))
+    if D == 1:
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        if data is not None:
+            ax.hist(data[:, 0], bins=60, density=True, color="0.6", label="held-out data")
+        ax.hist(samples[:, 0], bins=60, density=True, histtype="step", color="tab:orange",
+                lw=1.5, label="samples")
+        ax.set_xlabel("column 1"), ax.legend()
+        fig.suptitle(title)
+        return save_figure(fig, path)
+    pairs_ = [(i, j) for i in cols for j in cols if i < j]
+    k = len(pairs_)
+    ncol = min(k, 3)
+    nrow = -(-k // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 4 * nrow), squeeze=False)
+    for ax, (i, j) in zip(axes.flat, pairs_):
+        ax.scatter(samples[:, i], samples[:, j], s=2, c="tab:orange", alpha=0.4,
+                   label="samples")
+        if data is not None:
+            ax.scatter(data[:, i], data[:, j], s=3, c="k", alpha=0.7, label="held-out data")
+        ax.set_xlabel(f"column {i + 1}"), ax.set_ylabel(f"column {j + 1}")
+    for ax in list(axes.flat)[k:]:
+        ax.axis("off")
+    axes.flat[0].legend(markerscale=5, loc="best", fontsize=8)
+    fig.suptitle(title + (f"  (columns 1–{len(cols)} of {D})" if D > len(cols) else ""))
     return save_figure(fig, path)
 
 

@@ -8,8 +8,10 @@ network (docs/performance.md), and not for the 2-D MLP, whose layers are too sma
 | command                                  | tier                                      |
 |------------------------------------------|-------------------------------------------|
 | bench, phi4, train-classifier            | fast                                      |
-| demo mnist; train --dataset mnist        | fast                                      |
-| demo of 2-D data; train of 2-D data      | reference                                 |
+| demo mnist; train --dataset (fashion-)mnist | fast                                   |
+| train --data: images, lattice fields     | fast                                      |
+| demo of 2-D data; train of 2-D data;     | reference                                 |
+| train --data: points                     |                                           |
 | sample, evaluate, inpaint, interpolate,  | the checkpoint's model: fast for the UNet, |
 | train --resume                           | classifier and lattice network            |
 | exercises                                | reference                                 |
@@ -22,8 +24,9 @@ FAST_COMMANDS = ("bench", "phi4", "train-classifier")
 
 HELP = {"bench": "the fast tier", "phi4": "the fast tier", "train-classifier": "the fast tier",
         "demo": "the fast tier for mnist, the reference tier for the 2-D demos",
-        "train": "the fast tier for mnist, the reference tier for the 2-D datasets (on resume: "
-                 "by the checkpoint's model)",
+        "train": "the fast tier for (fashion-)mnist and for --data of images or lattice "
+                 "fields, the reference tier for points and the 2-D datasets (on resume: by "
+                 "the checkpoint's model)",
         "exercises": "the reference tier"}
 BY_CHECKPOINT = ("the fast tier for a UNet, classifier or lattice checkpoint, else the "
                  "reference tier")
@@ -61,6 +64,28 @@ def command_tier(args) -> str:
     if command == "demo":
         return "fast" if args.name == "mnist" else "reference"
     if command == "train" and getattr(args, "dataset", None):
-        return "fast" if args.dataset == "mnist" else "reference"
+        return "fast" if args.dataset in ("mnist", "fashion-mnist") else "reference"
+    if command == "train" and getattr(args, "data", None) and not getattr(args, "resume", None):
+        return data_tier(args.data, getattr(args, "kind", None))
     path = getattr(args, "resume", None) or getattr(args, "checkpoint", None)
     return checkpoint_tier(path) if path is not None else "reference"
+
+
+def data_tier(path, kind=None) -> str:
+    """Fast for images and lattice fields (a folder, or an array of 3 or more axes), else
+    reference; read from the path and an array's header alone (the command checks the rest)."""
+    from pathlib import Path
+
+    import numpy as np
+    if kind is not None:
+        return "reference" if kind == "points" else "fast"
+    p = Path(path)
+    if p.is_dir():
+        return "fast"
+    if p.suffix.lower() == ".npy" and p.is_file():
+        try:
+            return "fast" if np.load(p, mmap_mode="r", allow_pickle=False).ndim >= 3 \
+                else "reference"
+        except (OSError, ValueError):
+            return "reference"
+    return "reference"

@@ -43,5 +43,16 @@ def folder(text):
     return text
 
 
+def value_range(text):
+    """An argparse type: LOW,HIGH, two finite numbers with LOW < HIGH."""
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        lo = hi = math.nan
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH with LOW < HIGH, got {text!r}")
+    return lo, hi
+
+
 positive_int = int_at_least(1)
 seed_int = int_at_least(0)

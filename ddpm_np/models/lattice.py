@@ -11,6 +11,8 @@ Symmetries by construction, so that they are exact and not learned:
 - Z₂ (φ → −φ): no bias on the field's path, an odd activation, and the time enters as a gain
   (a product), never as a shift, so ε_θ(−x, t) = −ε_θ(x, t). A DDIM flow built on it is odd,
   and its density is even: q(−φ) = q(φ), which is the symmetrised q_sym = ½[q(φ) + q(−φ)].
+  With `odd=False` the input and first block convolutions get biases: a network for fields
+  whose distribution is not symmetric under φ → −φ (translations stay exact).
 """
 import numpy as np
 
@@ -20,9 +22,9 @@ from .embedding import TimeEmbedding, check_model_t
 
 
 class LatticeBlock(Module):
-    def __init__(self, channels, *, rng, dtype, tier=None):
+    def __init__(self, channels, *, rng, dtype, tier=None, odd=True):
         nn = layers(tier)
-        self.conv1 = nn.PeriodicConv2d(channels, channels, 3, bias=False, rng=rng, dtype=dtype)
+        self.conv1 = nn.PeriodicConv2d(channels, channels, 3, bias=not odd, rng=rng, dtype=dtype)
         self.act = nn.Tanh()
         self.conv2 = nn.PeriodicConv2d(channels, channels, 3, bias=False, rng=rng, dtype=dtype,
                                        zero_init=True)
@@ -45,23 +47,25 @@ class LatticeBlock(Module):
 class LatticeEps(Module):
     """ε_θ for fields (N, 1, L, L) of any L; `config()` returns the constructor's arguments."""
 
-    def __init__(self, channels=32, num_blocks=3, emb_dim=32, *, rng, dtype=np.float32,
-                 tier=None):
+    def __init__(self, channels=32, num_blocks=3, emb_dim=32, odd=True, *, rng,
+                 dtype=np.float32, tier=None):
         self.channels = check_int(channels, "channels")
         self.num_blocks = check_int(num_blocks, "num_blocks")
         self.emb_dim = check_int(emb_dim, "emb_dim")
+        self.odd = bool(odd)
         nn = layers(tier)
         C = self.channels
         self.temb = TimeEmbedding(emb_dim, 4 * emb_dim, rng=rng, dtype=dtype, tier=tier)
         self.temb_act = nn.SiLU()
         self.gains = nn.Linear(4 * emb_dim, num_blocks * C, rng=rng, dtype=dtype)
-        self.inp = nn.PeriodicConv2d(1, C, 3, bias=False, rng=rng, dtype=dtype)
-        self.blocks = [LatticeBlock(C, rng=rng, dtype=dtype, tier=tier)
+        self.inp = nn.PeriodicConv2d(1, C, 3, bias=not odd, rng=rng, dtype=dtype)
+        self.blocks = [LatticeBlock(C, rng=rng, dtype=dtype, tier=tier, odd=odd)
                        for _ in range(num_blocks)]
         self.out = nn.PeriodicConv2d(C, 1, 3, bias=False, rng=rng, dtype=dtype, zero_init=True)
 
     def config(self) -> dict:
-        return dict(channels=self.channels, num_blocks=self.num_blocks, emb_dim=self.emb_dim)
+        return dict(channels=self.channels, num_blocks=self.num_blocks, emb_dim=self.emb_dim,
+                    odd=self.odd)
 
     def forward(self, xt, t):
         check_dtype(xt, self.inp.W.dtype, "LatticeEps")
@@ -93,11 +97,11 @@ class LatticeEps(Module):
             gain = 1 + self.gains(self.temb_act(self.temb(t)))       # (N, B·C)
             h = self.inp(xt)                                           # (N, C, L, L)
             unit = np.eye(V, dtype=xt.dtype).reshape(V, 1, L, L)
-            dh = np.broadcast_to(self.inp(unit), (N, V, C, L, L))      # ∂h/∂x_j, j = 1..V
+            dh = np.broadcast_to(_linear(self.inp, unit), (N, V, C, L, L))  # ∂h/∂x_j
             for b, block in enumerate(self.blocks):
                 g = gain[:, b * C:(b + 1) * C, None, None]             # (N, C, 1, 1)
                 u = block.conv1(h)
-                du = block.conv1(dh.reshape(N * V, C, L, L)).reshape(N, V, C, L, L)
+                du = _linear(block.conv1, dh.reshape(N * V, C, L, L)).reshape(N, V, C, L, L)
                 v = block.act(u * g)
                 dv = ((1 - v * v) * g)[:, None] * du                    # tanh' = 1 − tanh²
                 h = h + block.conv2(v)
@@ -117,3 +121,9 @@ class LatticeEps(Module):
             dh, dgain[:, b * C:(b + 1) * C] = self.blocks[b].backward(dh)
         self.temb.backward(self.temb_act.backward(self.gains.backward(dgain)))
         return self.inp.backward(dh)
+
+
+def _linear(conv, x):
+    """A periodic convolution's linear part: the layer, less its bias."""
+    out = conv(x)
+    return out if conv.b is None else out - conv.b.data[:, None, None]

@@ -34,11 +34,15 @@ from ..checks import check_int
 from .embedding import TimeEmbedding, check_model_t
 
 
+MAX_ATTENTION = 16      # feature maps up to 16×16 get attention by default (256² weights a head)
+
+
 class UNet(Module):
     """ε_θ(x_t, t, y=None) for images (N, C, H, W); H, W divisible by 2^(len(channel_mults)−1).
 
     `attention_resolutions`: feature-map sizes (e.g. (7,)) that get a SelfAttention2d after their
-    ResBlocks (the middle counts as the smallest size). `num_classes` enables class conditioning
+    ResBlocks (the middle counts as the smallest size); None (the default): the smallest size
+    if it is at most MAX_ATTENTION = 16 (7 for 28×28 images), else none. `num_classes` enables class conditioning
     (label `num_classes` = none, for classifier-free guidance). `tier` ("fast", "reference",
     None for `nn.default_tier()`) chooses the layers; it changes speed, not results (beyond float
     rounding), and is not part of `config()`. `learn_sigma`: the output has twice the input's
@@ -47,7 +51,7 @@ class UNet(Module):
     """
 
     def __init__(self, in_channels=1, base_channels=32, channel_mults=(1, 2, 4), num_res_blocks=1,
-                 attention_resolutions=(7,), num_classes=None, image_size=28, emb_dim=64,
+                 attention_resolutions=None, num_classes=None, image_size=28, emb_dim=64,
                  groups=8, learn_sigma=False, *, rng, dtype=np.float32, tier=None):
         self.in_channels = check_int(in_channels, "in_channels")
         self.learn_sigma = bool(learn_sigma)
@@ -56,7 +60,6 @@ class UNet(Module):
         if len(self.channel_mults) < 2 or min(self.channel_mults) < 1:
             raise ValueError(f"channel_mults needs ≥ 2 positive entries, got {channel_mults}")
         self.num_res_blocks = check_int(num_res_blocks, "num_res_blocks")
-        self.attention_resolutions = tuple(int(r) for r in attention_resolutions)
         self.num_classes = num_classes
         self.image_size = check_int(image_size, "image_size")
         self.emb_dim, self.groups = emb_dim, groups
@@ -64,6 +67,9 @@ class UNet(Module):
         if self.image_size % (2 ** levels):
             raise ValueError(f"image_size {image_size} is not divisible by 2^{levels}")
         reached = [self.image_size // 2 ** k for k in range(levels + 1)]
+        if attention_resolutions is None:
+            attention_resolutions = [r for r in reached[-1:] if r <= MAX_ATTENTION]
+        self.attention_resolutions = tuple(int(r) for r in attention_resolutions)
         unused = [r for r in self.attention_resolutions if r not in reached]
         if unused:
             raise ValueError(f"attention_resolutions {unused} are not feature-map sizes of this "

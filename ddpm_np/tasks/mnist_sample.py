@@ -46,8 +46,9 @@ def resolve_checkpoint(name_or_path) -> Path:
 
 def sample_images(model, schedule, n, rng, labels=None, guidance=0.0, sampler="ddim",
                   steps=None, batch_size=100, progress=True, eta=0.0, clip=True,
-                  spacing="trailing"):
-    """n images (n, 1, 28, 28), in batches (bounded memory). labels: (n,) or None. steps: the
+                  spacing="trailing", shape=(1, 28, 28)):
+    """n images (n, *shape) (default MNIST's 1×28×28), in batches (bounded memory). labels:
+    (n,) or None. steps: the
     sampler's (default SAMPLER_STEPS; "ddpm" takes all T, or with a learned variance `steps`
     of a respaced chain if given). With `clip` the result is clipped to [−1, 1]; without, a
     value that overflowed stays visible."""
@@ -66,18 +67,18 @@ def sample_images(model, schedule, n, rng, labels=None, guidance=0.0, sampler="d
             eps_model = guided_eps_model(eps_only(model), y, guidance if y is not None else 0.0)
         else:
             eps_model = eps_only(model)
-        shape = (m, 1, 28, 28)
+        batch = (m, *shape)
         if learned:                         # Algorithm 2 with the learned Σ_θ
-            x = ancestral_sample(eps_model, shape, schedule, rng, steps=steps, clip_x0=CLIP,
+            x = ancestral_sample(eps_model, batch, schedule, rng, steps=steps, clip_x0=CLIP,
                                  progress=progress and n <= batch_size)
         elif sampler == "ddpm":
-            x = ddpm_sample(eps_model, shape, schedule, rng, clip_x0=CLIP,
+            x = ddpm_sample(eps_model, batch, schedule, rng, clip_x0=CLIP,
                             progress=progress and n <= batch_size)
         elif sampler == "dpm++2m":
-            x = dpm_solver_sample(eps_model, shape, schedule, rng, steps=steps, spacing=spacing,
+            x = dpm_solver_sample(eps_model, batch, schedule, rng, steps=steps, spacing=spacing,
                                   clip_x0=CLIP, progress=progress and n <= batch_size)
         else:
-            x = ddim_sample(eps_model, shape, schedule, rng, steps=steps, eta=eta, clip_x0=CLIP,
+            x = ddim_sample(eps_model, batch, schedule, rng, steps=steps, eta=eta, clip_x0=CLIP,
                             progress=progress and n <= batch_size)
         out.append(x)
     x = np.concatenate(out)

@@ -29,6 +29,9 @@ RUN_FILES = ("checkpoint.npz", "checkpoint.json", GRIDS)     # what a run writes
 PRESETS = {"short": dict(steps=1500, loss_weighting="min_snr")}
 
 SCHEDULES = ("linear", "cosine")
+CLASSES = {"mnist": [str(d) for d in range(10)],
+           "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                             "Shirt", "Sneaker", "Bag", "Ankle boot"]}
 
 
 def mnist_schedule(kind: str = "linear") -> NoiseSchedule:
@@ -65,20 +68,27 @@ def sample_grid_callback(out_dir: Path, n_per_class: int = 6, steps: int = 50, s
             trainer.ema.swap()
         on_root(image_grid)(x, out_dir / f"grid_step{trainer.step:06d}.png", nrow=n_per_class,
                    title=f"step {trainer.step}, DDIM-{steps}, guidance {GUIDANCE}",
-                   row_labels=[str(d) for d in range(10)])
+                   row_labels=trainer.data.description.get("classes") or list(map(str, range(10))))
     return hook
 
 
 def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
                 progress: bool = True, resume_from=None, stop_at: int | None = None,
                 overwrite: bool = False, log=print, learn_sigma: bool = False,
-                schedule: str = "linear", **config) -> Trainer:
+                schedule: str = "linear", dataset: str = "mnist", **config) -> Trainer:
     """Train the class-conditional MNIST UNet with checkpoints in out_dir, or continue the run
     saved at `resume_from`. `config`: TrainConfig fields to change from MNIST_TRAIN (lr,
     batch_size, checkpoint_every, …; on resume only lr and checkpoint_every). `learn_sigma`,
     `schedule`: see mnist_model, mnist_schedule (new runs only). A folder holding another run
-    is refused unless `overwrite` (run/folders.py)."""
+    is refused unless `overwrite` (run/folders.py). `dataset`: "mnist" or "fashion-mnist" (the
+    same IDX files, data/mnist.py); a resumed run reads the dataset and the folder it was
+    trained on (its checkpoint keeps both) unless `data_dir` says another."""
+    from ..run.checkpoint import read_meta
     from ..run.folders import claim_for_new_run, claim_for_resume
+    if resume_from is not None:
+        before = read_meta(resume_from).get("data") or {}
+        dataset = before.get("dataset", dataset)
+        data_dir = data_dir if data_dir is not None else before.get("data_dir")
     if resume_from is None:
         noise_schedule = mnist_schedule(schedule)
         cfg = TrainConfig(**dict(MNIST_TRAIN, seed=seed, **config))
@@ -90,9 +100,12 @@ def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
     else:
         out_dir = claim_for_resume(resume_from, out_dir, overwrite)
     out_dir = Path(out_dir)
-    images, labels = load_mnist("train", data_dir=data_dir)
+    images, labels = load_mnist("train", data_dir=data_dir, dataset=dataset)
     data = ArrayDataset(to_model_range(images), labels.astype(np.int64),
-                        description={"dataset": "mnist", "split": "train"})
+                        description={"dataset": dataset, "split": "train",
+                                     "classes": list(CLASSES[dataset]),
+                                     "data_dir": None if data_dir is None else
+                                     str(Path(data_dir).resolve())})
     if resume_from is None:
         claim_for_new_run(out_dir, overwrite, also=(GRIDS,))
         trainer = Trainer(mnist_model(np.random.default_rng(seed), learn_sigma=learn_sigma),

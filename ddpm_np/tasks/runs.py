@@ -28,7 +28,8 @@ from ..run.state import RunError
 from ..train import TrainConfig, Trainer
 from .toy import N_TRAIN, STEPS, toy_schedule
 
-DATASETS = toy2d.NAMES + ("mnist",)
+DATASETS = toy2d.NAMES + ("mnist", "fashion-mnist")
+IDX_DATASETS = ("mnist", "fashion-mnist")
 TOY_DEFAULTS = dict(seed=0, batch_size=256, lr=2e-3, hidden=128, blocks=3, T=200,
                     parameterization="eps", loss_weighting="none", checkpoint_every=1000)
 TOY_ONLY = ("hidden", "blocks", "T")
@@ -68,8 +69,15 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
               progress: bool = True, log=print, seed=None, batch_size=None, lr=None,
               hidden=None, blocks=None, T=None, parameterization=None, loss_weighting=None,
               checkpoint_every=None, learn_sigma=None, schedule=None,
-              preset=None, timesteps=None, vlb_weight=None) -> Trainer:
+              preset=None, timesteps=None, vlb_weight=None, data=None, kind=None, key=None,
+              image_size=None, channels=None, value_range=None, val_fraction=None,
+              z2=None) -> Trainer:
     """Train (or resume) a run and return its Trainer (see the top of this file).
+
+    `data`: a path to the user's own data instead of a dataset name (tasks/own_train.py), read
+    as `kind` with `key`, `image_size`, `channels`, `value_range` (data/own.py), a share
+    `val_fraction` held out, and for lattice fields `z2` (the odd network); on resume, other
+    data on purpose.
 
     MNIST takes its configuration from `mnist_train.MNIST_TRAIN`; of the options it uses seed,
     batch_size, lr, parameterization, loss_weighting and checkpoint_every, and its own
@@ -85,6 +93,9 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
                    schedule=schedule, preset=preset, timesteps=timesteps,
                    vlb_weight=vlb_weight)
     given = {k: v for k, v in options.items() if v is not None}
+    reading = {k: v for k, v in dict(kind=kind, key=key, image_size=image_size,
+                                     channels=channels, value_range=value_range).items()
+               if v is not None}
     if steps is not None:
         check_int(steps, "steps")
     if stop_at is not None:
@@ -92,14 +103,26 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
     if out is not None and str(out).strip() == "":
         raise RunError('the output folder is empty (--out ""); give a folder name')
     if resume is not None:
+        named = [_flag(k) for k in reading] + [f for f, v in (("--val-fraction", val_fraction),
+                                                               ("--z2", z2)) if v is not None]
+        if named:
+            raise RunError(f"{', '.join(named)} cannot change when resuming: a resumed run "
+                           "reads its data as it did (give --data PATH for other data)")
         return _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress, log,
-                       given)
+                       given, data)
+    if data is not None:
+        return _train_own(data, dataset, reading, out, overwrite, steps, stop_at, progress,
+                          log, given, val_fraction, z2)
+    if reading or val_fraction is not None or z2 is not None:
+        raise RunError("--kind, --key, --image-size, --channels, --range, --val-fraction and "
+                       "--z2 apply to your own data (--data PATH)")
     if dataset is None:
-        raise RunError("give a dataset (--dataset NAME) or a checkpoint to resume (--resume)")
+        raise RunError("give your data (--data PATH), a dataset (--dataset NAME) or a "
+                       "checkpoint to resume (--resume)")
     if dataset not in DATASETS:
         raise RunError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
     out = Path(out) if out is not None else default_out(dataset)
-    if dataset == "mnist":
+    if dataset in IDX_DATASETS:
         toy_only = [_flag(k) for k in TOY_ONLY if k in given]
         if toy_only:
             raise RunError(f"{', '.join(toy_only)} apply to the 2-D datasets; the MNIST UNet "
@@ -115,7 +138,8 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
             steps = steps if steps is not None else planned
             given = dict(recipe, **given)
         return train_mnist(out, steps=steps, data_dir=data_dir, progress=progress,
-                           stop_at=stop_at, overwrite=overwrite, log=log, **given)
+                           stop_at=stop_at, overwrite=overwrite, log=log, dataset=dataset,
+                           **given)
     mnist_only = [_flag(k) for k in MNIST_ONLY if k in given]
     if mnist_only:
         raise RunError(f"{', '.join(mnist_only)} apply to mnist; the 2-D model keeps a fixed "
@@ -141,6 +165,26 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
     return trainer
 
 
+def _train_own(data, dataset, reading, out, overwrite, steps, stop_at, progress, log, given,
+               val_fraction, z2) -> Trainer:
+    from ..data.own import load
+    from .own_train import VAL_FRACTION, train_on
+    if dataset is not None:
+        raise RunError(f"give --data PATH or --dataset NAME, not both (--dataset {dataset})")
+    if "preset" in given:
+        raise RunError("--preset applies to --dataset mnist")
+    ds = load(data, **reading)
+    if z2 is not None and ds.kind != "lattice":
+        raise RunError(f"--z2 applies to lattice fields; {data} holds {ds.kind}")
+    if z2:
+        given["z2"] = True
+    out = Path(out) if out is not None else Path("runs") / f"train-{Path(data).stem or 'data'}"
+    log(f"{data}: {ds.kind}, {len(ds.x)} examples of shape {tuple(ds.shape)}"
+        + (f", classes {', '.join(ds.classes)}" if ds.classes else ""))
+    return train_on(ds, out, steps=steps, val_fraction=val_fraction or VAL_FRACTION,
+                    overwrite=overwrite, progress=progress, stop_at=stop_at, log=log, **given)
+
+
 def _run_settings(meta) -> dict:
     """What a checkpoint's run was trained with, named like the options of train_run."""
     cfg, model = meta.get("train_config", {}), meta.get("model", {}).get("config", {})
@@ -155,13 +199,25 @@ def _run_settings(meta) -> dict:
     return settings
 
 
-def _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress, log, given):
+def _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress, log, given,
+            data=None):
     meta = read_meta(resume)           # the arrays are read where the run is rebuilt
     if meta.get("sampling_only"):
         raise RunError(f"{resume} holds sampling weights only (the EMA weights, without the "
                        "optimizer state or the live weights), so no run can resume from it; "
                        "start a new run instead, e.g. ddpm-np train --dataset mnist")
-    ckpt_dataset = meta.get("data", {}).get("dataset")
+    if (meta.get("data") or {}).get("kind"):
+        return _resume_own(resume, meta, dataset, out, overwrite, steps, stop_at, progress,
+                           log, given, data)
+    if data is not None:
+        raise RunError(f"--data applies to runs on your own data; {resume} is a run on a "
+                       "built-in dataset")
+    ckpt_dataset = (meta.get("data") or {}).get("dataset")
+    if ckpt_dataset is None:
+        raise RunError(f"{resume} does not say what data it was trained on (a run made with "
+                       "Trainer and data of its own): resume it from Python with "
+                       "Trainer.resume(path, data), or train with --data PATH or "
+                       "ddpm_np.train_on, whose checkpoints know their data")
     if ckpt_dataset not in DATASETS:
         raise RunError(f"cannot resume: the checkpoint's dataset {ckpt_dataset!r} is none of "
                        f"{', '.join(DATASETS)}")
@@ -183,7 +239,7 @@ def _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress,
                            f"to use {value!r}")
     changes = {k: given[k] for k in CHANGEABLE if k in given}
     _check_objective(changes, settings.get("learn_sigma"))
-    if ckpt_dataset == "mnist":
+    if ckpt_dataset in IDX_DATASETS:
         from .mnist_train import train_mnist
         return train_mnist(out, steps=steps, data_dir=data_dir, progress=progress,
                            resume_from=resume, stop_at=stop_at, overwrite=overwrite, log=log,
@@ -194,3 +250,17 @@ def _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress,
                              steps=steps, stop_at=stop_at, **changes)
     trainer.run(progress=progress, stop_at=stop_at)
     return trainer
+
+
+def _resume_own(resume, meta, dataset, out, overwrite, steps, stop_at, progress, log, given,
+                data) -> Trainer:
+    from .own_resume import resume_on
+    if dataset is not None:
+        raise RunError(f"--dataset does not apply: {resume} is a run on your own data "
+                       f"({meta['data'].get('source', {}).get('path')}); --data PATH gives "
+                       "it other data on purpose")
+    fixed = [k for k in given if k not in CHANGEABLE]
+    if fixed:
+        raise RunError(f"{', '.join(_flag(k) for k in fixed)} cannot change when resuming; "
+                       f"--steps, {', '.join(_flag(k) for k in CHANGEABLE)} may")
+    return resume_on(resume, data, out, overwrite, steps, stop_at, progress, log, **given)

@@ -63,3 +63,26 @@ def test_bad_shapes_are_refused(rng, shape):
     model = LatticeEps(4, 1, 8, rng=rng)
     with pytest.raises(ValueError, match=r"\(N, 1, L, L\)"):
         model(np.zeros(shape, np.float32), np.array([1, 2]))
+
+
+def test_not_odd_network_gradcheck_jacobian_and_tiers(rng):
+    """odd=False: biases on the field's path, so ε_θ(−x) ≠ −ε_θ(x); gradients, the exact
+    Jacobian (against central differences) and the fast twin still hold."""
+    model = randomised(LatticeEps(3, 2, 8, odd=False, rng=rng, dtype=np.float64), rng)
+    t = np.array([5, 900])
+    errors = check_module(WithT(model, t), (rng.standard_normal((2, 1, 4, 4)),), rng,
+                          max_per_param=10)
+    assert max(errors.values()) < 1e-6, errors
+    x = rng.standard_normal((2, 1, 4, 4))
+    assert np.abs(model(-x, t) + model(x, t)).max() > 1e-3
+    eps, J = model.jacobian(x, t)
+    h = 1e-6
+    for j in (0, 7, 15):
+        e = np.zeros(16)
+        e[j] = h
+        d = (model(x + e.reshape(1, 1, 4, 4), t) - model(x - e.reshape(1, 1, 4, 4), t)) / (2 * h)
+        np.testing.assert_allclose(J[:, :, j], d.reshape(2, 16), atol=1e-7)
+    fast = build_model("lattice", model.config(), np.random.default_rng(1), tier="fast",
+                       dtype=np.float64)
+    fast.load_state_dict(model.state_dict())
+    np.testing.assert_allclose(fast(x, t), model(x, t), atol=1e-12)

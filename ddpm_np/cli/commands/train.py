@@ -1,8 +1,8 @@
 """ddpm-np train"""
-from ..types import finite_float, folder, int_at_least, positive_int, seed_int
+from ..types import finite_float, folder, int_at_least, positive_int, seed_int, value_range
 
 NAME = "train"
-HELP = "train a model on a 2-D dataset or mnist (or resume a run)"
+HELP = "train a model on your data (--data PATH), a 2-D dataset or (fashion-)mnist, or resume"
 
 
 def add_arguments(p):
@@ -11,9 +11,29 @@ def add_arguments(p):
     from ...diffusion.timestep_sampling import SAMPLINGS
     from ...tasks.mnist_train import PRESETS
     from ...tasks.runs import DATASETS, MIN_TOY_T, TOY_DEFAULTS
+    from ...data.own import KINDS
+    p.add_argument("--data", metavar="PATH",
+                   help="your own data: points (.csv/.tsv/.txt, .npy/.npz of (N, D)), images "
+                        "(a folder of PNG/JPEG, class folders for labels, or an array), or "
+                        "lattice fields (.npy (N, L, L)); on resume, other data on purpose")
+    p.add_argument("--kind", choices=KINDS,
+                   help="what --data holds (default: inferred where the contents say)")
+    p.add_argument("--key", help="--data .npz: the array to read (if it holds several)")
+    p.add_argument("--image-size", type=positive_int, metavar="S",
+                   help="images: centre-crop each to a square and resize it to S×S")
+    p.add_argument("--channels", type=int, choices=(1, 3),
+                   help="images: make every image grey (1) or colour (3)")
+    p.add_argument("--range", dest="value_range", type=value_range, metavar="LOW,HIGH",
+                   help="a float image array: the range its values lie in (e.g. 0,1)")
+    p.add_argument("--val-fraction", type=finite_float(0, strict=True, high=0.5),
+                   help="--data: the share held out for the metrics (default 0.05)")
+    p.add_argument("--z2", action="store_true", default=None,
+                   help="lattice fields: exact φ → −φ symmetry (the odd network, with the "
+                        "mirror images of the fields)")
     p.add_argument("--dataset", choices=DATASETS)
-    p.add_argument("--data-dir", type=folder, help="mnist: folder with the IDX files "
-                   "(default $DDPM_NP_DATA/mnist, else a cache folder)")
+    p.add_argument("--data-dir", type=folder, help="(fashion-)mnist: folder with the IDX "
+                   "files (default $DDPM_NP_DATA/DATASET, else a cache folder; a resumed run "
+                   "keeps its own)")
     p.add_argument("--resume", metavar="CHECKPOINT",
                    help="continue the run saved in this checkpoint; --steps, --lr, "
                         "--checkpoint-every, --timesteps and --vlb-weight may change, nothing "
@@ -69,7 +89,11 @@ def run(args):
                         loss_weighting=args.loss_weighting,
                         checkpoint_every=args.checkpoint_every, learn_sigma=args.learn_sigma,
                         schedule=args.schedule, preset=args.preset,
-                        timesteps=args.timesteps, vlb_weight=args.vlb_weight)
+                        timesteps=args.timesteps, vlb_weight=args.vlb_weight,
+                        data=args.data, kind=args.kind, key=args.key,
+                        image_size=args.image_size, channels=args.channels,
+                        value_range=args.value_range, val_fraction=args.val_fraction,
+                        z2=args.z2)
     print(f"trained to step {trainer.step}; checkpoint: {trainer.checkpoint_path()}")
     reduce = trainer.reduce_gradients
     if reduce.calls:
