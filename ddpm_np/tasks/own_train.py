@@ -37,7 +37,8 @@ MODEL_DEFAULTS = {"points": dict(hidden=128, blocks=3, T=200), "images": dict(T=
                   "lattice": dict(channels=32, blocks=3, T=1000)}
 # what each kind's model takes beyond TrainConfig (anything else is refused, not ignored)
 MODEL_OPTIONS = {"points": ("hidden", "blocks", "T"),
-                 "images": ("learn_sigma", "schedule", "timesteps", "vlb_weight", "T"),
+                 "images": ("learn_sigma", "schedule", "timesteps", "vlb_weight", "T",
+                            "base_channels"),
                  "lattice": ("z2", "channels", "blocks", "T")}
 FIGURE = "samples.png"
 CACHE = "data.npz"
@@ -45,16 +46,18 @@ CACHE = "data.npz"
 __all__ = ["DEFAULTS", "VAL_FRACTION", "model_for", "schedule_for", "train_on"]
 
 
-def unet_for(size: int, channels: int, num_classes, rng, learn_sigma=False) -> UNet:
+def unet_for(size: int, channels: int, num_classes, rng, learn_sigma=False,
+             base_channels: int = 32) -> UNet:
     """The UNet for size×size images: levels (1, 2, 4) when the size divides by 4 into maps of
     at least 4 pixels, else (1, 2); attention at the smallest map if it is ≤ 16 (UNet's
-    default)."""
+    default); `base_channels` wide (MNIST's 32)."""
     if size % 2:
         raise RunError(f"images of {size}×{size}: the UNet halves the size, so it must be even "
                        "(give --image-size with an even size)")
     mults = (1, 2, 4) if size % 4 == 0 and size >= 16 else (1, 2)
-    return UNet(in_channels=channels, channel_mults=mults, image_size=size,
-                num_classes=num_classes, learn_sigma=learn_sigma, rng=rng)
+    return UNet(in_channels=channels, base_channels=base_channels, channel_mults=mults,
+                image_size=size, num_classes=num_classes, learn_sigma=learn_sigma,
+                groups=min(8, base_channels), rng=rng)
 
 
 def model_for(data: UserData, seed: int = 0, **options):
@@ -67,7 +70,7 @@ def model_for(data: UserData, seed: int = 0, **options):
     if data.kind == "images":
         c, size = data.shape[0], data.shape[1]
         return unet_for(size, c, len(data.classes) if data.classes else None, rng,
-                        bool(o.get("learn_sigma")))
+                        bool(o.get("learn_sigma")), o.get("base_channels", 32))
     return LatticeEps(o["channels"], o["blocks"], odd=bool(o.get("z2")), rng=rng)
 
 

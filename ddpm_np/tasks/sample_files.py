@@ -25,7 +25,8 @@ TABLE = (".csv", ".tsv")
 
 
 def output_kind(path) -> str:
-    """"folder", "array", "table" or "picture" by the name's ending (a folder ends in /)."""
+    """"folder", "array", "table", "picture" or "other" by the name's ending (a folder ends in
+    /)."""
     s = str(path)
     suffix = Path(s).suffix.lower()
     if s.endswith(("/", "\\")) or Path(s).is_dir() or not suffix:
@@ -36,18 +37,22 @@ def output_kind(path) -> str:
         return "table"
     if suffix in GRID_SUFFIXES:
         return "picture"
-    raise OutputError(f"--out {path}: write .npy, .csv or .tsv (points), a folder/ (images), "
-                      f"or give a picture ({', '.join(GRID_SUFFIXES[:3])}, …) to --grid")
+    return "other"
 
 
 def check_out(path, kind: str, overwrite: bool) -> str:
     """Check `--out` before any work: it fits the data's kind and can be written."""
+    if Path(path).is_symlink() and not Path(path).exists():
+        raise OutputError(f"--out {path} is a symbolic link that leads nowhere (a loop or a "
+                          "missing target); remove it or choose another name")
     what = output_kind(path)
     if what == "picture":
         raise OutputError(f"--out {path} is a picture: give it to --grid, and --out an array "
                           "(.npy)")
     allowed = {"points": ("array", "table"), "images": ("array", "folder"),
                "lattice": ("array",), None: ("array",)}[kind]
+    if what not in allowed and allowed == ("array",):
+        check_file(path, ARRAY, overwrite)          # says what the name must end in
     if what not in allowed:
         names = {"array": ".npy", "table": ".csv/.tsv", "folder": "a folder/"}
         raise OutputError(f"--out {path}: {kind or 'this model'}'s samples go to "

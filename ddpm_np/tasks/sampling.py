@@ -68,7 +68,7 @@ def class_index(klass, model, meta) -> int:
         known = f"one of {', '.join(names)}" if names else f"0..{model.num_classes - 1}"
         raise SamplingError(f"no class {klass!r}: choose {known}") from None
     if not 0 <= k < model.num_classes:
-        raise SamplingError(f"class must lie in 0..{model.num_classes - 1}, got {k}")
+        raise SamplingError(f"--digit must lie in 0..{model.num_classes - 1}, got {k}")
     return k
 
 
@@ -97,7 +97,9 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = DEFAULT_SAMPLER,
     model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
     kind = data_kind(model, meta)
     if images_only and kind != "images":
-        raise SamplingError(f"{checkpoint} holds a model of {kind}, not images")
+        raise SamplingError(f"{checkpoint} holds a model of "
+                            f"{'2-D points' if kind == 'points' else kind}, not images: a grid "
+                            "picture needs an image model")
     if sampler not in SAMPLERS:
         raise SamplingError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     if steps is not None and sampler == "ddpm" and not getattr(model, "learn_sigma", False):

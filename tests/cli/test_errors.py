@@ -101,7 +101,7 @@ CASES = [
     ("train --dataset moons --preset short --out {tmp}/r", 2, "--preset apply to mnist"),
     ("train --resume {toy} --preset short", 2, "--preset applies to a new run"),
     ("train --dataset mnist --preset long --out {tmp}/r", 2, "invalid choice: 'long'"),
-    ("train", 2, "give a dataset (--dataset NAME)"),
+    ("train", 2, "give your data (--data PATH), a dataset (--dataset NAME)"),
     ("demo mnist --sample-steps 2000 --out {tmp}/d", 2, "2000 DDIM steps exceed the model's T"),
     ("demo mnist --checkpoint {toy} --out {tmp}/d", 2, "holds a mlp model for moons data"),
     ("demo mnist --checkpoint {tmp}/none.npz --out {tmp}/d", 2, "does not exist"),
