@@ -24,43 +24,53 @@ class EditError(ValueError):
     """An image or a mask that cannot be used (the message says why)."""
 
 
-def load_digit(image=None, test_index=None, data_dir=None):
-    """(x0 (1, 1, 28, 28) float32 in [−1, 1], label or None) from a 28×28 picture (a white digit
-    on black, as MNIST) or from the MNIST test set."""
+MNIST = (1, 28, 28)
+
+
+def load_digit(image=None, test_index=None, data_dir=None, shape=MNIST, dataset="mnist"):
+    """(x0 (1, C, H, W) float32 in [−1, 1], label or None) from a picture of the model's size
+    `shape` (for MNIST a white digit on black) or from the test set of `dataset` ("mnist",
+    "fashion-mnist")."""
     if (image is None) == (test_index is None):
         raise EditError("give either an image file or a test index")
     if test_index is not None:
-        x, y = load_mnist("test", data_dir=data_dir)
+        x, y = load_mnist("test", data_dir=data_dir, dataset=dataset)
         if not 0 <= test_index < len(x):
             raise EditError(f"test index must lie in 0..{len(x) - 1}, got {test_index}")
         return to_model_range(x[test_index:test_index + 1]), int(y[test_index])
-    return _read_picture(image, "image")[None, None] * 2 - 1, None
+    return _read_picture(image, "image", shape)[None] * 2 - 1, None
 
 
-def _read_picture(path, what):
-    """A 28×28 picture in [0, 1] (its size read from the header before it is decoded)."""
-    a = read_image(path, what, size=(28, 28), error=EditError)
-    if a.ndim == 3:
+def _read_picture(path, what, shape=MNIST):
+    """A picture of H×W (its size read from the header before it is decoded) as (C, H, W) in
+    [0, 1]: grey or colour as the model takes it."""
+    C, H, W = shape
+    a = read_image(path, what, size=(W, H), error=EditError)
+    if a.ndim == 3 and C == 1:
         a = a.mean(axis=2)
-    return a.astype(np.float32)
+    a = a[None] if a.ndim == 2 else np.moveaxis(a, -1, 0)
+    return np.broadcast_to(a, (C, H, W)).astype(np.float32)
 
 
-def make_mask(kind) -> np.ndarray:
-    """(1, 1, 28, 28) mask, 1 = known: a named region hidden ("bottom" hides the bottom half,
-    "center" a 12×12 box), or a 28×28 picture whose white pixels are the known ones."""
-    m = np.ones((28, 28), np.float32)
+def make_mask(kind, shape=MNIST) -> np.ndarray:
+    """(1, 1, H, W) mask, 1 = known: a named region hidden ("bottom" hides the bottom half,
+    "center" the middle 3/7 of each side, 12×12 on 28×28), or a picture of the model's size
+    whose white pixels are the known ones."""
+    _, H, W = shape
+    m = np.ones((H, W), np.float32)
+    a, b = round(H * 8 / 28), round(H * 20 / 28)
     if kind == "bottom":
-        m[14:] = 0
+        m[H // 2:] = 0
     elif kind == "top":
-        m[:14] = 0
+        m[:H // 2] = 0
     elif kind == "left":
-        m[:, :14] = 0
+        m[:, :W // 2] = 0
     elif kind == "right":
-        m[:, 14:] = 0
+        m[:, W // 2:] = 0
     elif kind == "center":
-        m[8:20, 8:20] = 0
+        m[a:b, round(W * 8 / 28):round(W * 20 / 28)] = 0
     elif Path(str(kind)).suffix.lower() in (".png", ".jpg", ".jpeg"):
-        m = (_read_picture(kind, "mask") > 0.5).astype(np.float32)
+        m = (_read_picture(kind, "mask", (1, H, W))[0] > 0.5).astype(np.float32)
         if m.all() or not m.any():
             raise EditError(f"the mask {kind} hides {'nothing' if m.all() else 'everything'}")
     else:
@@ -134,9 +144,9 @@ def interpolate_digits(model, schedule, x_a, x_b, frames=10, steps=200, progress
     return np.clip(out, -1, 1)
 
 
-def interpolate_noises(model, schedule, rng, frames=10, steps=100, progress=True):
-    """(frames, 1, 28, 28): DDIM decodings (unconditional) of slerp between two random noises."""
-    z = rng.standard_normal((2, 1, 28, 28)).astype(np.float32)
+def interpolate_noises(model, schedule, rng, frames=10, steps=100, progress=True, shape=MNIST):
+    """(frames, *shape): DDIM decodings (unconditional) of slerp between two random noises."""
+    z = rng.standard_normal((2, *shape)).astype(np.float32)
     zs = np.concatenate([slerp(z[:1], z[1:], a) for a in np.linspace(0, 1, frames)])
     out = ddim_sample(unconditional(model), zs.shape, schedule, None, steps=steps, x_T=zs,
                       clip_x0=CLIP, progress=progress)
@@ -162,13 +172,14 @@ def inpaint_to_files(grid=None, checkpoint="mnist", image=None, test_index=None,
     if guidance and digit is None:
         raise EditError("--guidance applies with --digit")
     check_int(n, "n (completions)", high=MAX_COMPLETIONS)
-    mask_array = make_mask(mask)
-    model, schedule, _ = load_image_model(checkpoint, steps)
+    model, schedule, meta = load_image_model(checkpoint, steps, mnist=False)
+    shape, dataset = _image_shape(meta, test_index)
+    mask_array = make_mask(mask, shape)
     if digit is not None and model.num_classes is None:
         raise EditError(f"--digit {digit} needs a class-conditional model with that class")
     if digit is not None and not 0 <= digit < model.num_classes:
         raise EditError(f"--digit must lie in 0..{model.num_classes - 1}, got {digit}")
-    x0, label = load_digit(image, test_index, data_dir)
+    x0, label = load_digit(image, test_index, data_dir, shape, dataset)
     done = inpaint_digits(model, schedule, x0, mask_array, n, np.random.default_rng(seed), digit,
                           guidance, steps, jump_length, resample, progress=progress)
     what = f"test digit {test_index} (a {label})" if label is not None else image
@@ -189,15 +200,31 @@ def interpolate_to_file(grid, checkpoint="mnist", test_index=None, frames=10, st
     from .mnist_sample import load_image_model
     check_file(grid, GRID_SUFFIXES, overwrite, "--grid")
     check_int(frames, "frames", low=2, high=MAX_FRAMES)
-    model, schedule, _ = load_image_model(checkpoint, steps)
+    model, schedule, meta = load_image_model(checkpoint, steps, mnist=False)
+    shape, dataset = _image_shape(meta, test_index)
     if test_index:
-        (xa, ya), (xb, yb) = (load_digit(test_index=k, data_dir=data_dir) for k in test_index)
+        (xa, ya), (xb, yb) = (load_digit(test_index=k, data_dir=data_dir, dataset=dataset)
+                              for k in test_index)
         row = interpolate_digits(model, schedule, xa, xb, frames, steps, progress=progress)
         title = (f"test digits {test_index[0]} (a {ya}) → {test_index[1]} (a {yb}), "
                  f"DDIM-{steps} inversion, slerp, decoding")
     else:
         row = interpolate_noises(model, schedule, np.random.default_rng(seed), frames, steps,
-                                 progress=progress)
+                                 progress=progress, shape=shape)
         title = f"slerp between two random noises (seed {seed}), DDIM-{steps}"
     plotting.image_grid(row, grid, nrow=len(row), title=title)
     return Path(grid)
+
+
+def _image_shape(meta, test_index):
+    """(the model's image shape, the IDX dataset whose test set --test-index reads)."""
+    data = meta.get("data") or {}
+    shape = tuple(meta.get("sample_shape") or MNIST)
+    dataset = data.get("dataset", "mnist")
+    if test_index is not None and test_index != [] and (
+            data.get("kind") is not None or shape != MNIST or dataset not in
+            ("mnist", "fashion-mnist")):
+        raise EditError("--test-index reads the MNIST test set, and this model was trained on "
+                        f"{data.get('source', {}).get('path', 'other data')}: give --image "
+                        "PICTURE instead")
+    return shape, dataset

@@ -137,17 +137,26 @@ def figures(model, schedule, out_dir, guidance=GUIDANCE, steps=50, seed=0, data_
     return paths
 
 
-def load_image_model(checkpoint, steps: int | None = None):
-    """(model, schedule, meta) of an MNIST checkpoint (or "mnist", the shipped one); a
-    CheckpointError names what else it is. `steps`: DDIM steps to check against its T."""
+def load_image_model(checkpoint, steps: int | None = None, mnist: bool = True):
+    """(model, schedule, meta) of an MNIST checkpoint (or "mnist", the shipped one), or with
+    `mnist=False` of any image model; a CheckpointError names what else it is. `steps`: DDIM
+    steps to check against its T."""
     from ..run.checkpoint import CheckpointError
     from ..run.loading import load_for_sampling
     model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
-    if meta.get("sample_shape") != [1, 28, 28]:
+    data = meta.get("data") or {}
+    if not mnist and (data.get("kind") == "images" or len(meta.get("sample_shape") or []) == 3
+                      and data.get("kind") is None and meta["model"].get("kind") == "unet"):
+        pass
+    elif mnist and meta.get("sample_shape") == [1, 28, 28] and data.get("kind") is None:
+        pass
+    else:
+        what = data.get("kind") or f"{data.get('dataset', '?')} data"
         raise CheckpointError(
-            f"{checkpoint} holds a {meta['model'].get('kind', '?')} model for "
-            f"{meta.get('data', {}).get('dataset', '?')} data, not an MNIST UNet; use "
-            "--checkpoint mnist (the shipped model) or a run of ddpm-np train --dataset mnist")
+            f"{checkpoint} holds a {meta['model'].get('kind', '?')} model for {what}, not "
+            + ("an MNIST UNet; use --checkpoint mnist (the shipped model) or a run of ddpm-np "
+               "train --dataset mnist" if mnist else "images: this command needs an image "
+               "model"))
     if steps is not None and steps > schedule.T:
         raise CheckpointError(f"{steps} DDIM steps exceed the model's T = {schedule.T}")
     return as_eps_model(model, schedule, parameterization(meta)), schedule, meta

@@ -91,29 +91,30 @@ def memorisation(samples, train, val, rng, max_train: int = 20000) -> dict:
             "nearest_train_distance_held_out": float(np.median(d_val))}
 
 
-def lattice_metrics(samples_phi, val_phi) -> dict:
+def observables(phi) -> dict:
+    """{name: [value, error]} of ⟨M⟩/V, ⟨|M|⟩/V, χ₂, E (Ising) and the Binder cumulant of
+    independent fields (N, L, L) (jackknife; physics/observables.py)."""
     from ..physics.errors import jackknife
     from ..physics.observables import OBSERVABLES, per_config
-    out = {}
-    for name, phi in (("samples", samples_phi), ("held_out", val_phi)):
-        P = per_config(phi)
-        w = np.ones(len(P))
-        row = {}
-        for key in ("abs_m", "chi2", "e_ising", "binder"):
-            f = OBSERVABLES[key]
-            v, e = jackknife(lambda w, p, f=f: f((w @ p) / w.sum()), w, P)
-            row[key] = [float(v), float(e)]
-        out[name] = row
-    return {"observables": out}
+    P = per_config(phi)
+    w = np.ones(len(P))
+    row = {}
+    for key in ("m", "abs_m", "chi2", "e_ising", "binder"):
+        f = OBSERVABLES[key]
+        v, e = jackknife(lambda w, p, f=f: f((w @ p) / w.sum()), w, P)
+        row[key] = [float(v), float(e)]
+    return row
 
 
-def write_report(checkpoint, data, train_x, val, log=print, seed: int = 0) -> dict:
-    """metrics.json and samples.png beside `checkpoint` (see the top of this file): `data` the
+def lattice_metrics(samples_phi, val_phi) -> dict:
+    return {"observables": {"samples": observables(samples_phi),
+                            "held_out": observables(val_phi)}}
+
+
+def measure(checkpoint, data, train_x, val, seed: int = 0):
+    """(metrics, samples, sampling info, meta) of a run (see the top of this file): `data` the
     run's UserData (its units), `train_x` the examples trained on, `val` the held-out (x, y)."""
-    from ..run.checkpoint import atomic_write
-    from .sample_files import draw_picture
     t0 = time.perf_counter()
-    folder = Path(checkpoint).parent
     model, schedule, meta = load_for_sampling(checkpoint)
     kind = data.kind
     rng = np.random.default_rng([seed, 36, 2])
@@ -128,21 +129,29 @@ def write_report(checkpoint, data, train_x, val, log=print, seed: int = 0) -> di
         floor = train_x[rng.permutation(len(train_x))[:len(x_val)]]
         metrics.update(points_metrics(data.denormalise(samples), data.denormalise(floor),
                                       data.denormalise(x_val)))
-        shown = data.denormalise(x_val)
     elif kind == "images":
         metrics.update(memorisation(samples, train_x, x_val, rng))
-        shown = None
     else:
         metrics.update(lattice_metrics(data.denormalise(samples), data.denormalise(x_val)))
-        shown = None
     metrics["sampler"] = info["sampler_name"]
     metrics["seconds"] = time.perf_counter() - t0
+    return metrics, samples, info, meta
+
+
+def write_report(checkpoint, data, train_x, val, log=print, seed: int = 0) -> dict:
+    """metrics.json and samples.png beside `checkpoint` (`measure`)."""
+    from ..run.checkpoint import atomic_write
+    from .sample_files import draw_picture
+    metrics, samples, info, meta = measure(checkpoint, data, train_x, val, seed)
+    folder = Path(checkpoint).parent
     text = json.dumps(metrics, indent=1)
     atomic_write(folder / FILE, lambda f: f.write(text.encode()))
     figure = folder / "samples.png"
-    draw_picture(samples[:100] if kind != "points" else samples, meta, figure,
-                 f"{info['sampler_name']} samples, step {meta.get('step')}",
-                 None if info["labels"] is None else info["labels"][:100], data=shown)
+    points = data.kind == "points"
+    labels = None if info["labels"] is None else info["labels"][:100]
+    draw_picture(samples if points else samples[:100], meta, figure,
+                 f"{info['sampler_name']} samples, step {meta.get('step')}", labels,
+                 data=data.denormalise(val[0]) if points else None)
     log(summary(metrics) + f"; wrote {folder / FILE} and {figure}")
     return metrics
 

@@ -15,7 +15,7 @@ from ..run.state import RunError
 from ..train import Trainer
 from .own_train import CACHE, finish, training_split
 
-__all__ = ["data_of_run", "resume_on"]
+__all__ = ["data_of_run", "evaluate_run", "resume_on"]
 
 
 def data_of_run(meta: dict, folder, data=None, log=print) -> UserData:
@@ -72,17 +72,31 @@ def _from_cache(path: Path, desc: dict, digest: str):
                     dict(desc["source"]))
 
 
+def split_as_run(found: UserData, meta: dict):
+    """The run's own split of its data: the same share held out, by the same seed."""
+    desc = meta["data"]
+    return training_split(found, desc.get("val_fraction", 0.05),
+                          meta.get("train_config", {}).get("seed", 0), bool(desc.get("mirrored")))
+
+
 def resume_on(checkpoint, data=None, out=None, overwrite=False, steps=None, stop_at=None,
               progress=True, log=print, **changes) -> Trainer:
     """Continue the own-data run of `checkpoint` (see the top of this file); `changes`: what a
     resume may change (run/state.py)."""
     meta = read_meta(checkpoint)
-    desc = meta["data"]
     folder = claim_for_resume(checkpoint, out, overwrite)
     found = data_of_run(meta, Path(checkpoint).parent, data, log)
-    train, val = training_split(found, desc.get("val_fraction", 0.05),
-                                meta.get("train_config", {}).get("seed", 0),
-                                bool(desc.get("mirrored")))
+    train, val = split_as_run(found, meta)
     trainer = Trainer.resume(checkpoint, train, folder, log=log, steps=steps, stop_at=stop_at,
                              **changes)
     return finish(trainer, found, val, progress, stop_at, log)
+
+
+def evaluate_run(checkpoint, data=None, log=print, seed: int = 0) -> dict:
+    """`ddpm-np evaluate` of a run on your own data: the metrics of metrics.json, recomputed
+    from the checkpoint and its data (own_resume.data_of_run; `data`: other data on purpose)."""
+    from .own_report import measure
+    meta = read_meta(checkpoint)
+    found = data_of_run(meta, Path(checkpoint).parent, data, log)
+    train, val = split_as_run(found, meta)
+    return measure(checkpoint, found, train.x, val, seed)[0]

@@ -106,6 +106,20 @@ def test_image_folder_run_is_class_conditional_by_name(tmp_path, rng):
     assert saved.dtype == np.uint8 and saved.shape == (2, 8, 8)
     resumed = train_run(resume=run.checkpoint_path(), steps=3, **QUIET)   # from the cache
     assert resumed.step == 3
+    # editing and evaluation work on any image checkpoint
+    from ddpm_np.tasks.editing import EditError, inpaint_to_files, interpolate_to_file
+    from ddpm_np.tasks.own_resume import evaluate_run
+    done = inpaint_to_files(tmp_path / "in.png", run.checkpoint_path(),
+                            image=tmp_path / "img" / "disc" / "0.png", mask="center", n=2,
+                            steps=2, resample=1, progress=False)
+    assert done.shape == (2, 1, 8, 8)
+    interpolate_to_file(tmp_path / "interp.png", run.checkpoint_path(), frames=3, steps=2,
+                        progress=False)
+    with pytest.raises(EditError, match="--test-index reads the MNIST test set"):
+        interpolate_to_file(tmp_path / "i2.png", run.checkpoint_path(), test_index=[0, 1],
+                            progress=False)
+    m = evaluate_run(run.checkpoint_path(), log=lambda *a: None)
+    assert m["kind"] == "images" and np.isfinite(m["held_out_loss"])
 
 
 def test_lattice_run_with_z2_is_odd_and_samples_fields(tmp_path, rng):

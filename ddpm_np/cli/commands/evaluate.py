@@ -1,20 +1,25 @@
 """ddpm-np evaluate, ddpm-np train-classifier"""
 import json
 import sys
+from pathlib import Path
 
 from ..types import finite_float, folder, int_at_least, positive_int, seed_int
 
 NAME = "evaluate"
-HELP = "MNIST metrics of a checkpoint's samples"
+HELP = "metrics of a checkpoint's samples (MNIST's, or a run on your own data's)"
 
 
 def add_arguments(p):
     from ...diffusion.solvers import SPACINGS
     from ...tasks.mnist_eval import MAX_N
     p.add_argument("--checkpoint", default="mnist", help="path, or 'mnist' (shipped model)")
-    p.add_argument("--n", type=positive_int, default=1000, help=f"samples (at most {MAX_N:,})")
-    p.add_argument("--bpd-images", type=int_at_least(0), default=200,
-                   help="test images for bits/dim (0 = skip; at most 10,000)")
+    p.add_argument("--n", type=positive_int, help=f"MNIST: samples (default 1000, at most "
+                                                   f"{MAX_N:,})")
+    p.add_argument("--bpd-images", type=int_at_least(0),
+                   help="MNIST: test images for bits/dim (default 200; 0 = skip; at most "
+                        "10,000)")
+    p.add_argument("--data", metavar="PATH",
+                   help="a run on your own data: evaluate on this data instead of the run's")
     p.add_argument("--guidance", type=finite_float(0), default=None,
                    help="classifier-free guidance weight w (default 0.5)")
     p.add_argument("--sampler", choices=("ddim", "dpm++2m", "ddpm"), default="ddim",
@@ -32,12 +37,47 @@ def add_arguments(p):
 
 def run(args):
     from ...tasks.mnist_eval import evaluate_checkpoint, summary
+    if _own_data(args.checkpoint):
+        return _run_own(args)
+    if args.data is not None:
+        raise ValueError("--data applies to runs on your own data; this checkpoint is not one")
     m = evaluate_checkpoint(args.checkpoint, args.out, args.overwrite, steps=args.steps,
-                            guidance=args.guidance, n=args.n, seed=args.seed,
-                            bpd_images=args.bpd_images, data_dir=args.data_dir,
+                            guidance=args.guidance, n=args.n or 1000, seed=args.seed,
+                            bpd_images=200 if args.bpd_images is None else args.bpd_images,
+                            data_dir=args.data_dir,
                             progress=not args.no_progress, sampler=args.sampler,
                             spacing=args.spacing, eta=args.eta)
     print(json.dumps(m, indent=1))
+    print(summary(m), file=sys.stderr)
+
+
+def _own_data(checkpoint) -> bool:
+    from ...run.checkpoint import read_meta
+    from ...tasks.mnist_sample import resolve_checkpoint
+    return bool((read_meta(resolve_checkpoint(checkpoint)).get("data") or {}).get("kind"))
+
+
+def _run_own(args):
+    """The metrics of metrics.json, recomputed (tasks/own_report.py)."""
+    from ...run.checkpoint import atomic_write
+    from ...run.folders import check_file
+    from ...tasks.own_report import summary
+    from ...tasks.own_resume import evaluate_run
+    given = [f for f, v in (("--n", args.n), ("--bpd-images", args.bpd_images),
+                            ("--data-dir", args.data_dir), ("--guidance", args.guidance))
+             if v is not None]
+    if given:
+        raise ValueError(f"{', '.join(given)} apply to MNIST checkpoints; a run on your own data "
+                         "is evaluated as its metrics.json says (held-out loss, bound, and by "
+                         "kind)")
+    if args.out:
+        check_file(args.out, (".json",), args.overwrite, "--out")
+    m = evaluate_run(args.checkpoint, args.data, log=lambda s: print(s, file=sys.stderr),
+                     seed=args.seed)
+    text = json.dumps(m, indent=1)
+    if args.out:
+        atomic_write(Path(args.out), lambda f: f.write(text.encode()))
+    print(text)
     print(summary(m), file=sys.stderr)
 
 
