@@ -15,11 +15,11 @@ CHAPTERS = sorted(TUTORIAL.glob("[0-9][0-9]_*.py"))
 FIGURES = {"01": ["01_schedule", "01_chain"], "02": ["02_loss_weight"],
            "03": ["03_linear_vs_closed_form", "03_linear_gaussian", "03_linear_fails_mlp_works"],
            "04": ["04_samples"], "05": ["05_free_energy"],
-           "06": ["06_phi4_observables"]}
+           "06": ["06_phi4_observables"], "07": ["07_ring", "07_squares"]}
 
 
 def test_the_chapters_are_the_lecture_path():
-    assert [c.name[:2] for c in CHAPTERS] == ["01", "02", "03", "04", "05", "06"]
+    assert [c.name[:2] for c in CHAPTERS] == ["01", "02", "03", "04", "05", "06", "07"]
     index = (TUTORIAL / "README.md").read_text()
     for chapter in CHAPTERS:
         assert chapter.name in index
