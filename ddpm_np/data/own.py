@@ -23,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import check_memory
 from .batching import ArrayDataset
 from .reading import (ARRAY_SUFFIXES, TABLE_SUFFIXES, DataError, content_hash, decode_images,
-                      first_bad, image_files, image_headers, read_array, read_table)
+                      first_bad, fits, image_files, image_headers, read_array, read_table)
 
 KINDS = ("points", "images", "lattice")
 MAX_POINT_DIM = 64               # the MLP is sized for a few dozen columns at most
@@ -34,7 +33,7 @@ IMAGE_SIZES = (8, 64)            # square sizes a UNet here is sized for (others
 CHANNELS = (1, 3)
 MIN_L = 2
 
-__all__ = ["KINDS", "UserData", "denormalise", "load", "normalise"]
+__all__ = ["KINDS", "UserData", "denormalise", "is_own", "load", "normalise"]
 
 
 @dataclass
@@ -76,6 +75,12 @@ class UserData:
         desc = dict(self.description(), n_train=len(train), n_val=len(val))
         return (ArrayDataset(self.x[train], pick(self.y, train), description=desc),
                 (self.x[val], pick(self.y, val)))
+
+
+def is_own(description: dict) -> bool:
+    """Does a checkpoint's data description name a user's data (read by `load`), rather than a
+    built-in dataset or data given to a Trainer?"""
+    return bool(description.get("kind")) and "source" in description
 
 
 def denormalise(description: dict, x: np.ndarray) -> np.ndarray:
@@ -180,7 +185,7 @@ def _points(a, path, image_size=None, channels=None, value_range=None) -> UserDa
     if a.shape[1] > MAX_POINT_DIM:
         raise DataError(f"{path} has D = {a.shape[1]} columns; points may have 1 to "
                         f"{MAX_POINT_DIM} (for images, use --kind images)")
-    check_memory(12 * a.size, f"{a.shape[0]} points of {a.shape[1]} columns")
+    fits(12 * a.size, f"{a.shape[0]} points of {a.shape[1]} columns")
     x = np.asarray(a, np.float64)
     first_bad(x, path)
     mean, std = x.mean(0), x.std(0)
@@ -199,7 +204,7 @@ def _lattice(a, path, image_size=None, channels=None, value_range=None) -> UserD
     if a.ndim != 3 or a.shape[1] != a.shape[2] or a.shape[1] < MIN_L:
         raise DataError(f"{path} has shape {a.shape}; lattice fields are (N, L, L) with "
                         f"L ≥ {MIN_L}")
-    check_memory(12 * a.size, f"{a.shape[0]} fields of {a.shape[1]}×{a.shape[2]}")
+    fits(12 * a.size, f"{a.shape[0]} fields of {a.shape[1]}×{a.shape[2]}")
     phi = np.asarray(a, np.float64)
     first_bad(phi, path)
     s = float(np.sqrt(np.mean(phi ** 2)))
@@ -231,7 +236,7 @@ def _image_array(a, path, image_size=None, channels=None, value_range=None) -> U
         lo, hi = value_range
     if not hi > lo:
         raise DataError(f"the range {lo:g},{hi:g} is empty; give LOW,HIGH with LOW < HIGH")
-    check_memory(8 * a.size, f"{a.shape[0]} images of shape {a.shape[1:]}")
+    fits(8 * a.size, f"{a.shape[0]} images of shape {a.shape[1:]}")
     x = np.asarray(a, np.float32)
     first_bad(x, path)
     out = (x.min(), x.max())

@@ -12,7 +12,6 @@ Every refusal is a DataError naming the file (and row, column or index) and what
 from __future__ import annotations
 
 import hashlib
-import math
 import zipfile
 from pathlib import Path
 
@@ -74,7 +73,7 @@ def read_table(path) -> np.ndarray:
     """(N, D) float64 from a text table; a first line that is not all numbers is a header. A
     non-numeric cell (named by row and column) and ragged rows are refused."""
     path = regular_file(path, "data file", DataError)
-    check_memory(8 * path.stat().st_size, f"reading the table {path}")
+    fits(8 * path.stat().st_size, f"reading the table {path}")
     sep = TABLE_SUFFIXES[path.suffix.lower()]
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -170,7 +169,7 @@ def decode_images(files, size: int, channels: int, crop: bool) -> np.ndarray:
     """(N, size, size, channels) uint8; with `crop`, each picture's centred square resized to
     size × size, else each must already be size × size."""
     from PIL import Image
-    check_memory(len(files) * size * size * channels, f"{len(files)} images of {size}×{size}")
+    fits(5 * len(files) * size * size * channels, f"{len(files)} images of {size}×{size}")
     out = np.empty((len(files), size, size, channels), np.uint8)
     pil_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None   # checked above
     try:
@@ -222,5 +221,10 @@ def first_bad(a: np.ndarray, path) -> None:
                         f"{first}); give finite numbers")
 
 
-def nbytes(shape) -> int:
-    return 4 * math.prod(shape)
+def fits(needed: float, what: str) -> None:
+    """Refuse data that would not fit in memory, before reading it: its size and the limit."""
+    try:
+        check_memory(needed, what)
+    except MemoryError as e:
+        raise DataError(f"{e}: the data do not fit in memory; train on a part of them") \
+            from None

@@ -45,8 +45,18 @@ def run_state(trainer) -> tuple[dict, dict]:
                 schedule=None if trainer.schedule is None else trainer.schedule.to_dict(),
                 train_config=dataclasses.asdict(trainer.config),
                 rng_state=trainer.rng.bit_generator.state,
-                data=getattr(trainer.data, "description", {}))
+                data=data_description(trainer.data))
     return arrays, meta
+
+
+def data_description(data) -> dict:
+    """What a checkpoint keeps of its data: the dataset's own description, and at least the
+    shape of one example (so that any run can be sampled)."""
+    description = dict(getattr(data, "description", None) or {})
+    x = getattr(data, "x", None)
+    if x is not None and hasattr(x, "shape"):
+        description.setdefault("shape", list(x.shape[1:]))
+    return description
 
 
 @dataclasses.dataclass

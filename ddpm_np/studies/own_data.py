@@ -31,20 +31,27 @@ FILL = (0.68, 0.9)       # bounding-box fill: cross < 0.68 ≤ disc < 0.9 ≤ sq
 SHAPES = ("cross", "disc", "square")
 
 
-def _train(data, out, log, **options):
-    from ..tasks.runs import train_run
+def _train(data, out, *flags):
+    """`ddpm-np train --data DATA --out OUT [flags]`, the default command (its tier, its
+    defaults); (metrics.json, seconds)."""
+    from ..cli import main
     t0 = time.perf_counter()
-    trainer = train_run(data=str(data), out=out, overwrite=True, progress=False, log=log,
-                        **options)
-    return trainer, time.perf_counter() - t0
+    if main(["train", "--data", str(data), "--out", str(out), "--overwrite", "--no-progress",
+             *flags]) != 0:
+        raise SystemExit(f"training on {data} failed")
+    seconds = time.perf_counter() - t0
+    return json.loads((Path(out) / "metrics.json").read_text()), seconds
 
 
-def _sample(checkpoint, n, seed=1, **options):
-    from ..tasks.sampling import sample_checkpoint
-    from ..run.checkpoint import read_meta
-    from ..tasks.sample_files import in_data_units
-    x, info = sample_checkpoint(checkpoint, n, seed=seed, progress=False, **options)
-    return in_data_units(x, read_meta(checkpoint)), info
+def _sample(out, n, *flags):
+    """`ddpm-np sample --checkpoint OUT/checkpoint.npz --n N --out OUT/samples.npy [flags]`:
+    the samples in the data's units."""
+    from ..cli import main
+    path = Path(out) / "samples.npy"
+    if main(["sample", "--checkpoint", str(Path(out) / "checkpoint.npz"), "--n", str(n),
+             "--out", str(path), "--overwrite", "--no-progress", *flags]) != 0:
+        raise SystemExit(f"sampling {out} failed")
+    return np.load(path)
 
 
 def ring_points(n, rng):
@@ -54,18 +61,18 @@ def ring_points(n, rng):
 
 
 def ring(out: Path, log=print) -> dict:
+    """The ring target (see the top of this file)."""
     from ..metrics import energy_distance
     rng = np.random.default_rng(0)
     np.savetxt(out / "ring.csv", ring_points(5000, rng), delimiter=",", header="x,y",
                comments="")
-    trainer, seconds = _train(out / "ring.csv", out / "ring", log)
-    x, info = _sample(trainer.checkpoint_path(), 2000, sampler="ddpm")
+    metrics, seconds = _train(out / "ring.csv", out / "ring")
+    x = _sample(out / "ring", 2000, "--sampler", "ddpm")
     fresh = [ring_points(2000, np.random.default_rng(k)) for k in (1, 2, 3, 4)]
     ed = energy_distance(x, fresh[0])
     floor = float(np.mean([energy_distance(fresh[k], fresh[k + 1]) for k in (0, 2)]))
     return {"energy_distance": ed, "noise_floor": floor, "ratio": ed / floor,
-            "train_seconds": seconds, "sampler": info["sampler_name"],
-            "held_out": trainer.metrics}
+            "train_seconds": seconds, "sampler": "DDPM, 200 steps", "held_out": metrics}
 
 
 def mixture_params(D=8):
@@ -97,8 +104,8 @@ def responsibilities(x):
 def mixture(out: Path, log=print) -> dict:
     x, _ = mixture_points(20000, np.random.default_rng(0))
     np.save(out / "mixture.npy", x)
-    trainer, seconds = _train(out / "mixture.npy", out / "mixture", log)
-    s, info = _sample(trainer.checkpoint_path(), 4000, sampler="ddpm")
+    metrics, seconds = _train(out / "mixture.npy", out / "mixture")
+    s = _sample(out / "mixture", 4000, "--sampler", "ddpm")
     means, covs = mixture_params()
     k = responsibilities(s)
     rows = []
@@ -112,9 +119,9 @@ def mixture(out: Path, log=print) -> dict:
         rows.append({"weight": n / len(s), "true_weight": float(WEIGHTS[j]),
                      "mean_max_se": float(np.max(np.abs(m - means[j]) / se_m)),
                      "cov_max_se": float(np.max(np.abs(c - covs[j]) / se_c)), "n": n})
-    return {"components": rows, "train_seconds": seconds, "sampler": info["sampler_name"],
+    return {"components": rows, "train_seconds": seconds, "sampler": "DDPM, 200 steps",
             "weights_max_error": float(max(abs(r["weight"] - r["true_weight"]) for r in rows)),
-            "held_out": trainer.metrics}
+            "held_out": metrics}
 
 
 def shape_image(kind, rng, S=28):
@@ -154,14 +161,13 @@ def shapes(out: Path, log=print, per_class=1000) -> dict:
             a = shape_image(kind, rng)
             truth.append(shape_of(a) == kind)
             Image.fromarray(a).save(out / "shapes" / kind / f"{i:04d}.png")
-    trainer, seconds = _train(out / "shapes", out / "shapes-run", log)
+    metrics, seconds = _train(out / "shapes", out / "shapes-run")
     result = {"test_on_training_images": float(np.mean(truth)), "train_seconds": seconds,
-              "held_out": trainer.metrics, "per_class": {}}
-    for kind in SHAPES:
-        x, info = _sample(trainer.checkpoint_path(), 100, seed=SHAPES.index(kind) + 1,
-                          digit=kind)
+              "held_out": metrics, "per_class": {}, "sampler": "DPM-Solver++(2M), 15 steps, "
+              "guidance 0.5"}
+    for k, kind in enumerate(SHAPES):
+        x = _sample(out / "shapes-run", 100, "--class", kind, "--seed", str(k + 1))
         result["per_class"][kind] = float(np.mean([shape_of(im) == kind for im in x]))
-        result["sampler"] = info["sampler_name"]
     result["share_as_requested"] = float(np.mean(list(result["per_class"].values())))
     return result
 
@@ -176,13 +182,13 @@ def lattice(out: Path, log=print, L=6) -> dict:
         raise SystemExit(f"run `ddpm-np phi4 --L {L} --out {study}` first")
     train = read_npz(study / "hmc.npz", only=("train",))["train"]
     np.save(out / f"phi4-L{L}-train.npy", train)
-    trainer, seconds = _train(out / f"phi4-L{L}-train.npy", out / "lattice", log,
-                              kind="lattice", z2=True)
-    x, info = _sample(trainer.checkpoint_path(), 1024, sampler="dpm++2m", steps=12)
+    metrics, seconds = _train(out / f"phi4-L{L}-train.npy", out / "lattice",
+                              "--kind", "lattice", "--z2")
+    x = _sample(out / "lattice", 1024, "--sampler", "dpm++2m", "--sample-steps", "12")
     own = read_npz(study / "proposals.npz", only=("phi",))["phi"]
-    return {"train_seconds": seconds, "sampler": info["sampler_name"],
+    return {"train_seconds": seconds, "sampler": "DPM-Solver++(2M), 12 steps",
             "through --data": observables(x), "ddpm-np phi4 (raw)": observables(own),
-            "held_out": trainer.metrics}
+            "held_out": metrics}
 
 
 TARGETS = {"ring": ring, "mixture": mixture, "shapes": shapes, "lattice": lattice}

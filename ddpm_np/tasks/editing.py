@@ -9,6 +9,7 @@ import numpy as np
 
 from ..checks import check_int
 from ..data.mnist import load_mnist, to_model_range
+from ..data.own import is_own
 from ..diffusion import ddim_invert, ddim_sample, guided_eps_model, repaint_sample, slerp
 from ..diffusion.learned_variance import eps_only
 from ..inputs import read_image
@@ -220,10 +221,8 @@ def _image_shape(meta, test_index):
     """(the model's image shape, the IDX dataset whose test set --test-index reads)."""
     data = meta.get("data") or {}
     shape = tuple(meta.get("sample_shape") or MNIST)
-    dataset = data.get("dataset", "mnist")
-    if test_index is not None and test_index != [] and (
-            data.get("kind") is not None or shape != MNIST or dataset not in
-            ("mnist", "fashion-mnist")):
+    dataset = "fashion-mnist" if data.get("dataset") == "fashion-mnist" else "mnist"
+    if test_index is not None and test_index != [] and (is_own(data) or shape != MNIST):
         raise EditError("--test-index reads the MNIST test set, and this model was trained on "
                         f"{data.get('source', {}).get('path', 'other data')}: give --image "
                         "PICTURE instead")

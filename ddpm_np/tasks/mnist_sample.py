@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 
 from ..run.checkpoint import atomic_write
 from ..data.mnist import load_mnist, to_model_range
+from ..data.own import is_own
 from ..diffusion import (as_eps_model, ddim_sample, ddpm_sample, dpm_solver_sample,
                          guided_eps_model, q_sample)
 from ..diffusion.learned_variance import (ancestral_sample, eps_only, guided_with_variance,
@@ -145,18 +146,17 @@ def load_image_model(checkpoint, steps: int | None = None, mnist: bool = True):
     from ..run.loading import load_for_sampling
     model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
     data = meta.get("data") or {}
-    if not mnist and (data.get("kind") == "images" or len(meta.get("sample_shape") or []) == 3
-                      and data.get("kind") is None and meta["model"].get("kind") == "unet"):
-        pass
-    elif mnist and meta.get("sample_shape") == [1, 28, 28] and data.get("kind") is None:
-        pass
-    else:
-        what = data.get("kind") or f"{data.get('dataset', '?')} data"
+    images = data.get("kind", "images" if meta["model"].get("kind") == "unet" else None)
+    digits = meta.get("sample_shape") == [1, 28, 28] and not is_own(data) and \
+        data.get("dataset") != "fashion-mnist"      # the digit classifier reads digits only
+    if not (digits if mnist else images == "images"):
+        what = f"{data['dataset']} data" if "dataset" in data else data.get("kind", "? data")
         raise CheckpointError(
             f"{checkpoint} holds a {meta['model'].get('kind', '?')} model for {what}, not "
-            + ("an MNIST UNet; use --checkpoint mnist (the shipped model) or a run of ddpm-np "
-               "train --dataset mnist" if mnist else "images: this command needs an image "
-               "model"))
+            + ("an MNIST UNet (this command reads digits with the project's digit "
+               "classifier); use --checkpoint mnist (the shipped model) or a run of ddpm-np "
+               "train --dataset mnist" if mnist else "an MNIST UNet or another image model: "
+               "this command needs one"))
     if steps is not None and steps > schedule.T:
         raise CheckpointError(f"{steps} DDIM steps exceed the model's T = {schedule.T}")
     return as_eps_model(model, schedule, parameterization(meta)), schedule, meta

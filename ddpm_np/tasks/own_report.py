@@ -149,7 +149,7 @@ def write_report(checkpoint, data, train_x, val, log=print, seed: int = 0) -> di
     figure = folder / "samples.png"
     points = data.kind == "points"
     labels = None if info["labels"] is None else info["labels"][:100]
-    draw_picture(samples if points else samples[:100], meta, figure,
+    draw_picture(samples if points else samples[:100], meta, data.kind, figure,
                  f"{info['sampler_name']} samples, step {meta.get('step')}", labels,
                  data=data.denormalise(val[0]) if points else None)
     log(summary(metrics) + f"; wrote {folder / FILE} and {figure}")

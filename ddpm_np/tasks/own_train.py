@@ -18,6 +18,7 @@ import numpy as np
 from ..checks import check_float, check_memory
 from ..data.own import UserData
 from ..diffusion import NoiseSchedule
+from ..diffusion.hybrid import check_objective
 from ..models import MLP, LatticeEps, UNet
 from ..run.folders import claim_for_new_run
 from ..run.state import RunError
@@ -126,12 +127,15 @@ def train_on(data: UserData, out, steps: int | None = None, val_fraction: float 
     check_float(val_fraction, "val_fraction", low=0, strict=True, high=0.5)
     cfg = config_for(data.kind, steps, seed=seed, **options)
     model_options = {k: v for k, v in options.items() if k in MODEL_OPTIONS[data.kind]}
-    if model_options.get("timesteps") or model_options.get("vlb_weight"):
-        if not model_options.get("learn_sigma"):
-            raise RunError("--timesteps and --vlb-weight go with --learn-sigma")
-        cfg.timesteps = model_options.pop("timesteps", None) or cfg.timesteps
-        cfg.vlb_weight = model_options.pop("vlb_weight", None) or cfg.vlb_weight
-    model_options.pop("timesteps", None), model_options.pop("vlb_weight", None)
+    timesteps, vlb_weight = model_options.pop("timesteps", None), model_options.pop(
+        "vlb_weight", None)
+    try:                        # diffusion/hybrid.py: what goes with a learned variance
+        check_objective(bool(model_options.get("learn_sigma")), cfg.parameterization, timesteps,
+                        vlb_weight, name=lambda f: "--" + f.replace("_", "-"))
+    except ValueError as e:
+        raise RunError(str(e)) from None
+    cfg.timesteps = timesteps or cfg.timesteps
+    cfg.vlb_weight = vlb_weight or cfg.vlb_weight
     z2 = bool(model_options.get("z2"))
     train, val = training_split(data, val_fraction, seed, z2)
     if len(train.x) < cfg.batch_size:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..checks import check_int, check_memory
 from ..data import toy2d
+from ..data.own import is_own
 from ..data.batching import ArrayDataset
 from ..diffusion.hybrid import check_objective
 from ..diffusion.schedule import MAX_T
@@ -53,7 +54,8 @@ def toy_data(name: str, seed: int) -> ArrayDataset:
     """The training set of a toy run: N_TRAIN points, drawn from the seed's first child stream
     (the same points `ddpm-np demo NAME --seed S` trains on)."""
     x = toy2d.sample(name, N_TRAIN, np.random.default_rng(seed).spawn(4)[0])
-    return ArrayDataset(x, description={"dataset": name, "n": N_TRAIN, "seed": seed})
+    return ArrayDataset(x, description={"dataset": name, "n": N_TRAIN, "seed": seed,
+                                        "kind": "points", "shape": [2], "classes": None})
 
 
 def default_out(dataset: str) -> Path:
@@ -206,7 +208,7 @@ def _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress,
         raise RunError(f"{resume} holds sampling weights only (the EMA weights, without the "
                        "optimizer state or the live weights), so no run can resume from it; "
                        "start a new run instead, e.g. ddpm-np train --dataset mnist")
-    if (meta.get("data") or {}).get("kind"):
+    if is_own(meta.get("data") or {}):
         return _resume_own(resume, meta, dataset, out, overwrite, steps, stop_at, progress,
                            log, given, data)
     if data is not None:

@@ -8,8 +8,8 @@
 | folder/         | —                      | one PNG a sample                | —                  |
 | --grid pic.png  | scatter (column pairs) | image grid (a row per class)    | fields as images   |
 
-A checkpoint that does not say its data's kind (the built-in MNIST and 2-D runs) keeps the
-model's own array in .npy: images (N, 1, 28, 28) in [−1, 1], points as drawn.
+The built-in datasets (MNIST, the 2-D demos) and data given to a Trainer keep the model's own
+array in .npy: images (N, C, H, W) in [−1, 1], points as drawn.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.own import denormalise
+from ..data.own import denormalise, is_own
 from ..run.folders import GRID_SUFFIXES, OutputError, check_file, check_new_files
 
 ARRAY = (".npy",)
@@ -55,7 +55,7 @@ def check_out(path, kind: str, overwrite: bool) -> str:
         check_file(path, ARRAY, overwrite)          # says what the name must end in
     if what not in allowed:
         names = {"array": ".npy", "table": ".csv/.tsv", "folder": "a folder/"}
-        raise OutputError(f"--out {path}: {kind or 'this model'}'s samples go to "
+        raise OutputError(f"--out {path}: samples of {kind or 'this model'} go to "
                           f"{' or '.join(names[a] for a in allowed)}")
     if what == "folder":
         check_new_files(path, ["sample_*.png"], overwrite)
@@ -64,12 +64,14 @@ def check_out(path, kind: str, overwrite: bool) -> str:
     return what
 
 
-def in_data_units(x: np.ndarray, meta: dict) -> np.ndarray:
-    """Samples in the data's units and layout (see the table); the model's array where the
-    checkpoint does not say its data's kind."""
+def in_data_units(x: np.ndarray, meta: dict, what: str = "array") -> np.ndarray:
+    """Samples in the data's units and layout for `what` (see the table); the model's array
+    for a built-in dataset's or a Trainer's data, except as image files."""
     desc = meta.get("data") or {}
-    if desc.get("kind") is None:
-        return x
+    if not is_own(desc):
+        if what != "folder":
+            return x
+        desc = {"kind": "images", "scaling": {"range": [0.0, 255.0], "dtype": "uint8"}}
     y = denormalise(desc, x)
     if desc["kind"] == "images":
         y = np.moveaxis(y, 1, -1)                           # (N, H, W, C)
@@ -104,16 +106,15 @@ def _to_uint8(x):
     return np.round(255 * (x - lo) / max(hi - lo, 1e-12)).astype(np.uint8)
 
 
-def draw_picture(x_model: np.ndarray, meta: dict, path, title: str, labels=None,
+def draw_picture(x_model: np.ndarray, meta: dict, kind: str, path, title: str, labels=None,
                  data=None) -> None:
-    """The picture of samples (model units): a grid of images, one row per class where there
-    are labels; a scatter of points (pairs of columns; `data`, in data units, behind them);
-    lattice fields as images."""
+    """The picture of samples (model units) of `kind`: a grid of images, one row per class where
+    there are labels; a scatter of points (pairs of columns, in the data's units; `data`
+    behind them); lattice fields as images."""
     from .. import plotting
     desc = meta.get("data") or {}
-    kind = desc.get("kind")
     if kind == "points":
-        plotting.pairs(denormalise(desc, x_model), path, title=title, data=data)
+        plotting.pairs(in_data_units(x_model, meta), path, title=title, data=data)
         return
     if kind == "lattice":
         x = x_model / max(float(np.abs(x_model).max()), 1e-12)

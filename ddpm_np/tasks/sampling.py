@@ -31,7 +31,7 @@ class SamplingError(Exception):
     """Sampling cannot run as asked (the message says why and what is allowed)."""
 
 
-def data_kind(model, meta) -> str:
+def data_kind(meta) -> str:
     """"images", "lattice" or "points": what a checkpoint's model draws."""
     kind = (meta.get("data") or {}).get("kind")
     if kind is not None:
@@ -40,9 +40,12 @@ def data_kind(model, meta) -> str:
 
 
 def example_shape(model, meta) -> list:
-    """The shape of one sample: the checkpoint's `sample_shape`, else what the model says."""
+    """The shape of one sample: the checkpoint's `sample_shape`, else its data's shape, else what
+    the model says."""
     if meta.get("sample_shape"):
         return list(meta["sample_shape"])
+    if (meta.get("data") or {}).get("shape"):
+        return list(meta["data"]["shape"])
     if meta["model"]["kind"] == "lattice":
         L = (meta.get("phi4") or {}).get("L")
         if L is None:
@@ -95,7 +98,7 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = DEFAULT_SAMPLER,
     if guidance is not None:
         check_float(guidance, "guidance", low=0, high=MAX_GUIDANCE)
     model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
-    kind = data_kind(model, meta)
+    kind = data_kind(meta)
     if images_only and kind != "images":
         raise SamplingError(f"{checkpoint} holds a model of "
                             f"{'2-D points' if kind == 'points' else kind}, not images: a grid "
@@ -191,17 +194,15 @@ def sample_to_files(checkpoint, n: int, out=None, grid=None, overwrite=False,
     if not out and not grid:
         raise SamplingError("nothing to write: give --out FILE.npy (or .csv, folder/) for the "
                             "samples, --grid PICTURE.png for a picture, or both")
-    kind = (read_meta(resolve_checkpoint(checkpoint)).get("data") or {}).get("kind")
+    kind = data_kind(read_meta(resolve_checkpoint(checkpoint)))
     what = check_out(out, kind, overwrite) if out else None
     if grid:
         check_file(grid, GRID_SUFFIXES, overwrite, "--grid")
-    # a checkpoint that does not say its data's kind has a picture only of images
-    x, info = sample_checkpoint(checkpoint, n, images_only=bool(grid) and kind is None,
-                                **options)
+    x, info = sample_checkpoint(checkpoint, n, **options)
     meta, labels = info["meta"], info["labels"]
     if out:
         classes = (meta.get("data") or {}).get("classes")
-        on_root(write_samples)(in_data_units(x, meta), out, what, labels, classes)
+        on_root(write_samples)(in_data_units(x, meta, what), out, what, labels, classes)
     if grid:
-        on_root(draw_picture)(x, meta, grid, info["sampler_name"], labels)
+        on_root(draw_picture)(x, meta, info["kind"], grid, info["sampler_name"], labels)
     return x, info

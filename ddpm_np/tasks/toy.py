@@ -115,7 +115,8 @@ def toy_run(name, model="mlp", quick=False, seed=0, steps=None) -> dict:
     x_train = toy2d.sample(name, N_TRAIN, data_rng)
     net = LinearEps(dim=2, T=T) if model == "linear" else MLP(
         dim=2, hidden=32 if quick else 128, num_blocks=2 if quick else 3, rng=model_rng)
-    data = ArrayDataset(x_train, description={"dataset": name, "n": N_TRAIN, "seed": seed})
+    data = ArrayDataset(x_train, description={"dataset": name, "n": N_TRAIN, "seed": seed,
+                                              "kind": "points", "shape": [2], "classes": None})
     return dict(name=name, model=model, quick=quick, seed=seed, T=T, schedule=toy_schedule(T),
                 cfg=cfg, data=data, net=net, n_samples=500 if quick else N_SAMPLES,
                 sample_rng=sample_rng, eval_rng=eval_rng)

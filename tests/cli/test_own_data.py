@@ -73,4 +73,28 @@ def test_points_from_the_command_line(tmp_path, rng, capsys):
                  "--no-progress"]) == 0
     code, lines = _run(["sample", "--checkpoint", str(tmp_path / "r" / "checkpoint.npz"),
                         "--n", "2", "--out", str(tmp_path / "imgs/")], capsys)
-    assert code == 2 and "samples go to .npy or .csv/.tsv" in lines[0]
+    assert code == 2 and "samples of points go to .npy or .csv/.tsv" in lines[0]
+
+
+def test_any_checkpoint_samples_and_draws_from_the_command_line(tmp_path, rng, toy_run):
+    """A UNet on 32×32 colour images trained through Trainer (no sample_shape given), and the
+    2-D demo's run: both sample at their own shape and draw a picture (a grid, a scatter)."""
+    from ddpm_np.data.batching import ArrayDataset
+    from ddpm_np.diffusion import NoiseSchedule
+    from ddpm_np.models import UNet
+    from ddpm_np.train import TrainConfig, Trainer
+    net = UNet(in_channels=3, base_channels=4, channel_mults=(1, 2), image_size=32, emb_dim=8,
+               groups=2, rng=rng)
+    assert net.config()["attention_resolutions"] == [16]     # the default follows the size
+    x = rng.uniform(-1, 1, (8, 3, 32, 32)).astype(np.float32)
+    Trainer(net, NoiseSchedule.linear(1000), ArrayDataset(x), TrainConfig(steps=1, batch_size=2),
+            tmp_path / "u").run(progress=False)
+    ckpt = str(tmp_path / "u" / "checkpoint.npz")
+    assert main(["sample", "--checkpoint", ckpt, "--n", "2", "--sample-steps", "2", "--out",
+                 str(tmp_path / "u.npy"), "--grid", str(tmp_path / "u.png"),
+                 "--no-progress"]) == 0
+    assert np.load(tmp_path / "u.npy").shape == (2, 3, 32, 32)
+    assert main(["sample", "--checkpoint", str(toy_run), "--n", "50", "--grid",
+                 str(tmp_path / "toy.png"), "--out", str(tmp_path / "toy.csv"),
+                 "--no-progress"]) == 0
+    assert np.loadtxt(tmp_path / "toy.csv", delimiter=",").shape == (50, 2)

@@ -178,3 +178,12 @@ def test_every_bad_input_is_one_data_error(tmp_path, rng):
     for what, path, options, fragment in _bad_cases(tmp_path, rng):
         with pytest.raises(DataError, match=fragment):
             load(path, **options)
+
+
+def test_data_that_would_not_fit_memory_is_refused_before_reading(tmp_path, rng, monkeypatch):
+    from ddpm_np import checks
+    np.save(tmp_path / "big.npy", rng.standard_normal((1000, 8)))
+    monkeypatch.setattr(checks, "physical_memory", lambda: 2**16)
+    with pytest.raises(DataError, match="1000 points of 8 columns needs about .* GiB, more "
+                                        "than this machine's .* allow"):
+        load(tmp_path / "big.npy")

@@ -146,3 +146,4 @@ def test_a_trainer_made_run_says_how_to_resume(tmp_path, rng):
             TrainConfig(steps=2, batch_size=4), tmp_path / "t").run(progress=False)
     with pytest.raises(RunError, match="does not say what data it was trained on"):
         train_run(resume=tmp_path / "t" / "checkpoint.npz", steps=4, **QUIET)
+

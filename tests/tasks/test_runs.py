@@ -20,7 +20,7 @@ def test_a_toy_run_from_python_and_its_resume(tmp_path):
 
 
 def test_run_errors_say_what_is_allowed(tmp_path):
-    with pytest.raises(RunError, match="give a dataset"):
+    with pytest.raises(RunError, match=r"a dataset \(--dataset NAME\)"):
         train_run()
     with pytest.raises(RunError, match="unknown dataset 'circles'; choose one of"):
         train_run("circles", out=tmp_path)

@@ -17,8 +17,10 @@ def test_same_seed_same_samples(toy_checkpoint):
     a, info = sample_checkpoint(toy_checkpoint, 20, "ddim", steps=5, seed=3, progress=False)
     b, _ = sample_checkpoint(toy_checkpoint, 20, "ddim", steps=5, seed=3, progress=False)
     assert a.shape == (20, 2)
+    meta = info.pop("meta")
     assert info == {"sampler": "ddim", "steps": 5, "guidance": 0.0, "image": False,
-                    "sampler_name": "DDIM, 5 steps"}
+                    "sampler_name": "DDIM, 5 steps", "kind": "points", "labels": None}
+    assert meta["model"]["kind"] == "mlp" and meta["data"]["shape"] == [2]
     np.testing.assert_array_equal(a, b)
 
 

@@ -52,9 +52,10 @@ def run(args):
 
 
 def _own_data(checkpoint) -> bool:
+    from ...data.own import is_own
     from ...run.checkpoint import read_meta
     from ...tasks.mnist_sample import resolve_checkpoint
-    return bool((read_meta(resolve_checkpoint(checkpoint)).get("data") or {}).get("kind"))
+    return is_own(read_meta(resolve_checkpoint(checkpoint)).get("data") or {})
 
 
 def _run_own(args):

@@ -149,7 +149,9 @@ class Phi4Study:
         """The training set as x_0 = φ/s (s: the field's r.m.s.), with its mirror image −φ."""
         phi = read_arrays(self.out / "hmc.npz", ["train"])["train"] / self.state["scale"]
         x = np.concatenate([phi, -phi])[:, None].astype(np.float32)
-        return ArrayDataset(x, description={"phi4": asdict(self.config)})
+        return ArrayDataset(x, description={"phi4": asdict(self.config), "kind": "lattice",
+                                            "shape": [1, self.config.L, self.config.L],
+                                            "scaling": {"scale": self.state["scale"]}})
 
     def stage_train(self):
         c, t0 = self.config, time.perf_counter()
