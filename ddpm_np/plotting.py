@@ -180,18 +180,20 @@ def image_grid(x, path, nrow: int = 8, title: str = "", row_labels=None):
     return save_figure(fig, path)
 
 
-def pairs(samples, path, title="", data=None, max_columns: int = 4):
+def pairs(samples, path, title="", data=None, max_columns: int = 4, names=None):
     """Points of any dimension: a histogram for one column, else a scatter of each pair of the
-    first `max_columns` columns (samples in orange over the data in grey, if given)."""
+    first `max_columns` columns (the data, if given, in black over the samples in orange);
+    `names`: the columns' names."""
     D = samples.shape[1]
     cols = list(range(min(D, max_columns)))
+    names = names or [f"column {j + 1}" for j in range(D)]
     if D == 1:
         fig, ax = plt.subplots(figsize=(5, 3.6))
         if data is not None:
             ax.hist(data[:, 0], bins=60, density=True, color="0.6", label="held-out data")
         ax.hist(samples[:, 0], bins=60, density=True, histtype="step", color="tab:orange",
                 lw=1.5, label="samples")
-        ax.set_xlabel("column 1"), ax.legend()
+        ax.set_xlabel(names[0]), ax.legend()
         fig.suptitle(title)
         return save_figure(fig, path)
     pairs_ = [(i, j) for i in cols for j in cols if i < j]
@@ -204,7 +206,7 @@ def pairs(samples, path, title="", data=None, max_columns: int = 4):
                    label="samples")
         if data is not None:
             ax.scatter(data[:, i], data[:, j], s=3, c="k", alpha=0.7, label="held-out data")
-        ax.set_xlabel(f"column {i + 1}"), ax.set_ylabel(f"column {j + 1}")
+        ax.set_xlabel(names[i]), ax.set_ylabel(names[j])
     for ax in list(axes.flat)[k:]:
         ax.axis("off")
     axes.flat[0].legend(markerscale=5, loc="best", fontsize=8)

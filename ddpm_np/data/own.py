@@ -140,11 +140,11 @@ def load(path, kind: str | None = None, key: str | None = None, image_size: int 
         raise DataError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     options = {k: v for k, v in dict(key=key, image_size=image_size, channels=channels,
                                      value_range=value_range).items() if v is not None}
-    a = None
+    a, names = None, None
     if not path.is_dir():
         suffix = path.suffix.lower()
         if suffix in TABLE_SUFFIXES:
-            a, fmt = read_table(path), "table"
+            (a, names), fmt = read_table(path), "table"
         elif suffix in ARRAY_SUFFIXES:
             a, fmt = read_array(path, key), suffix[1:]
         else:
@@ -160,6 +160,8 @@ def load(path, kind: str | None = None, key: str | None = None, image_size: int 
         data = {"points": _points, "images": _image_array, "lattice": _lattice}[found](
             a, path, image_size=image_size, channels=channels, value_range=value_range)
         data.source["format"] = fmt
+        if names is not None and data.kind == "points":
+            data.source["column_names"] = names
     if len(data.x) < 2:
         raise DataError(f"{path} holds {len(data.x)} example; training needs at least 2 (one "
                         "to learn from, one to hold out)")

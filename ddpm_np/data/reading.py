@@ -69,9 +69,10 @@ def _numeric(a, path) -> np.ndarray:
 
 
 # -- tables ---------------------------------------------------------------------------------------
-def read_table(path) -> np.ndarray:
-    """(N, D) float64 from a text table; a first line that is not all numbers is a header. A
-    non-numeric cell (named by row and column) and ragged rows are refused."""
+def read_table(path) -> tuple[np.ndarray, list | None]:
+    """((N, D) float64, the header's names or None) from a text table; a first line that is not
+    all numbers is a header. A non-numeric cell (named by row and column) and ragged rows are
+    refused."""
     path = regular_file(path, "data file", DataError)
     fits(8 * path.stat().st_size, f"reading the table {path}")
     sep = TABLE_SUFFIXES[path.suffix.lower()]
@@ -102,7 +103,7 @@ def read_table(path) -> np.ndarray:
         rows.append(values)
     if not rows:
         raise DataError(f"{path} holds no rows of numbers")
-    return np.asarray(rows, dtype=np.float64)
+    return np.asarray(rows, dtype=np.float64), header
 
 
 def _is_number(c: str) -> bool:

@@ -42,8 +42,8 @@ class UNet(Module):
 
     `attention_resolutions`: feature-map sizes (e.g. (7,)) that get a SelfAttention2d after their
     ResBlocks (the middle counts as the smallest size); None (the default): the smallest size
-    if it is at most MAX_ATTENTION = 16 (7 for 28×28 images), else none. `num_classes` enables class conditioning
-    (label `num_classes` = none, for classifier-free guidance). `tier` ("fast", "reference",
+    if it is at most MAX_ATTENTION = 16 (7 for 28×28 images), else none. `num_classes` enables
+    class conditioning (label `num_classes` = none, for classifier-free guidance). `tier` ("fast", "reference",
     None for `nn.default_tier()`) chooses the layers; it changes speed, not results (beyond float
     rounding), and is not part of `config()`. `learn_sigma`: the output has twice the input's
     channels, ε_θ then v, the interpolation of the reverse variance between β̃_t and β_t

@@ -142,16 +142,20 @@ def write_report(checkpoint, data, train_x, val, log=print, seed: int = 0) -> di
     """metrics.json and samples.png beside `checkpoint` (`measure`)."""
     from ..run.checkpoint import atomic_write
     from .sample_files import draw_picture
+    from ..parallel import on_root
     metrics, samples, info, meta = measure(checkpoint, data, train_x, val, seed)
     folder = Path(checkpoint).parent
     text = json.dumps(metrics, indent=1)
-    atomic_write(folder / FILE, lambda f: f.write(text.encode()))
+    on_root(atomic_write)(folder / FILE, lambda f: f.write(text.encode()))
     figure = folder / "samples.png"
     points = data.kind == "points"
     labels = None if info["labels"] is None else info["labels"][:100]
-    draw_picture(samples if points else samples[:100], meta, data.kind, figure,
-                 f"{info['sampler_name']} samples, step {meta.get('step')}", labels,
-                 data=data.denormalise(val[0]) if points else None)
+    on_root(draw_picture)(samples if points else samples[:100], meta, data.kind, figure,
+                          f"{len(samples) if points else min(100, len(samples))} samples "
+                          f"({info['sampler_name']}) at step "
+                          f"{meta.get('step')}" + (", over the held-out data" if points else ""),
+                          labels,
+                          data=data.denormalise(val[0]) if points else None)
     log(summary(metrics) + f"; wrote {folder / FILE} and {figure}")
     return metrics
 

@@ -15,17 +15,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import check_float, check_memory
+from ..checks import check_float, check_int, check_memory
 from ..data.own import UserData
 from ..diffusion import NoiseSchedule
 from ..diffusion.hybrid import check_objective
+from ..diffusion.schedule import MAX_T
 from ..models import MLP, LatticeEps, UNet
+from ..parallel import on_root
 from ..run.folders import claim_for_new_run
 from ..run.state import RunError
 from ..train import TrainConfig, Trainer
 from .toy import toy_schedule
 
 VAL_FRACTION = 0.05
+MIN_T = 21          # the points' schedule: β_T = 0.02·1000/T must stay below 1
 # TrainConfig fields and model sizes by kind; options given win
 DEFAULTS = {
     "points": dict(steps=5000, batch_size=256, lr=2e-3, checkpoint_every=1000),
@@ -144,15 +147,17 @@ def train_on(data: UserData, out, steps: int | None = None, val_fraction: float 
     per_example = 4 * int(np.prod(data.shape))
     check_memory(cfg.batch_size * max(per_example * 256, 2**16),
                  f"a batch of {cfg.batch_size} (--batch-size)")
+    if "T" in model_options:
+        check_int(model_options["T"], "T", low=MIN_T, high=MAX_T)
+        check_memory(80 * (model_options["T"] + 1), f"a schedule of T = {model_options['T']} "
+                     "steps (--T)")
     model = model_for(data, seed, **{k: v for k, v in model_options.items()
                                      if k not in ("schedule", "T")})
     schedule = schedule_for(data.kind, model_options.get("T"), model_options.get("schedule"))
-    if schedule.T > 1000 and data.kind != "points" or schedule.T < 21:
-        raise RunError(f"T must lie in 21..1000, got {schedule.T}")
     out = Path(out)
     claim_for_new_run(out, overwrite, also=(FIGURE, "metrics.json", CACHE, "grid_step*.png"))
     if data.source.get("files"):
-        cache(data, out / CACHE)
+        on_root(cache)(data, out / CACHE)
         log(f"read {len(data.x)} images once; cached as an array in {out / CACHE}")
     log(f"{data.kind}: {len(train.x)} to train on, {len(val[0])} held out ({val_fraction:g}); "
         f"{type(model).__name__} of {model.num_parameters()} parameters, T = {schedule.T}")
@@ -166,7 +171,7 @@ def finish(trainer, data, val, progress, stop_at, log, report=True) -> Trainer:
     from .own_report import write_report
     trainer.run(progress=progress, stop_at=stop_at)
     trainer.metrics = None
-    if report and trainer.step == trainer.config.steps and trainer.world.is_root:
+    if report and trainer.step == trainer.config.steps:     # every process samples its share
         trainer.metrics = write_report(trainer.checkpoint_path(), data, trainer.data.x, val,
                                        log=log)
     return trainer

@@ -1,7 +1,8 @@
-"""Training runs by dataset name: what `ddpm-np train` does, as a function a Python user can call.
+"""Training runs: what `ddpm-np train` does, as a function a Python user can call.
 
-`train_run("spiral")` trains the 2-D MLP with the toy defaults; `train_run("mnist")` the
-class-conditional UNet (`mnist_train.train_mnist`); `train_run(resume="runs/x/checkpoint.npz")`
+`train_run("spiral")` trains the 2-D MLP with the toy defaults; `train_run("mnist")` (or
+"fashion-mnist") the class-conditional UNet (`mnist_train.train_mnist`); `train_run(data=PATH)`
+a model sized for your own data (`own_train.train_on`); `train_run(resume="runs/x/checkpoint.npz")`
 continues a run from that very checkpoint, on the dataset it names. Options left at None take
 their defaults on a new run and the run's own values on resume. What may change on resume:
 steps (to go further), lr (say, after a divergence), checkpoint_every, and for a
@@ -113,6 +114,9 @@ def train_run(dataset: str | None = None, resume=None, out=None, overwrite: bool
         return _resume(resume, dataset, out, overwrite, steps, stop_at, data_dir, progress, log,
                        given, data)
     if data is not None:
+        if data_dir is not None:
+            raise RunError("--data-dir is where (fashion-)mnist's files are; --data names your "
+                           "own data")
         return _train_own(data, dataset, reading, out, overwrite, steps, stop_at, progress,
                           log, given, val_fraction, z2)
     if reading or val_fraction is not None or z2 is not None:

@@ -114,7 +114,8 @@ def draw_picture(x_model: np.ndarray, meta: dict, kind: str, path, title: str, l
     from .. import plotting
     desc = meta.get("data") or {}
     if kind == "points":
-        plotting.pairs(in_data_units(x_model, meta), path, title=title, data=data)
+        plotting.pairs(in_data_units(x_model, meta), path, title=title, data=data,
+                       names=(desc.get("source") or {}).get("column_names"))
         return
     if kind == "lattice":
         x = x_model / max(float(np.abs(x_model).max()), 1e-12)

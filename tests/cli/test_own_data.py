@@ -71,6 +71,13 @@ def test_points_from_the_command_line(tmp_path, rng, capsys):
     assert np.loadtxt(tmp_path / "s.csv", delimiter=",").shape == (5, 2)
     assert main(["train", "--resume", str(tmp_path / "r" / "checkpoint.npz"), "--steps", "12",
                  "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "r" / "checkpoint.npz"),
+                 "--no-progress"]) == 0
+    assert '"energy_noise_floor"' in capsys.readouterr().out
+    code, lines = _run(["evaluate", "--checkpoint", str(tmp_path / "r" / "checkpoint.npz"),
+                        "--n", "10"], capsys)
+    assert code == 2 and "--n apply to MNIST checkpoints" in lines[0]
     code, lines = _run(["sample", "--checkpoint", str(tmp_path / "r" / "checkpoint.npz"),
                         "--n", "2", "--out", str(tmp_path / "imgs/")], capsys)
     assert code == 2 and "samples of points go to .npy or .csv/.tsv" in lines[0]
