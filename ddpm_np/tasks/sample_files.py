@@ -96,7 +96,8 @@ def write_samples(x_data: np.ndarray, path, what: str, labels=None, classes=None
         path.mkdir(parents=True, exist_ok=True)
         u8 = x_data if x_data.dtype == np.uint8 else _to_uint8(x_data)
         for i, img in enumerate(u8):
-            name = f"sample_{i:05d}" + ("" if labels is None else f"_{classes[labels[i]]}")
+            label = None if labels is None else classes[labels[i]] if classes else labels[i]
+            name = f"sample_{i:05d}" + ("" if label is None else f"_{label}")
             atomic_write(path / f"{name}.png", lambda f, img=img: Image.fromarray(img).save(
                 f, format="PNG"))
 

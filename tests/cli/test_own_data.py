@@ -77,7 +77,7 @@ def test_points_from_the_command_line(tmp_path, rng, capsys):
     assert '"energy_noise_floor"' in capsys.readouterr().out
     code, lines = _run(["evaluate", "--checkpoint", str(tmp_path / "r" / "checkpoint.npz"),
                         "--n", "10"], capsys)
-    assert code == 2 and "--n apply to MNIST checkpoints" in lines[0]
+    assert code == 2 and "--n: an MNIST option" in lines[0]
     code, lines = _run(["sample", "--checkpoint", str(tmp_path / "r" / "checkpoint.npz"),
                         "--n", "2", "--out", str(tmp_path / "imgs/")], capsys)
     assert code == 2 and "samples of points go to .npy or .csv/.tsv" in lines[0]

@@ -68,9 +68,9 @@ def _run_own(args):
                             ("--data-dir", args.data_dir), ("--guidance", args.guidance))
              if v is not None]
     if given:
-        raise ValueError(f"{', '.join(given)} apply to MNIST checkpoints; a run on your own data "
-                         "is evaluated as its metrics.json says (held-out loss, bound, and by "
-                         "kind)")
+        what = "an MNIST option" if len(given) == 1 else "MNIST options"
+        raise ValueError(f"{', '.join(given)}: {what}; a run on your own data is evaluated as "
+                         "its metrics.json says (held-out loss, bound, and by kind)")
     if args.out:
         check_file(args.out, (".json",), args.overwrite, "--out")
     m = evaluate_run(args.checkpoint, args.data, log=lambda s: print(s, file=sys.stderr),
