@@ -52,7 +52,9 @@ class UserData:
         return list(self.x.shape[1:])
 
     def description(self) -> dict:
-        return {"kind": self.kind, "shape": self.shape, "n": len(self.x),
+        """What a checkpoint keeps of the data (the table at the top; images: their channels)."""
+        extra = {"channels": self.shape[0]} if self.kind == "images" else {}
+        return {"kind": self.kind, "shape": self.shape, "n": len(self.x), **extra,
                 "classes": self.classes, "scaling": self.scaling, "source": self.source}
 
     def denormalise(self, x: np.ndarray) -> np.ndarray:

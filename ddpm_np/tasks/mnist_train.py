@@ -103,7 +103,7 @@ def train_mnist(out_dir, steps: int | None = None, seed: int = 0, data_dir=None,
     images, labels = load_mnist("train", data_dir=data_dir, dataset=dataset)
     data = ArrayDataset(to_model_range(images), labels.astype(np.int64),
                         description={"dataset": dataset, "split": "train", "kind": "images",
-                                     "shape": [1, 28, 28], "classes": list(CLASSES[dataset]),
+                                     "shape": [1, 28, 28], "channels": 1, "classes": list(CLASSES[dataset]),
                                      "scaling": {"range": [0.0, 255.0], "dtype": "uint8"},
                                      "data_dir": None if data_dir is None else
                                      str(Path(data_dir).resolve())})

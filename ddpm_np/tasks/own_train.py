@@ -38,12 +38,12 @@ DEFAULTS = {
                     checkpoint_every=500),
 }
 MODEL_DEFAULTS = {"points": dict(hidden=128, blocks=3, T=200), "images": dict(T=1000),
-                  "lattice": dict(channels=32, blocks=3, T=1000)}
+                  "lattice": dict(width=32, blocks=3, T=1000)}
 # what each kind's model takes beyond TrainConfig (anything else is refused, not ignored)
 MODEL_OPTIONS = {"points": ("hidden", "blocks", "T"),
                  "images": ("learn_sigma", "schedule", "timesteps", "vlb_weight", "T",
                             "base_channels"),
-                 "lattice": ("z2", "channels", "blocks", "T")}
+                 "lattice": ("z2", "width", "blocks", "T")}
 FIGURE = "samples.png"
 CACHE = "data.npz"
 
@@ -75,7 +75,7 @@ def model_for(data: UserData, seed: int = 0, **options):
         c, size = data.shape[0], data.shape[1]
         return unet_for(size, c, len(data.classes) if data.classes else None, rng,
                         bool(o.get("learn_sigma")), o.get("base_channels", 32))
-    return LatticeEps(o["channels"], o["blocks"], odd=bool(o.get("z2")), rng=rng)
+    return LatticeEps(o["width"], o["blocks"], odd=bool(o.get("z2")), rng=rng)
 
 
 def schedule_for(kind: str, T=None, schedule=None) -> NoiseSchedule:

@@ -25,7 +25,7 @@ def add_arguments(p):
                    help="images: make every image grey (1) or colour (3)")
     p.add_argument("--range", dest="value_range", type=value_range, metavar="LOW,HIGH",
                    help="a float image array: the range its values lie in (e.g. 0,1)")
-    p.add_argument("--val-fraction", type=finite_float(0, strict=True, high=0.5),
+    p.add_argument("--val-fraction", type=finite_float(0, strict=True, high=0.5), metavar="SHARE",
                    help="--data: the share held out for the metrics (default 0.05)")
     p.add_argument("--z2", action="store_true", default=None,
                    help="lattice fields: exact φ → −φ symmetry (the odd network, with the "
@@ -44,11 +44,13 @@ def add_arguments(p):
     d = TOY_DEFAULTS
     p.add_argument("--batch-size", type=positive_int, help=f"2-D default {d['batch_size']}")
     p.add_argument("--lr", type=finite_float(0, strict=True), help=f"2-D default {d['lr']:g}")
-    p.add_argument("--hidden", type=positive_int, help=f"2-D: MLP width (default {d['hidden']})")
+    p.add_argument("--hidden", type=positive_int, help=f"2-D and points: MLP width (default "
+                                                        f"{d['hidden']})")
     p.add_argument("--blocks", type=positive_int,
-                   help=f"2-D: residual blocks (default {d['blocks']})")
+                   help=f"2-D, points, lattice: residual blocks (default {d['blocks']})")
     p.add_argument("--T", type=int_at_least(MIN_TOY_T),
-                   help=f"2-D: diffusion steps (default {d['T']})")
+                   help=f"diffusion steps (default {d['T']} for 2-D and points, 1000 "
+                        "for --data images and fields)")
     p.add_argument("--parameterization", choices=("eps", "x0", "v"),
                    help=f"what the network predicts (default {d['parameterization']})")
     p.add_argument("--loss-weighting", choices=WEIGHTINGS,
