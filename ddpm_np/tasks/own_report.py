@@ -123,8 +123,7 @@ def measure(checkpoint, data, train_x, val, seed: int = 0):
                "held_out_loss": held_out_loss(model, schedule, meta, x_val, y_val, rng)}
     metrics.update(held_out_bound(model, schedule, meta, kind, x_val, y_val, rng))
     n = N_SAMPLES if kind == "points" else N_IMAGES
-    samples, info = sample_checkpoint(checkpoint, n, "ddpm" if kind == "points" else
-                                      "dpm++2m", seed=seed, progress=False)
+    samples, info = sample_checkpoint(checkpoint, n, seed=seed, progress=False)
     if kind == "points":
         floor = train_x[rng.permutation(len(train_x))[:len(x_val)]]
         metrics.update(points_metrics(data.denormalise(samples), data.denormalise(floor),

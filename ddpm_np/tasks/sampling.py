@@ -31,6 +31,16 @@ class SamplingError(Exception):
     """Sampling cannot run as asked (the message says why and what is allowed)."""
 
 
+def default_sampler(kind: str, T: int, steps=None) -> tuple[str, int | None]:
+    """(sampler, steps) unless told: for points, DDIM along all T steps (the probability-flow
+    ODE: an MLP's 200 steps cost little, and at T = 200 it keeps a narrow component's variance
+    within 1%, where the ancestral sampler with β̃ loses 8% and DPM-Solver++ in 15 steps more;
+    docs/results.md, "Your own data"); else DPM-Solver++(2M) in 15 steps."""
+    if kind == "points":
+        return "ddim", steps or T
+    return DEFAULT_SAMPLER, steps
+
+
 def data_kind(meta) -> str:
     """"images", "lattice" or "points": what a checkpoint's model draws."""
     kind = (meta.get("data") or {}).get("kind")
@@ -75,16 +85,16 @@ def class_index(klass, model, meta) -> int:
     return k
 
 
-def sample_checkpoint(checkpoint, n: int, sampler: str = DEFAULT_SAMPLER,
+def sample_checkpoint(checkpoint, n: int, sampler: str | None = None,
                       steps: int | None = None, eta: float = 0.0, seed: int = 0,
                       digit=None, guidance: float | None = None,
                       progress: bool = True,
                       images_only: bool = False, spacing: str = "trailing"):
     """(samples, info) from a checkpoint path, or "mnist" for the shipped model.
 
-    sampler: "dpm++2m" (the default: DPM-Solver++(2M), `steps`, default 15, time steps spaced
-    by `spacing`), "ddim" (`steps`, default 50; `eta` its noise) or "ddpm" (all T steps, or with
-    a learned variance `steps` of a respaced chain); digit: the class to draw
+    sampler: "dpm++2m" (DPM-Solver++(2M), `steps`, default 15, time steps spaced by `spacing`),
+    "ddim" (`steps`, default 50; `eta` its noise) or "ddpm" (all T steps, or with a learned
+    variance `steps` of a respaced chain); None: `default_sampler` for the checkpoint's kind; digit: the class to draw
     (class-conditional models; default: classes in turn); guidance: w (default 0.5 for
     class-conditional models, none otherwise). info: the sampler, the guidance used, the
     kind, the labels drawn and the metadata. `images_only`: refuse a model that is not an image
@@ -99,6 +109,8 @@ def sample_checkpoint(checkpoint, n: int, sampler: str = DEFAULT_SAMPLER,
         check_float(guidance, "guidance", low=0, high=MAX_GUIDANCE)
     model, schedule, meta = load_for_sampling(resolve_checkpoint(checkpoint))
     kind = data_kind(meta)
+    if sampler is None:
+        sampler, steps = default_sampler(kind, schedule.T, steps)
     if images_only and kind != "images":
         raise SamplingError(f"{checkpoint} holds a model of "
                             f"{'2-D points' if kind == 'points' else kind}, not images: a grid "

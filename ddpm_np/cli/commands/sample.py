@@ -8,14 +8,15 @@ HELP = "draw samples from a trained checkpoint"
 def add_arguments(p):
     from ...diffusion.solvers import SPACINGS
     from ...tasks.mnist_sample import SAMPLER_STEPS
-    from ...tasks.sampling import DEFAULT_SAMPLER, SAMPLERS
+    from ...tasks.sampling import SAMPLERS
     p.add_argument("--checkpoint", default="mnist",
                    help="path to checkpoint.npz, or 'mnist' for the shipped model (default)")
     p.add_argument("--n", type=positive_int, required=True, help="number of samples")
-    p.add_argument("--sampler", choices=SAMPLERS, default=DEFAULT_SAMPLER,
-                   help=f"dpm++2m (default): DPM-Solver++(2M), {SAMPLER_STEPS['dpm++2m']} steps, "
-                        "as good as DDIM-50 on the shipped model (docs/results.md); ddim; "
-                        "ddpm: Algorithm 2, all T steps (slow)")
+    p.add_argument("--sampler", choices=SAMPLERS,
+                   help=f"dpm++2m (default for images and fields): DPM-Solver++(2M), "
+                        f"{SAMPLER_STEPS['dpm++2m']} steps, as good as DDIM-50 on the shipped "
+                        "model (docs/results.md); ddim (default for points, all T steps); "
+                        "ddpm: Algorithm 2, all T steps (slow on images)")
     p.add_argument("--sample-steps", "--steps", dest="steps", type=positive_int,
                    help=f"sampler steps (default {SAMPLER_STEPS['dpm++2m']} for dpm++2m, "
                         f"{SAMPLER_STEPS['ddim']} for ddim; ddpm takes all T, or with a "
