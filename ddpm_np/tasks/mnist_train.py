@@ -29,7 +29,7 @@ RUN_FILES = ("checkpoint.npz", "checkpoint.json", GRIDS)     # what a run writes
 PRESETS = {"short": dict(steps=1500, loss_weighting="min_snr")}
 
 SCHEDULES = ("linear", "cosine")
-CLASSES = {"mnist": [str(d) for d in range(10)],
+CLASSES = {"mnist": list("0123456789"),
            "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                              "Shirt", "Sneaker", "Bag", "Ankle boot"]}
 
