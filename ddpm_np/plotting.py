@@ -205,7 +205,8 @@ def pairs(samples, path, title="", data=None, max_columns: int = 4, names=None):
         ax.scatter(samples[:, i], samples[:, j], s=2, c="tab:orange", alpha=0.4,
                    label="samples")
         if data is not None:
-            ax.scatter(data[:, i], data[:, j], s=3, c="k", alpha=0.7, label="held-out data")
+            ax.scatter(data[:, i], data[:, j], s=2 if len(data) > 500 else 3, c="k",
+                       alpha=0.4 if len(data) > 500 else 0.7, label="held-out data")
         ax.set_xlabel(names[i]), ax.set_ylabel(names[j])
     for ax in list(axes.flat)[k:]:
         ax.axis("off")
