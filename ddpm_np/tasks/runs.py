@@ -186,7 +186,9 @@ def _train_own(data, dataset, reading, out, overwrite, steps, stop_at, progress,
         given["z2"] = True
     out = Path(out) if out is not None else Path("runs") / f"train-{Path(data).stem or 'data'}"
     log(f"{data}: {ds.kind}, {len(ds.x)} examples of shape {tuple(ds.shape)}"
-        + (f", classes {', '.join(ds.classes)}" if ds.classes else ""))
+        + (f", classes {', '.join(ds.classes)}" if ds.classes else "")
+        + (f"; each image's {ds.source['crop']} (--image-size)" if ds.source.get("crop")
+           else ""))
     return train_on(ds, out, steps=steps, val_fraction=val_fraction or VAL_FRACTION,
                     overwrite=overwrite, progress=progress, stop_at=stop_at, log=log, **given)
 
