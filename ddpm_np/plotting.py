@@ -180,6 +180,32 @@ def image_grid(x, path, nrow: int = 8, title: str = "", row_labels=None):
     return save_figure(fig, path)
 
 
+def lattice_fields(phi, path, title="", data=None, shown: int = 8, data_label="held-out fields"):
+    """Fields (N, L, L): `shown` of them on one colour scale (red +, blue −), and the histogram
+    of the magnetisation per site M/V of all of them against `data`'s (fields), if given."""
+    fig = plt.figure(figsize=(12, 3.6))
+    grid = fig.add_gridspec(2, shown // 2 + 3)
+    lim = float(np.percentile(np.abs(phi[:shown]), 99)) or 1.0
+    for k in range(min(shown, len(phi))):
+        ax = fig.add_subplot(grid[k % 2, k // 2])
+        im = ax.imshow(phi[k], cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.colorbar(im, ax=fig.axes, location="left", shrink=0.8, label="φ")
+    ax = fig.add_subplot(grid[:, shown // 2 + 1:])
+    m = phi.mean(axis=(1, 2))
+    bins = np.linspace(min(m.min(), data.mean(axis=(1, 2)).min()) if data is not None else
+                       m.min(), max(m.max(), data.mean(axis=(1, 2)).max()) if data is not None
+                       else m.max(), 40)
+    if data is not None:
+        ax.hist(data.mean(axis=(1, 2)), bins=bins, density=True, color="0.6",
+                label=f"{data_label} ({len(data)})")
+    ax.hist(m, bins=bins, density=True, histtype="step", lw=1.5, color="tab:orange",
+            label=f"samples ({len(phi)})")
+    ax.set_xlabel("M/V (magnetisation per site)"), ax.legend(fontsize=8)
+    fig.suptitle(title)
+    return save_figure(fig, path)
+
+
 def pairs(samples, path, title="", data=None, max_columns: int = 4, names=None):
     """Points of any dimension: a histogram for one column, else a scatter of each pair of the
     first `max_columns` columns (the data, if given, in black over the samples in orange);

@@ -148,14 +148,15 @@ def write_report(checkpoint, data, train_x, val, log=print, seed: int = 0) -> di
     on_root(atomic_write)(folder / FILE, lambda f: f.write(text.encode()))
     figure = folder / "samples.png"
     points = data.kind == "points"
-    # images and fields: ten a class (the samples' labels go round the classes), else 80
-    shown = len(samples) if points else 10 * len(data.classes) if data.classes else 80
+    # images: ten a class (the samples' labels go round the classes), else 80; all fields
+    shown = len(samples) if data.kind != "images" else 10 * len(data.classes) if data.classes \
+        else 80
     labels = None if info["labels"] is None else info["labels"][:shown]
     on_root(draw_picture)(samples[:shown], meta, data.kind, figure,
                           f"{min(shown, len(samples))} samples ({info['sampler_name']}) at step "
                           f"{meta.get('step')}" + (", over the held-out data" if points else ""),
                           labels,
-                          data=data.denormalise(val[0]) if points else None)
+                          data=None if data.kind == "images" else data.denormalise(val[0]))
     log(summary(metrics) + f"; wrote {folder / FILE} and {figure}")
     return metrics
 

@@ -119,8 +119,8 @@ def draw_picture(x_model: np.ndarray, meta: dict, kind: str, path, title: str, l
                        names=(desc.get("source") or {}).get("column_names"))
         return
     if kind == "lattice":
-        x = x_model / max(float(np.abs(x_model).max()), 1e-12)
-        plotting.image_grid(x, path, nrow=min(8, len(x)), title=title)
+        plotting.lattice_fields(in_data_units(x_model, meta) if is_own(desc) else x_model[:, 0],
+                                path, title=title, data=data)
         return
     classes = desc.get("classes")
     if labels is not None and classes:
