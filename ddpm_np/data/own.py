@@ -174,7 +174,8 @@ def load(path, kind: str | None = None, key: str | None = None, image_size: int 
 def _refuse_options(kind, path, **given):
     extra = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None]
     if extra:
-        raise DataError(f"{', '.join(extra)} apply to images, not to {kind} ({path})")
+        what = "an option" if len(extra) == 1 else "options"
+        raise DataError(f"{', '.join(extra)}: {what} for images, not for {kind} ({path})")
 
 
 def _points(a, path, image_size=None, channels=None, value_range=None) -> UserData:

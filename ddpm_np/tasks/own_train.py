@@ -128,6 +128,12 @@ def train_on(data: UserData, out, steps: int | None = None, val_fraction: float 
     Trainer (its `metrics` holds what metrics.json says)."""
     check_options(data.kind, options)
     check_float(val_fraction, "val_fraction", low=0, strict=True, high=0.5)
+    z2 = bool(options.get("z2"))
+    train, val = training_split(data, val_fraction, seed, z2)
+    if "batch_size" not in options and len(train.x) < DEFAULTS[data.kind]["batch_size"]:
+        options = dict(options, batch_size=len(train.x))
+        log(f"batch size {len(train.x)}: the whole training split (it is smaller than the "
+            f"default {DEFAULTS[data.kind]['batch_size']})")
     cfg = config_for(data.kind, steps, seed=seed, **options)
     model_options = {k: v for k, v in options.items() if k in MODEL_OPTIONS[data.kind]}
     timesteps, vlb_weight = model_options.pop("timesteps", None), model_options.pop(
@@ -139,8 +145,6 @@ def train_on(data: UserData, out, steps: int | None = None, val_fraction: float 
         raise RunError(str(e)) from None
     cfg.timesteps = timesteps or cfg.timesteps
     cfg.vlb_weight = vlb_weight or cfg.vlb_weight
-    z2 = bool(model_options.get("z2"))
-    train, val = training_split(data, val_fraction, seed, z2)
     if len(train.x) < cfg.batch_size:
         raise RunError(f"the training split holds {len(train.x)} examples, fewer than a batch "
                        f"of {cfg.batch_size}: give --batch-size {len(train.x)} or less")

@@ -17,7 +17,7 @@ FLAG_CASES = [
     ("--data {tmp}/pts.npy --preset short", "--preset applies to --dataset mnist"),
     ("--data {tmp}/pts.npy --learn-sigma", "--learn-sigma does not apply to points"),
     ("--data {tmp}/pts.npy --batch-size 500", "fewer than a batch of 500: give --batch-size"),
-    ("--data {tmp}/pts.npy --image-size 16", "--image-size apply to images"),
+    ("--data {tmp}/pts.npy --image-size 16", "--image-size: an option for images"),
     ("--data {tmp}/img.npy --hidden 8", "--hidden does not apply to images"),
     ("--data {tmp}/pts.npy --val-fraction 0.9", "--val-fraction: expected a finite number"),
     ("--data {tmp}/img.npy --range 1,0", "--range: expected LOW,HIGH with LOW < HIGH"),

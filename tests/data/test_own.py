@@ -169,7 +169,7 @@ def _bad_cases(tmp, rng):
         ("too wide", tmp / "wide.npy", {}, "D = 65 columns; points may have 1 to 64"),
         ("constant column", tmp / "const.csv", {}, "column 1 is constant"),
         ("image option on points", tmp / "points.npy", {"image_size": 8},
-         "--image-size apply to images"),
+         "--image-size: an option for images, not for points"),
         ("unknown suffix", tmp / "docs" / "notes.txt", {"kind": "lattice"}, "holds no rows"),
     ]
 

@@ -147,3 +147,13 @@ def test_a_trainer_made_run_says_how_to_resume(tmp_path, rng):
     with pytest.raises(RunError, match="does not say what data it was trained on"):
         train_run(resume=tmp_path / "t" / "checkpoint.npz", steps=4, **QUIET)
 
+
+
+def test_a_small_data_set_trains_with_the_whole_split_as_its_batch(tmp_path, rng):
+    np.save(tmp_path / "few.npy", rng.standard_normal((40, 2)))
+    said = []
+    run = train_on(load(tmp_path / "few.npy"), tmp_path / "run", steps=2, hidden=8, blocks=1,
+                   T=30, progress=False, log=said.append)
+    assert run.config.batch_size == 38 and any("batch size 38" in s for s in said)
+    with pytest.raises(RunError, match="fewer than a batch of 64: give --batch-size 38 or less"):
+        train_on(load(tmp_path / "few.npy"), tmp_path / "r2", steps=2, batch_size=64, **QUIET)
