@@ -193,12 +193,11 @@ def lattice_fields(phi, path, title="", data=None, shown: int = 8, data_label="h
     fig.colorbar(im, ax=fig.axes, location="left", shrink=0.8, label="φ")
     ax = fig.add_subplot(grid[:, shown // 2 + 1:])
     m = phi.mean(axis=(1, 2))
-    bins = np.linspace(min(m.min(), data.mean(axis=(1, 2)).min()) if data is not None else
-                       m.min(), max(m.max(), data.mean(axis=(1, 2)).max()) if data is not None
-                       else m.max(), 40)
-    if data is not None:
-        ax.hist(data.mean(axis=(1, 2)), bins=bins, density=True, color="0.6",
-                label=f"{data_label} ({len(data)})")
+    m_data = None if data is None else data.mean(axis=(1, 2))
+    both = m if m_data is None else np.concatenate([m, m_data])
+    bins = np.linspace(both.min(), both.max(), 40)
+    if m_data is not None:
+        ax.hist(m_data, bins=bins, density=True, color="0.6", label=f"{data_label} ({len(data)})")
     ax.hist(m, bins=bins, density=True, histtype="step", lw=1.5, color="tab:orange",
             label=f"samples ({len(phi)})")
     ax.set_xlabel("M/V (magnetisation per site)"), ax.legend(fontsize=8)

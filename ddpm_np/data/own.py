@@ -128,12 +128,13 @@ def infer_kind(path: Path, a: np.ndarray | None) -> str:
 
 
 def load(path, kind: str | None = None, key: str | None = None, image_size: int | None = None,
-         channels: int | None = None, value_range=None) -> UserData:
+         channels: int | None = None, value_range=None, sha256: str | None = None) -> UserData:
     """Read `path` as `kind` (None: inferred) and check it; see the table at the top.
 
     key: the member of an .npz holding several arrays. image_size: images of other or mixed
     sizes are centre-cropped to a square and resized to it. channels: 1 or 3, to make mixed
     grey and colour images one or the other. value_range: (low, high) of a float image array.
+    sha256: the content hash, if the caller has just computed it (else it is computed here).
     """
     path = Path(path)
     if not path.exists():
@@ -167,7 +168,8 @@ def load(path, kind: str | None = None, key: str | None = None, image_size: int 
     if len(data.x) < 2:
         raise DataError(f"{path} holds {len(data.x)} example; training needs at least 2 (one "
                         "to learn from, one to hold out)")
-    data.source.update(path=str(path.resolve()), sha256=content_hash(path), options=options)
+    data.source.update(path=str(path.resolve()), sha256=sha256 or content_hash(path),
+                       options=options)
     return data
 
 

@@ -40,7 +40,7 @@ def data_of_run(meta: dict, folder, data=None, log=print) -> UserData:
         if found is not None:
             log(f"the images of {path}, from the run's cache {Path(folder) / CACHE}")
         else:
-            found = load(path, desc["kind"], **options)
+            found = load(path, desc["kind"], sha256=digest, **options)
     else:
         found = load(data, desc["kind"], **options)
         if found.source["sha256"] != src.get("sha256"):
