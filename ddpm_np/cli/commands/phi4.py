@@ -9,10 +9,10 @@ HELP = ("lattice φ⁴ theory: a diffusion sampler trained on HMC data, made exa
 def add_arguments(p):
     from ...studies.phi4.study import STAGES
     p.add_argument("--L", type=int, default=6,
-                   help="lattice size L×L (even, 2 ≤ L ≤ 10; default 6)")
-    p.add_argument("--lam", type=float, help="quartic coupling λ ≥ 0 (default: the benchmark "
-                                             "ensemble of L at m²=−4: 9.9, 6.975, 6.008, "
-                                             "5.55 for L=4, 6, 8, 10)")
+                   help="lattice size L×L (even, 2 ≤ L ≤ 64; default 6)")
+    p.add_argument("--lam", type=float, help="quartic coupling λ ≥ 0 (default: the ensemble "
+                                             "of L at m²=−4 with L/ξ ≈ 4, for L = 4, 6, …, "
+                                             "16 and 32)")
     p.add_argument("--m2", type=float, default=-4.0, help="mass term m² (default −4)")
     p.add_argument("--out", help="study folder (default runs/phi4-L{L}); rerunning the same "
                                  "command continues an interrupted study")
@@ -29,10 +29,17 @@ def add_arguments(p):
                         "at L=8)")
     p.add_argument("--order", type=int, choices=(1, 2),
                    help="1: DDIM, 2: DPM-Solver++(2M) (default 2)")
+    p.add_argument("--route", choices=("flow", "path"),
+                   help="where log q comes from: flow, the deterministic sampler's exact "
+                        "Jacobian (cost ∝ V², L ≤ 10; the default there), or path, the "
+                        "ancestral chain's path weight (cost ∝ V; the default above L = 10)")
+    p.add_argument("--path-steps", type=positive_int,
+                   help="steps of the ancestral chain on route path (default 1000)")
 
 
 def run(args):
     from ...studies.phi4.study import run_phi4
     run_phi4(args.L, args.lam, args.m2, args.out, args.stage, quick=args.quick, seed=args.seed,
              progress=not args.no_progress, steps=args.steps, proposals=args.proposals,
-             sampler_steps=args.sampler_steps, order=args.order)
+             sampler_steps=args.sampler_steps, order=args.order, route=args.route,
+             path_steps=args.path_steps)

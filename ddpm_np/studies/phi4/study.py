@@ -29,17 +29,17 @@ from tqdm.auto import tqdm
 
 from ...run.checkpoint import atomic_write
 from ...data.batching import ArrayDataset
-from ...diffusion import NoiseSchedule, flow_sample, module_eps_jacobian
-from ...run.loading import load_for_sampling
+from ...diffusion import NoiseSchedule
 from ...models import LatticeEps
 from ...run.folders import OutputError, check_folder
 from ...physics import (Phi4Action, ess_per_sample, hmc, independence_mh, local_metropolis,
                        per_config)
-from ...physics.action import ENSEMBLES
+from ...physics.action import ENSEMBLES, MAX_EXACT_L
 from ...run.lock import RunLock
 from ...run.stopping import stop_requests
 from ...train import Trainer, TrainConfig, TrainingInterrupted
 from .config import LARGE_L, SCHEDULE_T, Phi4Config
+from .proposals import load_sampler, propose, sampler_name
 from .state import STUDY_LOCK, read_arrays, read_state, refuse_foreign_files
 
 STAGES = ("hmc", "train", "sample", "report")
@@ -69,8 +69,9 @@ class Phi4Study:
     def _claim(self, saved: Path) -> dict:
         if saved.exists():
             state = self._read_state(saved)
-            want = asdict(self.config)
-            diff = [k for k, v in want.items() if state["config"].get(k) != v]
+            want, known = asdict(self.config), asdict(Phi4Config())
+            # a field a study's record lacks is one added since: it had the default
+            diff = [k for k, v in want.items() if state["config"].get(k, known[k]) != v]
             if diff == ["proposals"] and want["proposals"] > state["config"]["proposals"]:
                 # more proposals from the same model: sampling continues where it stopped
                 state["config"]["proposals"] = want["proposals"]
@@ -198,36 +199,16 @@ class Phi4Study:
             self._save_state()
         return now
 
-    # -- 3. proposals with their exact density -----------------------------------------------
+    # -- 3. proposals with their exact density (proposals.py: the two routes) ---------------
     def sampler(self):
-        """The trained ε-network in float64 (EMA weights) and its schedule."""
-        model32, schedule, _ = load_for_sampling(self.out / "model" / "checkpoint.npz")
-        model = LatticeEps(**model32.config(), rng=np.random.default_rng(0), dtype=np.float64)
-        model.load_state_dict(model32.state_dict())
-        return model.eval(), schedule
+        return load_sampler(self)
 
     def sampler_name(self) -> str:
-        c = self.config
-        return f"{'DPM-Solver++(2M)' if c.order == 2 else 'DDIM'}-{c.sampler_steps}"
+        return sampler_name(self.config)
 
     def propose(self, n, rng, sampler=None):
-        """n proposals φ ~ q_sym with log q(φ), S(φ) and log w = −S − log q.
-
-        1. x_T ~ N(0, I), the deterministic sampler (DPM-Solver++(2M) or DDIM) with the
-           exact log-density of its map;
-        2. φ = s·x_0: log q(φ) = log q(x_0) − V·log s;
-        3. a random sign: the network is odd, so q(−φ) = q(φ) and the flip keeps q_sym = q.
-        """
-        model, schedule = sampler or self.sampler()
-        L, V = self.config.L, self.config.L ** 2
-        x_T = rng.standard_normal((n, 1, L, L))
-        x0, log_q = flow_sample(module_eps_jacobian(model), x_T, schedule,
-                                self.config.sampler_steps, self.config.order)
-        s = self.state["scale"]
-        phi = s * x0[:, 0] * rng.choice([-1.0, 1.0], size=n)[:, None, None]
-        log_q = log_q - V * np.log(s)
-        S = self.action(phi)
-        return {"phi": phi, "log_q": log_q, "S": S, "log_w": -S - log_q}
+        """n proposals φ ~ q with log q(φ), S(φ) and log w = −S − log q (proposals.py)."""
+        return propose(self, n, rng, sampler)
 
     def stage_sample(self, batch=64):
         c, t0 = self.config, time.perf_counter()
@@ -281,6 +262,10 @@ def run_phi4(L=6, lam=None, m2=-4.0, out=None, stage="all", quick=False, seed=0,
                              f"m2=-4: {known})")
         lam = ENSEMBLES[L]
     given = {k: v for k, v in settings.items() if v is not None}
+    if L > MAX_EXACT_L:
+        given.setdefault("route", "path")            # the exact Jacobian stops at MAX_EXACT_L
+    if given.get("route") == "path" and not quick:
+        given.setdefault("monitor", 64)              # each costs path_steps evaluations
     if not quick and L >= 8:
         for k, v in LARGE_L.items():
             given.setdefault(k, v)
