@@ -25,7 +25,7 @@
 # The code is the library's: `ddpm_np/physics/` (action, HMC, observables, errors, the
 # correction), `ddpm_np/models/lattice.py` (the network), `ddpm_np/diffusion/flow_density.py`
 # (the density). The whole study is one command, `ddpm-np phi4` (docs/results.md has its
-# numbers at L = 6 and 8); here we walk through it at L = 6 with a shorter training.
+# numbers from L = 4 to 16); here we walk through it at L = 6 with a shorter training.
 # The network runs on the reference tier of layers (the one you read; chapter 4 shows the fast
 # twin, which `ddpm-np phi4` runs).
 
@@ -185,15 +185,49 @@ fig.tight_layout()
 show(fig, "06_phi4_observables")
 
 # %% [markdown]
+# ## A density that costs V, not V²: the whole path
+#
+# The Jacobian costs V tangents a step, so a proposal costs about V² and the study stops at
+# L = 10. The stochastic (ancestral) sampler has a density that needs no Jacobian at all, if we
+# keep the **whole path** $x_T, \dots, x_0$: each step is a Gaussian
+# $\mathcal N(x_s; \mu_\theta(x_t), \sigma^2 I)$, so $\log q_\theta(\text{path})$ is a sum of
+# Gaussians. The matching target on paths runs the forward process from an exact sample,
+# $P(\text{path}) = p(x_0)\prod_k \mathcal N(x_t; \sqrt{\alpha_{t|s}}\,x_s, \beta_{t|s} I)$, whose
+# marginal on $x_0$ is p. The weight $w = P/q_\theta$ is exact, and a Metropolis–Hastings chain
+# on whole paths is exact for $x_0$ (`diffusion/path_density.py`). One network evaluation a
+# step: the cost grows like V. The price is variance: the log-weight sums V·K small
+# mismatches, so it needs many steps and a step variance that fits — with σ² = β, the forward
+# kernel's own, the noise terms cancel in pairs; with β̃ they do not.
+
+# %%
+from ddpm_np.diffusion.path_density import PathVariances, path_sample, path_timesteps  # noqa
+
+model.eval()
+n_path = pick(512, 32)
+for steps, v in ((pick(200, 20), 0.0), (pick(200, 20), 1.0), (pick(1000, 40), 1.0)):
+    t0 = time.perf_counter()
+    r = path_sample(model, rng.standard_normal((n_path, 1, L, L)), schedule,
+                    path_timesteps(schedule, steps), PathVariances(v), rng)
+    phi_p = scale * r["x0"][:, 0]
+    log_w_p = -action(phi_p) + L * L * np.log(scale) + r["log_forward"] - r["log_q"]
+    _, acc_p = independence_mh(log_w_p, rng)
+    print(f"{steps:4d} steps, σ² = β̃ + {v:g}·(β − β̃): MH acceptance {acc_p.mean():.2f}, "
+          f"ESS/N {ess_per_sample(log_w_p):.2f}, "
+          f"{(time.perf_counter() - t0) / n_path * 1e3:.1f} ms a proposal")
+
+# %% [markdown]
 # ## When does it pay?
 #
 # A Markov chain pays τ_int steps for an independent sample, and τ_int grows near a critical
-# point (**critical slowing down**); the diffusion sampler pays for training once, then for
-# each proposal (V tangents through the network a step, so its cost grows like V²) divided by
-# its acceptance. `ddpm-np phi4 --L 6` runs the full study (longer training, 1024 proposals,
-# the report and figures) in about ten minutes; docs/results.md compares the cost per
-# independent sample of local Metropolis, HMC and the corrected sampler at L = 4 to 10, and
-# says where the exact Jacobian stops being affordable.
+# point (**critical slowing down**) and explodes in the **broken phase** (small λ), where the
+# field sits in one of two vacua, ±m₀, and HMC crosses between them only through a rare
+# interface. The corrected diffusion sampler pays for training once, then for each proposal
+# divided by its acceptance, and it proposes both vacua with equal probability (the network is
+# odd), so its τ_int(M) stays near 1 where HMC's runs into the thousands. `ddpm-np phi4 --L 6`
+# runs the full study in about ten minutes; `ddpm-np phi4 --L 16` takes the path route, and
+# `--lam 3.5` puts it in the broken phase. docs/results.md has the cost per independent
+# sample of local Metropolis, HMC and the corrected sampler from L = 4 to 16, and says where
+# the diffusion sampler wins.
 
 # %%
 print(f"τ_int: HMC {max(hmc_est['tau_int'].values()):.1f}, local Metropolis "

@@ -16,6 +16,7 @@ SCHEDULE_T = 1000       # the ε-network's linear schedule; a sampler takes at m
 MIN_PROPOSALS = 16      # the Γ-method needs a series to estimate its autocorrelation
 MAX_L = 64              # V = 4096: HMC's training set alone is 1.6 GB at the defaults
 ROUTES = ("flow", "path")
+PATH_FIELDS = ("path_steps", "path_v", "path_c")     # what only route path reads
 M2_BOUND, LAM_BOUND = 100.0, 1000.0     # far around the benchmark ensembles (m² = −4, λ ≈ 5–10)
 
 

@@ -17,6 +17,7 @@ from ...run.checkpoint import atomic_write
 from ...physics import (REPORTED, estimate_all, ess_per_sample, independence_mh, per_config,
                        reweight)
 from .state import read_arrays
+from .tunnelling import plot_histories, sign_flips
 
 SAMPLERS = ("hmc", "local", "raw", "reweighted", "mh")
 COMPARED = ("m", "abs_m", "chi2", "e_ising", "binder", "L_over_xi")
@@ -33,14 +34,35 @@ def deviation(a, b) -> float:
     return float((a[0] - b[0]) / np.hypot(a[1], b[1]))
 
 
-def build_report(study) -> dict:
-    c, st = study.config, study.state
+def chains(study):
+    """(primaries of HMC's reference chains, of local Metropolis's, of the proposals; the
+    Metropolis–Hastings chain's proposal at each step and its acceptances)."""
     hmc_npz = read_arrays(study.out / "hmc.npz", ("reference", "local"))
     props = read_arrays(study.out / "proposals.npz", ("phi", "log_w"))
-    P = per_config(props["phi"])
-    index, accepted = independence_mh(props["log_w"], np.random.default_rng([c.seed, 8]))
+    index, accepted = independence_mh(props["log_w"],
+                                      np.random.default_rng([study.config.seed, 8]))
+    return hmc_npz, per_config(props["phi"]), props["log_w"], index, accepted
+
+
+def magnetisation(est, series, seconds_per_update) -> dict:
+    """Sign flips and τ_int(M) of each chain (tunnelling.py): the Γ-method's, the telegraph
+    estimate from the flips, and the larger of the two, with the seconds an independent M
+    costs at that τ."""
+    out = {}
+    for name, m in series.items():
+        r = sign_flips(m)
+        r["tau_int_gamma"] = float(est[name]["tau_int"]["m"])
+        r["tau_int"] = max(r["tau_int_gamma"], r["tau_int_M"])
+        r["seconds_per_independent_M"] = seconds_per_update[name] * 2 * r["tau_int"]
+        out[name] = r
+    return out
+
+
+def build_report(study) -> dict:
+    c, st = study.config, study.state
+    hmc_npz, P, log_w, index, accepted = chains(study)
     est = {"hmc": estimate_all(hmc_npz["reference"]), "local": estimate_all(hmc_npz["local"]),
-           "raw": estimate_all(P[None]), "reweighted": estimate_all(P, reweight(props["log_w"])),
+           "raw": estimate_all(P[None]), "reweighted": estimate_all(P, reweight(log_w)),
            "mh": estimate_all(P[index][None])}
     N = len(P)
     sec = dict(st["seconds"])
@@ -53,7 +75,7 @@ def build_report(study) -> dict:
         "acceptance": {"hmc": st["hmc"]["acceptance"],
                        "local_metropolis": st["local"]["acceptance"],
                        "mh": float(accepted.mean())},
-        "ess_per_sample": {"diffusion": ess_per_sample(props["log_w"])},
+        "ess_per_sample": {"diffusion": ess_per_sample(log_w)},
         "tau_int": tau,
         "tau_int_by_observable": {s: est[s]["tau_int"] for s in ("hmc", "local", "mh")},
         "seconds": sec,
@@ -70,6 +92,13 @@ def build_report(study) -> dict:
                        for s in ("hmc", "raw", "mh")},
         "training_curve": st.get("training_curve", []),
         "proposals": N,
+        "sampler": study.sampler_name(),
+        "magnetisation": magnetisation(est, {
+            "hmc": hmc_npz["reference"][..., 0], "local": hmc_npz["local"][..., 0],
+            "mh": P[index][None, :, 0]}, {
+            "hmc": st["hmc"]["seconds"] / st["hmc"]["samples"],
+            "local": st["local"]["seconds"] / st["local"]["samples"],
+            "mh": diffusion_seconds / N}),
     })
     dev = report["deviation_from_hmc_in_sigma"]["mh"]
     within = [abs(v) <= 2 for v in dev.values()]
@@ -100,9 +129,16 @@ def write_report(study):
     atomic_write(study.out / "report.json", lambda f: f.write(text.encode()))
     from .plots import plot_report
     plot_report(report, study.out)
+    c = study.config
+    hmc_npz, P, _, index, _ = chains(study)
+    plot_histories(hmc_npz["reference"][..., 0], P[index][:, 0], study.out / "magnetisation.png",
+                   f"M/V on {c.L}×{c.L}, λ = {c.lam:g}: the two vacua")
     r, d = report, report["deviation_from_hmc_in_sigma"]
     study.log(f"MH acceptance {r['acceptance']['mh']:.2f}, ESS/N "
               f"{r['ess_per_sample']['diffusion']:.2f}; largest deviation from HMC: raw "
-              f"{_largest(d['raw']):.1f}σ, corrected {_largest(d['mh']):.1f}σ; report in "
+              f"{_largest(d['raw']):.1f}σ, corrected {_largest(d['mh']):.1f}σ; τ_int(M): HMC "
+              f"{'>' if r['magnetisation']['hmc']['bound'] else ''}"
+              f"{r['magnetisation']['hmc']['tau_int']:.1f}, diffusion + MH "
+              f"{r['magnetisation']['mh']['tau_int']:.1f}; report in "
               f"{study.out / 'report.json'}")
     return report

@@ -16,7 +16,8 @@ from ...inputs import read_npz, regular_file
 from ...run.folders import OutputError
 
 STUDY_FILES = ("study.json", "hmc.npz", "proposals.npz", "report.json", "model",
-               "observables.png", "training.png", "correlator.png", "cost.png")
+               "observables.png", "training.png", "correlator.png", "cost.png",
+               "magnetisation.png")
 STUDY_LOCK = "study.lock"
 
 

@@ -38,7 +38,7 @@ from ...physics.action import ENSEMBLES, MAX_EXACT_L
 from ...run.lock import RunLock
 from ...run.stopping import stop_requests
 from ...train import Trainer, TrainConfig, TrainingInterrupted
-from .config import LARGE_L, SCHEDULE_T, Phi4Config
+from .config import LARGE_L, PATH_FIELDS, SCHEDULE_T, Phi4Config
 from .proposals import load_sampler, propose, sampler_name
 from .state import STUDY_LOCK, read_arrays, read_state, refuse_foreign_files
 
@@ -69,9 +69,12 @@ class Phi4Study:
     def _claim(self, saved: Path) -> dict:
         if saved.exists():
             state = self._read_state(saved)
-            want, known = asdict(self.config), asdict(Phi4Config())
-            # a field a study's record lacks is one added since: it had the default
-            diff = [k for k, v in want.items() if state["config"].get(k, known[k]) != v]
+            want = asdict(self.config)
+            # a record from before the routes is a flow study, for which the path's settings
+            # do not matter
+            if "route" not in state["config"]:
+                state["config"].update({k: want[k] for k in PATH_FIELDS}, route="flow")
+            diff = [k for k, v in want.items() if state["config"].get(k) != v]
             if diff == ["proposals"] and want["proposals"] > state["config"]["proposals"]:
                 # more proposals from the same model: sampling continues where it stopped
                 state["config"]["proposals"] = want["proposals"]
