@@ -3,6 +3,7 @@ resumed sampling stage that gives the same proposals, an interruption that keeps
 done, and a folder holding other settings refused."""
 import contextlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -130,3 +131,12 @@ def test_scaling_figure_and_table(study, tmp_path):
     assert phi4_scaling.main([str(study[0]), "--out", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").stat().st_size > 10_000
     assert phi4_scaling.main([str(tmp_path / "nowhere")]) == 2
+    # rows measured before are drawn beside a study; a file of other things is refused
+    rows = tmp_path / "rows.json"
+    rows.write_text(json.dumps({"rows": phi4_scaling.rows(phi4_scaling.load([study[0]]))}))
+    assert phi4_scaling.main([str(study[0]), "--rows", str(rows), "--out",
+                              str(tmp_path / "t.png")]) == 0
+    rows.write_text(json.dumps({"rows": [{"L": 4}]}))
+    assert phi4_scaling.main([str(study[0]), "--rows", str(rows)]) == 2
+    shipped = Path(__file__).parents[2] / "docs" / "phi4_scaling.json"
+    assert [r["L"] for r in phi4_scaling.load_rows(shipped)] == [4, 6, 8, 10]

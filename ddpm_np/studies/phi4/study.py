@@ -1,5 +1,5 @@
 """The lattice φ⁴ study: a diffusion model trained on Hybrid Monte Carlo data, made exact by
-independence Metropolis–Hastings through the DDIM flow's own density, against HMC
+independence Metropolis–Hastings through the sampler's own density, against HMC
 (`ddpm-np phi4`, tutorial chapter 6).
 
 Stages, each resumable (a rerun of the same command continues where the last one stopped) and
@@ -9,13 +9,15 @@ each writing into the study's folder:
              Metropolis as the naive baseline                           → hmc.npz
     train    the periodic, odd ε-network on the training set (Algorithm 1), with the MH
              acceptance and ESS of a few proposals at every checkpoint  → model/, training.json
-    sample   proposals φ ~ q by DDIM in float64 with their exact log q  → proposals.npz
+    sample   proposals φ ~ q with their exact log q: route flow, the deterministic sampler
+             and its Jacobian (L ≤ 10); route path, the ancestral chain and its path weight
+             (O(V), any L; proposals.py)                               → proposals.npz
     report   raw, reweighted and Metropolis–Hastings observables beside HMC's, with errors,
              τ_int, costs, and the figures                              → report.json, *.png
 
 One process at a time works in a study's folder (study.lock); every file is written atomically;
-what a stage reads back is checked first (phi4_state.py); the settings are checked before HMC
-(phi4_config.py).
+what a stage reads back is checked first (state.py); the settings are checked before HMC
+(config.py).
 """
 from __future__ import annotations
 
