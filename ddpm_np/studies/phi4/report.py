@@ -132,7 +132,7 @@ def write_report(study):
     c = study.config
     hmc_npz, P, _, index, _ = chains(study)
     plot_histories(hmc_npz["reference"][..., 0], P[index][:, 0], study.out / "magnetisation.png",
-                   f"M/V on {c.L}×{c.L}, λ = {c.lam:g}: the two vacua")
+                   f"M/V on {c.L}×{c.L}, λ = {c.lam:g}: HMC beside the corrected sampler")
     r, d = report, report["deviation_from_hmc_in_sigma"]
     study.log(f"MH acceptance {r['acceptance']['mh']:.2f}, ESS/N "
               f"{r['ess_per_sample']['diffusion']:.2f}; largest deviation from HMC: raw "
