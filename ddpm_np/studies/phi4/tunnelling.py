@@ -36,13 +36,18 @@ def sign_flips(m) -> dict:
 
 
 def plot_histories(hmc_m, mh_m, path, title, chains=2):
-    """HMC's first `chains` chains and the corrected diffusion chain, M/V against the update,
-    with the histograms of M/V at the right."""
+    """Two of HMC's chains (one from each vacuum where both are held) and the corrected
+    diffusion chain, M/V against the update, with the histograms of M/V at the right."""
     fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(11, 3.3),
                                      gridspec_kw={"width_ratios": [3, 3, 1.3]})
     hmc_m = np.atleast_2d(hmc_m)
-    for k in range(min(chains, len(hmc_m))):
-        a1.plot(hmc_m[k], lw=0.6, color=["k", "0.55"][k % 2], label=f"HMC chain {k + 1}")
+    # a chain from each vacuum where there are two (the first of each sign), else the first
+    means = hmc_m.mean(axis=1)
+    shown = [int(np.argmax(means > 0)), int(np.argmax(means < 0))]
+    if not (np.any(means > 0) and np.any(means < 0)):
+        shown = list(range(min(chains, len(hmc_m))))
+    for i, k in enumerate(shown[:chains]):
+        a1.plot(hmc_m[k], lw=0.6, color=["k", "0.55"][i % 2], label=f"HMC chain {k + 1}")
     a1.set_title("HMC (one trajectory an update)", fontsize=10)
     a2.plot(mh_m, lw=0.6, color="tab:blue")
     a2.set_title("diffusion + Metropolis–Hastings (one proposal an update)", fontsize=10)
@@ -58,7 +63,7 @@ def plot_histories(hmc_m, mh_m, path, title, chains=2):
     a1.set_ylabel("M / V")
     a1.set_xlabel("update")
     a2.set_xlabel("update")
-    a1.legend(fontsize=7, loc="upper right")
+    a1.legend(fontsize=7, loc="center right")
     a3.legend(fontsize=7, loc="upper right")
     a3.set_xticks([])
     fig.suptitle(title, fontsize=11)
