@@ -84,8 +84,8 @@ def test_more_steps_and_matched_variances_spread_the_weights_less():
 
 
 def test_a_float32_network_keeps_the_weight_exact_and_the_seed_repeats():
-    """The network sees float32; the weight is computed in float64 at the means it gave, so
-    two runs with one seed agree bit for bit and the estimate of Z stays unbiased."""
+    """The network sees float32 (as in every test here, whose Z and C² come out right); the
+    path is float64 and two runs with one seed agree bit for bit."""
     eps = exact_eps(0.9)
     a, log_a = draw(50, eps, seed=3)
     b, log_b = draw(50, eps, seed=3)
